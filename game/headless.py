@@ -1,0 +1,85 @@
+"""`recurrent write`: a story written headless, the paper's AIGC mode."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from game.engine.narrator import EngineSettings, Narrator, pick
+from game.saves.export import markdown
+from game.saves.names import SlotError
+from game.session import memory_config, saves_root, settings_from
+
+
+def _actions(path: str | None) -> list[str]:
+    if not path:
+        return []
+    try:
+        return Path(path).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise SlotError(f"{path}: no such actions file") from None
+    except (UnicodeDecodeError, OSError) as error:
+        raise SlotError(f"{path}: cannot read the actions file ({error.__class__.__name__})") from None
+
+
+class Progress:
+    """A progress bar on stderr; plain lines when stderr is not a terminal."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.tty = sys.stderr.isatty()
+
+    def show(self, done: int, note: str = "") -> None:
+        if self.tty:
+            width = 30
+            filled = width * done // max(1, self.total)
+            sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{self.total} {note[:30]:<30}")
+            if done == self.total:
+                sys.stderr.write("\n")
+        else:
+            sys.stderr.write(f"step {done}/{self.total}{' ' + note if note else ''}\n")
+        sys.stderr.flush()
+
+
+def open_or_create(args, settings):
+    from game.saves.slot import Slot
+    from game.stories.loader import load_seed
+
+    root = saves_root(args, settings)
+    config = memory_config(settings)
+    if args.story:
+        seed = load_seed(Path(args.story)).filled()
+        return Slot.create(root, args.slot, seed, config=config)
+    return Slot.open(root, args.slot, config)
+
+
+async def write(args) -> int:
+    from game.llm import from_settings
+
+    if args.steps < 0:
+        raise SlotError("--steps must be 0 or more")
+    settings = settings_from(args)
+    lines = _actions(args.actions)
+    backend = from_settings(settings=settings)
+    slot = open_or_create(args, settings)
+    try:
+        narrator = Narrator(slot, backend, EngineSettings(settings.temperature, settings.memory_words, settings.prompt_tokens))
+        progress = Progress(args.steps)
+
+        def notice(event) -> None:
+            sys.stderr.write(f"\n{event.text}\n" if progress.tty else f"{event.text}\n")
+
+        await narrator.begin(None, notice)
+        for index in range(args.steps):
+            line = lines[index] if index < len(lines) else ""
+            action = pick(line, slot.story.options, empty="first")
+            await narrator.step(action, None, notice)
+            progress.show(index + 1)
+        text = markdown(slot.story)
+        if args.out:
+            Path(args.out).write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(text)
+    finally:
+        slot.close()
+        await backend.close()
+    return 0

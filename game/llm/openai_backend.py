@@ -1,0 +1,186 @@
+"""Text generation through any OpenAI-compatible server.
+
+The openai client's own retries are switched off: we retry here so that a
+stream cut short half-way is retried like a 429 or a 500, and so that the
+player is told plainly what is happening while they wait.
+"""
+from __future__ import annotations
+
+import asyncio
+from typing import AsyncIterator, TypeVar
+
+import httpx
+import openai
+from pydantic import BaseModel
+
+from game.llm.base import CallRecord, InvalidOutput, Listener, Message, ModelError, Notice, RetryPolicy, Usage
+from game.llm.jsonout import parse_as, response_format
+
+T = TypeVar("T", bound=BaseModel)
+
+
+class StreamCut(Exception):
+    """The server closed a stream before saying it was finished."""
+
+
+def _estimate_tokens(text: str) -> int:
+    return max(1, len(text) // 4)
+
+
+def _retry_hint(error: Exception) -> float | None:
+    response = getattr(error, "response", None)
+    if response is None:
+        return None
+    for header, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = response.headers.get(header)
+        if value:
+            try:
+                return float(value) * scale
+            except ValueError:
+                return None
+    return None
+
+
+def _describe(error: Exception, base_url: str, model: str) -> tuple[str, bool]:
+    """One plain sentence for the player, and whether trying again may help."""
+    if isinstance(error, openai.RateLimitError):
+        return "the model server is rate limiting us", True
+    if isinstance(error, openai.APITimeoutError):
+        return "the model server is slow to answer", True
+    if isinstance(error, openai.APIConnectionError):
+        return f"cannot reach the model server at {base_url}", True
+    if isinstance(error, openai.AuthenticationError):
+        return f"the model server at {base_url} refused the API key (check OPENAI_API_KEY)", False
+    if isinstance(error, openai.NotFoundError):
+        return f"the model server at {base_url} has no model {model!r} (set --model or RECURRENT_MODEL)", False
+    if isinstance(error, openai.APIStatusError):
+        retry = error.status_code >= 500 or error.status_code in (408, 409)
+        return f"the model server answered {error.status_code}", retry
+    if isinstance(error, StreamCut):
+        return "the model's answer was cut short", True
+    if isinstance(error, httpx.HTTPError):
+        return "the connection to the model server broke", True
+    return f"the model call failed ({type(error).__name__})", False
+
+
+class OpenAIBackend:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str,
+        model: str,
+        policy: RetryPolicy | None = None,
+        extra_body: dict | None = None,
+    ) -> None:
+        self.base_url = base_url
+        self.model = model
+        self.policy = policy or RetryPolicy()
+        self.usage = Usage()
+        self.last = CallRecord()
+        self.extra_body = extra_body or {}
+        self._client = openai.AsyncOpenAI(
+            base_url=base_url,
+            api_key=api_key or "not-needed",
+            max_retries=0,
+            timeout=httpx.Timeout(self.policy.timeout, connect=min(10.0, self.policy.timeout)),
+        )
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    async def _wait(self, attempt: int, error: Exception, on_notice: Listener | None, restart: bool) -> None:
+        reason, retry = _describe(error, self.base_url, self.model)
+        if not retry or attempt + 1 >= self.policy.attempts:
+            raise ModelError(reason) from error
+        delay = self.policy.delay(attempt, _retry_hint(error))
+        if on_notice:
+            on_notice(Notice(f"{reason}; trying again in {delay:.1f} s", restart=restart))
+        await asyncio.sleep(delay)
+
+    async def stream(
+        self,
+        messages: list[Message],
+        *,
+        max_tokens: int,
+        temperature: float,
+        on_notice: Listener | None = None,
+    ) -> AsyncIterator[str]:
+        for attempt in range(self.policy.attempts):
+            sent_any = False
+            try:
+                async for piece in self._stream_once(messages, max_tokens, temperature):
+                    sent_any = True
+                    yield piece
+                return
+            except (openai.APIError, httpx.HTTPError, StreamCut) as error:
+                await self._wait(attempt, error, on_notice, restart=sent_any)
+
+    async def _stream_once(self, messages, max_tokens, temperature) -> AsyncIterator[str]:
+        stream = await self._client.chat.completions.create(
+            model=self.model,
+            messages=messages,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            stream=True,
+            stream_options={"include_usage": True},
+            extra_body=self.extra_body or None,
+        )
+        finished = False
+        text: list[str] = []
+        usage = None
+        async with stream:
+            async for chunk in stream:
+                if chunk.usage is not None:
+                    usage = chunk.usage
+                for choice in chunk.choices:
+                    if choice.delta and choice.delta.content:
+                        text.append(choice.delta.content)
+                        yield choice.delta.content
+                    if choice.finish_reason:
+                        finished = True
+        if not finished:
+            raise StreamCut()
+        prompt = usage.prompt_tokens if usage else _estimate_tokens(str(messages))
+        completion = usage.completion_tokens if usage else _estimate_tokens("".join(text))
+        self.usage.add(prompt, completion)
+        self.last = CallRecord(prompt, completion)
+
+    async def structured(
+        self,
+        messages: list[Message],
+        schema: type[T],
+        *,
+        max_tokens: int,
+        temperature: float,
+        on_notice: Listener | None = None,
+    ) -> T:
+        invalid = 0
+        failures = 0
+        while True:
+            try:
+                response = await self._client.chat.completions.create(
+                    model=self.model,
+                    messages=messages,
+                    max_tokens=max_tokens,
+                    temperature=temperature,
+                    response_format=response_format(schema),
+                    extra_body=self.extra_body or None,
+                )
+            except (openai.APIError, httpx.HTTPError) as error:
+                await self._wait(failures, error, on_notice, restart=False)
+                failures += 1
+                continue
+            text = (response.choices[0].message.content or "") if response.choices else ""
+            if response.usage:
+                self.usage.add(response.usage.prompt_tokens, response.usage.completion_tokens)
+            else:
+                self.usage.add(_estimate_tokens(str(messages)), _estimate_tokens(text))
+            parsed = parse_as(text, schema)
+            if parsed is not None:
+                return parsed
+            invalid += 1
+            if invalid >= self.policy.invalid_attempts:
+                raise InvalidOutput(f"the model did not return valid {schema.__name__} JSON after {invalid} tries")
+            if on_notice:
+                on_notice(Notice("the model's answer was not valid JSON; asking again"))

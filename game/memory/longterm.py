@@ -1,0 +1,159 @@
+"""Long-term memory: every action and sentence-sized piece of prose, in Chroma.
+
+The journal is the source of truth; this is an index of it. Ids are derived from
+journal records, so writing the same entry twice is harmless and the index can be
+checked against the journal and rebuilt from it at any time.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from game.engine.models import Entry
+from game.memory.lexicon import Lexicon, terms
+
+RRF_K = 20  # reciprocal-rank fusion constant; small so the top of each list counts
+
+
+class MemoryStoreError(Exception):
+    """Long-term memory cannot be opened or written; one line."""
+
+
+class EmbedderError(MemoryStoreError):
+    """The embedder could not be loaded or used; one line."""
+
+
+@dataclass
+class Hit:
+    entry: Entry
+    score: float
+    why: str
+
+
+def collection_name(embedder_key: str, slot: str | None = None) -> str:
+    """Embedded: one folder per slot, so the name only says which embedder made the vectors.
+    Server: one collection per slot on a shared server, so the slot is in the name too."""
+    name = f"story-{embedder_key}" if slot is None else f"recurrent-{slot}-{embedder_key}"
+    return re.sub(r"[^a-zA-Z0-9._-]", "-", name)[:512]
+
+
+def chroma_settings():
+    from chromadb.config import Settings
+
+    return Settings(anonymized_telemetry=False, allow_reset=False)
+
+
+def embedded_client(folder: Path):
+    import chromadb
+
+    try:
+        return chromadb.PersistentClient(path=str(folder), settings=chroma_settings())
+    except Exception as error:
+        raise MemoryStoreError(f"cannot open long-term memory in {folder}: {error}") from None
+
+
+def server_client(host: str, port: int):
+    import chromadb
+
+    try:
+        client = chromadb.HttpClient(host=host, port=port, settings=chroma_settings())
+        client.heartbeat()
+        return client
+    except Exception as error:
+        raise MemoryStoreError(f"cannot reach the Chroma server at {host}:{port}: {error}") from None
+
+
+class LongTermMemory:
+    def __init__(self, client, embedder, name: str) -> None:
+        self.client = client
+        self.embedder = embedder
+        self.name = name
+        try:
+            self.collection = client.get_or_create_collection(
+                name=name, embedding_function=embedder, configuration={"hnsw": {"space": "cosine"}}
+            )
+        except Exception as error:
+            raise MemoryStoreError(f"cannot open collection {name}: {error}") from None
+        self.known: dict[str, Entry] = {}
+        self.lexicon = Lexicon()
+
+    # -- keeping in step with the journal ----------------------------------------
+    def attach(self, entries: list[Entry]) -> None:
+        """Tell memory what the journal holds, so keyword scores and step filters work."""
+        self.known = {entry.id: entry for entry in entries}
+        self.lexicon = Lexicon()
+        for entry in entries:
+            self.lexicon.add(entry.id, entry.text)
+
+    def stored_ids(self) -> set[str]:
+        return set(self.collection.get(include=[])["ids"])
+
+    def count(self) -> int:
+        return self.collection.count()
+
+    def upsert(self, entries: list[Entry]) -> None:
+        if not entries:
+            return
+        self.collection.upsert(
+            ids=[e.id for e in entries],
+            documents=[e.text for e in entries],
+            metadatas=[{"step": e.step, "kind": e.kind, "paragraph": e.paragraph} for e in entries],
+        )
+        for entry in entries:
+            self.known[entry.id] = entry
+            self.lexicon.add(entry.id, entry.text)
+
+    def delete(self, ids: list[str]) -> None:
+        if not ids:
+            return
+        self.collection.delete(ids=list(ids))
+        for entry_id in ids:
+            self.known.pop(entry_id, None)
+            self.lexicon.remove(entry_id)
+
+    def sync(self, expected: list[Entry]) -> tuple[int, int]:
+        """Make the collection hold exactly `expected`; returns (added, removed)."""
+        stored = self.stored_ids()
+        wanted = {entry.id: entry for entry in expected}
+        extra = sorted(stored - set(wanted))
+        missing = [entry for entry_id, entry in wanted.items() if entry_id not in stored]
+        self.delete(extra)
+        for start in range(0, len(missing), 256):
+            self.upsert(missing[start:start + 256])
+        self.attach(expected)
+        return len(missing), len(extra)
+
+    # -- recall ---------------------------------------------------------------------
+    def search(self, query: str, limit: int, before_step: int) -> list[Hit]:
+        """Entries from steps before `before_step`, best first: meaning and keywords fused."""
+        if not query.strip() or not self.known:
+            return []
+        vector_hits = self._by_meaning(query, limit * 3, before_step)
+        word_hits = self.lexicon.search(query, limit * 3, allowed=lambda i: i in self.known and self.known[i].step < before_step)
+        fused: dict[str, float] = {}
+        why: dict[str, list[str]] = {}
+        for rank, (entry_id, similarity) in enumerate(vector_hits):
+            fused[entry_id] = fused.get(entry_id, 0.0) + 1.0 / (RRF_K + rank)
+            why.setdefault(entry_id, []).append(f"meaning {similarity:.2f}")
+        query_terms = set(terms(query))
+        for rank, (entry_id, _score) in enumerate(word_hits):
+            fused[entry_id] = fused.get(entry_id, 0.0) + 1.0 / (RRF_K + rank)
+            shared = sorted(query_terms & set(self.lexicon.docs.get(entry_id, {})))
+            why.setdefault(entry_id, []).append("words: " + ", ".join(shared[:5]))
+        ranked = sorted(fused.items(), key=lambda item: -item[1])[:limit]
+        return [Hit(self.known[i], score, "; ".join(why[i])) for i, score in ranked if i in self.known]
+
+    def _by_meaning(self, query: str, limit: int, before_step: int) -> list[tuple[str, float]]:
+        available = self.count()
+        if available == 0:
+            return []
+        result = self.collection.query(
+            query_texts=[query],
+            n_results=min(limit, available),
+            where={"step": {"$lt": before_step}},
+            include=["distances"],
+        )
+        ids = result["ids"][0] if result["ids"] else []
+        distances = result["distances"][0] if result.get("distances") else [1.0] * len(ids)
+        return [(entry_id, 1.0 - distance) for entry_id, distance in zip(ids, distances)]

@@ -1,0 +1,144 @@
+"""Checking a slot (does long-term memory agree with the journal?) and repairing it.
+
+What a crash can leave behind (a torn last journal line, an index one record
+behind) is what opening a slot recovers from anyway; `check` does that recovery
+and says so. Anything else is damage: `check` names it and changes nothing, and
+`repair` rebuilds what the journal allows, moving damaged files aside, never
+deleting them.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from game.saves.journal import Journal, _line
+from game.saves.names import SlotError, check_name
+from game.saves.slot import JOURNAL, MARKER, MEMORY, MemoryConfig, Slot, replay
+
+
+@dataclass
+class Report:
+    slot: str
+    problems: list[str] = field(default_factory=list)
+    recovered: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _marker(path: Path) -> dict:
+    try:
+        data = json.loads((path / MARKER).read_text())
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _foreign_collections(root: Path, name: str, config: MemoryConfig) -> list[str]:
+    """Collections in the slot's folder made by an embedder other than ours, when ours is absent."""
+    slot = Slot(root, name, config)
+    try:
+        client, _embedder, ours = slot.memory_client()
+        names = [getattr(c, "name", c) for c in client.list_collections()]
+    except Exception:
+        return []  # an unreadable folder is reported by the full check below
+    return [] if ours in names or not names else names
+
+
+def check(root: Path, name: str, config: MemoryConfig | None = None) -> Report:
+    check_name(name)
+    report = Report(name)
+    path = Path(root) / name
+    if not (path / JOURNAL).exists():
+        raise SlotError(f"no slot named {name} in {root}")
+    reading = Journal(path / JOURNAL).read()
+    if reading.damaged_line is not None:
+        report.problems.append(f"journal line {reading.damaged_line} is damaged")
+        return report
+    try:
+        story = replay(reading, name)
+    except SlotError as error:
+        report.problems.append(str(error).split(": ", 1)[-1])
+        return report
+    config = config or MemoryConfig()
+    marker = _marker(path)
+    if not config.host and not (path / MEMORY).is_dir():
+        if story.entries():
+            report.problems.append("the long-term memory folder is missing")
+            return report
+    if not config.host and (path / MEMORY).is_dir():
+        foreign = _foreign_collections(root, name, config)
+        if foreign:
+            report.problems.append(f"long-term memory was made by another embedder ({', '.join(foreign)})")
+            return report
+    behind = not marker or int(marker.get("seq", -1)) < story.seq
+    try:
+        with Slot.open(root, name, config, memory=False) as slot:
+            if reading.torn_tail:
+                report.recovered.append("dropped a torn last journal record (a crash mid-step)")
+            slot._open_memory_only()
+            memory = slot.memory
+            stored = memory.collection.get(include=["documents", "metadatas"])
+            expected = {e.id: e for e in slot.story.entries()}
+            found = {i: (doc, meta) for i, doc, meta in zip(stored["ids"], stored["documents"], stored["metadatas"])}
+            missing = [i for i in expected if i not in found]
+            extra = [i for i in found if i not in expected]
+            changed = [i for i, e in expected.items() if i in found and (found[i][0] != e.text or found[i][1].get("step") != e.step)]
+            if missing or extra or changed:
+                if behind and not changed:
+                    added, removed = slot.reindex()
+                    report.recovered.append(f"long-term memory caught up with the journal (+{added} −{removed})")
+                else:
+                    report.problems.append(
+                        f"long-term memory disagrees with the journal: {len(missing)} missing, {len(extra)} extra, {len(changed)} changed"
+                    )
+            elif behind:
+                slot.memory.attach(slot.story.entries())
+                slot._write_marker()
+    except SlotError as error:
+        report.problems.append(str(error).split(": ", 1)[-1] if str(error).startswith(f"slot {name}") else str(error))
+    except Exception as error:  # Chroma could not read its folder
+        report.problems.append(f"long-term memory cannot be read ({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''})")
+    return report
+
+
+def repair(root: Path, name: str, config: MemoryConfig | None = None) -> list[str]:
+    """Rebuild what the journal allows; returns what was done, one line each."""
+    check_name(name)
+    path = Path(root) / name
+    if not (path / JOURNAL).exists():
+        raise SlotError(f"no slot named {name} in {root}")
+    done: list[str] = []
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    journal = Journal(path / JOURNAL)
+    reading = journal.read()
+    if reading.damaged_line is not None or reading.torn_tail:
+        kept = reading.records
+        shutil.copy2(path / JOURNAL, path / f"journal.damaged-{stamp}")
+        tmp = path / (JOURNAL + ".tmp")
+        tmp.write_bytes(b"".join(_line(record) for record in kept))
+        tmp.replace(path / JOURNAL)
+        done.append(f"kept the {len(kept)} journal records before the damage (original kept as journal.damaged-{stamp})")
+    replay(journal.read(), name)  # raises a one-line SlotError if even the kept records do not make a story
+    config = config or MemoryConfig()
+    if not config.host and (path / MEMORY).exists():
+        try:
+            with Slot.open(root, name, config, memory=False) as slot:
+                slot._open_memory_only()
+                slot.memory.count()
+        except SlotError:
+            raise
+        except Exception:
+            shutil.move(str(path / MEMORY), str(path / f"memory.damaged-{stamp}"))
+            done.append(f"moved the unreadable long-term memory aside (memory.damaged-{stamp})")
+    (path / MARKER).unlink(missing_ok=True)
+    with Slot.open(root, name, config, memory=False) as slot:
+        slot._open_memory_only()
+        added, removed = slot.reindex()
+        slot._write_header()
+    done.append(f"rebuilt long-term memory from the journal (+{added} −{removed})")
+    return done

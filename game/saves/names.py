@@ -1,0 +1,43 @@
+"""Where saves live and which slot names are allowed."""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+# Letters, digits, space, dot, dash, underscore; must start with a letter or digit.
+# No separators and no "..", so a slot name can never leave the saves folder.
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$")
+_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
+
+
+class SlotError(Exception):
+    """A problem with a save slot, in one line that names the slot."""
+
+
+def check_name(name: str) -> str:
+    if not isinstance(name, str) or not _NAME.match(name) or ".." in name or name.endswith((".", " ")):
+        raise SlotError(
+            f"bad slot name {name!r}: use 1-64 letters, digits, spaces, '.', '-' or '_', starting with a letter or digit"
+        )
+    if name.split(".")[0].strip().lower() in _RESERVED:
+        raise SlotError(f"bad slot name {name!r}: that name is reserved on some systems")
+    return name
+
+
+def default_saves_dir() -> Path:
+    """RECURRENT_SAVES_DIR, else the checkout's saves/ folder, else the user's data folder."""
+    explicit = os.environ.get("RECURRENT_SAVES_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / "pyproject.toml").exists() and (checkout / "saves").is_dir():
+        return checkout / "saves"
+    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data) / "recurrent" / "saves"
+
+
+def slug(text: str) -> str:
+    """A slot name made from a title: 'The Salt Road!' -> 'the-salt-road'."""
+    cleaned = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:48]
+    return cleaned or "story"

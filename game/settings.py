@@ -1,0 +1,90 @@
+"""The player's settings: environment first, then a TOML file, then defaults.
+
+The API key is deliberately not a field: it is read from OPENAI_API_KEY when a
+backend is made and is never written anywhere by the game.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+import tomli_w
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+PROFILES: dict[str, str] = {
+    "openai": "https://api.openai.com/v1",
+    "ollama": "http://localhost:11434/v1",
+    "lmstudio": "http://localhost:1234/v1",
+    "vllm": "http://localhost:8000/v1",
+    "llamacpp": "http://localhost:8080/v1",
+}
+
+Profile = Literal["auto", "openai", "ollama", "lmstudio", "vllm", "llamacpp", "local"]
+
+
+class SettingsError(Exception):
+    """A settings file or value the game cannot use; one line."""
+
+
+def config_path() -> Path:
+    explicit = os.environ.get("RECURRENT_CONFIG")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "recurrent" / "settings.toml"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RECURRENT_", extra="forbid")
+
+    backend: Profile = "auto"
+    base_url: str | None = None
+    model: str | None = None
+    gguf: str | None = None
+    temperature: float = Field(0.8, ge=0.0, le=2.0)
+    paragraph_words: int = Field(180, ge=40, le=1000)
+    memory_words: int = Field(200, ge=50, le=1000)
+    prompt_tokens: int = Field(3000, ge=800, le=200_000)
+    saves_dir: str | None = None
+    chroma_host: str | None = None
+    chroma_port: int = 8000
+    retry_base: float = Field(0.5, ge=0.0, le=60.0)
+    retry_attempts: int = Field(5, ge=1, le=20)
+    timeout: float = Field(60.0, gt=0.0, le=3600.0)
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=config_path()))
+
+
+def load_settings(**overrides) -> Settings:
+    """Settings with the given overrides (None values ignored); bad files or values are one line."""
+    given = {key: value for key, value in overrides.items() if value is not None}
+    path = config_path()
+    if path.exists():
+        try:
+            tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+            raise SettingsError(f"{path}: not a valid settings file ({error})") from None
+    try:
+        return Settings(**given)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "settings"
+        raise SettingsError(f"{path if path.exists() else 'settings'}: {field}: {first['msg']}") from None
+
+
+def save_settings(settings: Settings) -> Path:
+    """Write the settings file (never a key: Settings has no key field)."""
+    path = config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = settings.model_dump(exclude_none=True, exclude_defaults=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(tomli_w.dumps(data), encoding="utf-8")
+    os.replace(tmp, path)
+    return path

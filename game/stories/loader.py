@@ -1,0 +1,265 @@
+"""Reading seed files: every way a seed can be wrong becomes one plain line.
+
+An author who gets a traceback, or a pydantic report ten lines long, gives up. So each
+problem is told as `file:line: field.path: what is wrong`, with the line found in the
+TOML text when the parser or the schema does not say it.
+"""
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
+
+from .seed import Placeholder, Protagonist, Seed, WorldEntry
+
+MAX_BYTES = 256 * 1024  # a seed is a few KiB; anything this big is a mistake or an attack
+
+
+class SeedError(Exception):
+    """A seed file that cannot be used. `str()` is one line naming file, line, field and problem."""
+
+    def __init__(self, path: Path | str, problem: str, line: int | None = None, field: str = "") -> None:
+        self.path = Path(path)
+        self.problem = _one_line(problem)
+        self.line = line
+        self.field = field
+        where = f"{path}:{line}" if line else f"{path}"
+        super().__init__(f"{where}: {field}: {self.problem}" if field else f"{where}: {self.problem}")
+
+
+def default_stories_dir() -> Path:
+    """The `stories/` folder of the checkout, unless RECURRENT_STORIES_DIR says otherwise."""
+    override = os.environ.get("RECURRENT_STORIES_DIR")
+    if override:
+        return Path(override).expanduser()
+    # game/stories/loader.py -> the checkout; same as Path(game.__file__).parent.parent
+    return Path(__file__).resolve().parent.parent.parent / "stories"
+
+
+def list_seeds(folder: Path | str | None = None) -> list[tuple[Path, Seed | SeedError]]:
+    """Every `*.toml` in the folder, in name order, each loaded or with its error."""
+    folder = Path(folder) if folder is not None else default_stories_dir()
+    if not folder.is_dir():
+        return []
+    found: list[tuple[Path, Seed | SeedError]] = []
+    for path in sorted(folder.glob("*.toml")):
+        try:
+            found.append((path, load_seed(path)))
+        except SeedError as err:
+            found.append((path, err))
+    return found
+
+
+def load_seed(path: Path | str) -> Seed:
+    path = Path(path)
+    text = read_seed_text(path)
+    return parse_seed(text, path)
+
+
+def read_seed_text(path: Path) -> str:
+    if not path.exists():
+        raise SeedError(path, "no such file")
+    if path.is_dir():
+        raise SeedError(path, "is a folder, not a seed file")
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:  # refused before reading, let alone parsing
+            raise SeedError(path, f"file is {size // 1024} KiB; a seed may be at most {MAX_BYTES // 1024} KiB")
+        raw = path.read_bytes()[: MAX_BYTES + 1]
+    except OSError as err:
+        raise SeedError(path, f"cannot read: {err.strerror or err}") from None
+    if len(raw) > MAX_BYTES:  # grew while we looked, or a special file
+        raise SeedError(path, f"file is larger than {MAX_BYTES // 1024} KiB")
+    if not raw.strip():
+        raise SeedError(path, "file is empty")
+    try:
+        return raw.decode("utf-8-sig")  # tolerate the BOM some Windows editors add
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        byte = raw[err.start]
+        raise SeedError(
+            path, f"not UTF-8 text: byte 0x{byte:02x} at offset {err.start}; save the file as UTF-8", line
+        ) from None
+
+
+def parse_seed(text: str, path: Path | str = "<seed>") -> Seed:
+    """Validate seed TOML text; `path` is only used to name the file in errors."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        message, line = _toml_message(str(err))
+        raise SeedError(path, f"invalid TOML: {message}", line) from None
+    except RecursionError:
+        raise SeedError(path, "invalid TOML: nested too deeply") from None
+    if not data:
+        raise SeedError(path, "has no fields; a seed needs at least title, genre, premise and [protagonist]")
+    try:
+        return Seed.model_validate(data)
+    except ValidationError as err:
+        problems = [describe(e) for e in err.errors()]
+        located = [(find_line(text, loc), field, what) for loc, field, what in problems]
+        # Report the problem nearest the top of the file: that is where an author starts reading.
+        located.sort(key=lambda p: p[0] or 10**9)
+        line, field, what = located[0]
+        if len(located) > 1:
+            what += f" (and {len(located) - 1} more problem{'s' if len(located) > 2 else ''})"
+        raise SeedError(path, what, line, field) from None
+
+
+# -- turning pydantic errors into sentences --------------------------------------------------
+
+_TOML_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+
+
+def _toml_message(message: str) -> tuple[str, int | None]:
+    found = _TOML_AT.search(message)
+    if not found:
+        return message.replace("(at end of document)", "at the end of the file"), None
+    return f"{message[: found.start()]} (column {found.group(2)})", int(found.group(1))
+
+
+def field_path(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _fields_at(loc: tuple) -> list[str]:
+    """Allowed field names at the level where an unknown field `loc[-1]` sits."""
+    model: type[BaseModel] = Seed
+    if loc[:1] == ("protagonist",):
+        model = Protagonist
+    elif loc[:1] == ("world",) and len(loc) > 2:
+        model = WorldEntry
+    elif loc[:1] == ("placeholders",) and len(loc) > 2:
+        model = Placeholder
+    return list(model.model_fields)
+
+
+def _kind(value) -> str:
+    names = {bool: "true/false", int: "a number", float: "a number", str: "text", list: "a list", dict: "a table"}
+    return names.get(type(value), "a date" if hasattr(value, "isoformat") else type(value).__name__)
+
+
+def describe(error: dict) -> tuple[tuple, str, str]:
+    """(loc, field path, one-line problem) for one pydantic error."""
+    loc = tuple(error.get("loc", ()))
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    value = error.get("input")
+    cause = ctx.get("error")
+    if getattr(cause, "where", None):  # our own whole-seed checks know the field
+        return _loc_of(cause.where), cause.where, str(cause)
+    if kind == "extra_forbidden":
+        name = str(loc[-1])
+        hint = difflib.get_close_matches(name, _fields_at(loc), n=1, cutoff=0.6)
+        also = f"; did you mean {hint[0]!r}?" if hint else f"; allowed here: {', '.join(_fields_at(loc))}"
+        return loc, field_path(loc), f"unknown field {name!r}{also}"
+    if kind == "missing":
+        return loc, field_path(loc), "is required but missing"
+    if kind == "string_type":
+        return loc, field_path(loc), f"should be text in quotes, not {_kind(value)}"
+    if kind == "list_type":
+        what = f"should be a list like [\"a\", \"b\"], not {_kind(value)}"
+        if isinstance(value, str) and "," in value:
+            what += " (split the comma-separated text into a list)"
+        return loc, field_path(loc), what
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        return loc, field_path(loc), f"should be a table, not {_kind(value)}"
+    if kind in ("bool_type", "bool_parsing"):
+        return loc, field_path(loc), f"should be true or false, not {_kind(value)}"
+    if kind == "string_too_long":
+        size = len(value) if isinstance(value, str) else "?"
+        return loc, field_path(loc), f"is {size} characters; the limit is {ctx.get('max_length')}"
+    if kind == "string_too_short":
+        return loc, field_path(loc), "is empty"
+    if kind == "too_long":
+        return loc, field_path(loc), f"has {ctx.get('actual_length')} items; the limit is {ctx.get('max_length')}"
+    if kind == "too_short":
+        return loc, field_path(loc), "is empty"
+    if kind == "literal_error":
+        allowed = ctx.get("expected", "")
+        hint = difflib.get_close_matches(str(value), re.findall(r"'([^']*)'", allowed), n=1)
+        also = f"; did you mean {hint[0]!r}?" if hint else ""
+        return loc, field_path(loc), f"is {value!r}; it must be one of {allowed}{also}"
+    message = str(error.get("msg", "is not valid"))
+    message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    return loc, field_path(loc), message
+
+
+def _loc_of(where: str) -> tuple:
+    loc: list = []
+    for name, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", where):
+        loc.append(int(index) if index else name)
+    return tuple(loc)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+# -- finding the line a field is on ----------------------------------------------------------
+
+_ARRAY_HEADER = re.compile(r"^\s*\[\[\s*([^\]]+?)\s*\]\]")
+_HEADER = re.compile(r"^\s*\[\s*([^\]\[]+?)\s*\]")
+
+
+def _header_parts(raw: str) -> tuple[str, ...]:
+    return tuple(p.strip().strip("\"'") for p in raw.split("."))
+
+
+def _sections(text: str) -> list[tuple[tuple, int, list[tuple[int, str]]]]:
+    """(loc prefix, header line, body lines) for the root and each [table] / [[array]] entry."""
+    sections: list[tuple[tuple, int, list[tuple[int, str]]]] = [((), 0, [])]
+    counts: dict[tuple, int] = {}
+    in_string = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if in_string:  # inside a multi-line string nothing is a header or a key
+            if line.count(in_string) % 2 == 1:
+                in_string = None
+            continue
+        array, table = _ARRAY_HEADER.match(line), _HEADER.match(line)
+        if array:
+            name = _header_parts(array.group(1))
+            index = counts.get(name, 0)
+            counts[name] = index + 1
+            sections.append((name + (index,), number, []))
+        elif table:
+            sections.append((_header_parts(table.group(1)), number, []))
+        else:
+            sections[-1][2].append((number, line))
+        for quote in ('"""', "'''"):
+            if line.count(quote) % 2 == 1:
+                in_string = quote
+                break
+    return sections
+
+
+def find_line(text: str, loc: tuple) -> int | None:
+    """The line where the field at `loc` is written, or its table's header; None if nowhere."""
+    matching = [s for s in _sections(text) if loc[: len(s[0])] == s[0]]
+    for prefix, header, body in sorted(matching, key=lambda s: -len(s[0])):
+        keys: list[str] = []
+        for part in loc[len(prefix):]:
+            if not isinstance(part, str):
+                break
+            keys.append(part)
+        # The longest dotted key first (`protagonist.name = ...`), then shorter ones (`protagonist = {...}`).
+        for size in range(len(keys), 0, -1):
+            dotted = r"\s*\.\s*".join(rf"[\"']?{re.escape(k)}[\"']?" for k in keys[:size])
+            pattern = re.compile(rf"^\s*{dotted}\s*=")
+            for number, line in body:
+                if pattern.match(line):
+                    return number
+        if header:
+            return header
+    return None

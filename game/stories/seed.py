@@ -1,0 +1,161 @@
+"""The story seed: what an author writes and a reader starts from.
+
+A seed is a TOML file validated by the pydantic models below. Every text field
+has a size limit so that one runaway field cannot crowd the prompt, and unknown
+fields are refused so that a typo never silently drops part of a story.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+SHORT = 200  # a title, a name, a key
+LINE = 600  # a premise, a description, an option
+LONG = 4000  # an opening, a world entry
+
+Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=SHORT)]
+Line = Annotated[str, StringConstraints(strip_whitespace=True, max_length=LINE)]
+Long = Annotated[str, StringConstraints(strip_whitespace=True, max_length=LONG)]
+
+PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
+PLACEHOLDER_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+Rating = Literal["everyone", "teen", "mature"]
+Person = Literal["second", "third"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Protagonist(Strict):
+    name: Short
+    description: Line = ""
+
+
+class WorldEntry(Strict):
+    """A lore card: its text joins the prompt when one of its keys is in play."""
+
+    name: Short
+    keys: list[Short] = Field(default_factory=list, max_length=20)
+    text: Long = Field(min_length=1)
+    always: bool = False
+
+    @model_validator(mode="after")
+    def _needs_a_trigger(self) -> "WorldEntry":
+        if not self.keys and not self.always:
+            raise ValueError("needs trigger keys or always = true")
+        return self
+
+
+class Placeholder(Strict):
+    """A blank the reader fills in at the start, written `${name}` in the seed."""
+
+    prompt: Line = Field(min_length=1)
+    default: Line = Field(min_length=1)
+
+
+class Seed(Strict):
+    title: Short
+    author: Line = ""
+    genre: Short
+    tags: list[Short] = Field(default_factory=list, max_length=20)
+    premise: Line = Field(min_length=1)
+    style: Line = ""
+    rating: Rating = "teen"
+    protagonist: Protagonist
+    opening: Long = ""
+    pinned: list[Line] = Field(default_factory=list, max_length=20)
+    world: list[WorldEntry] = Field(default_factory=list, max_length=200)
+    options: list[Line] = Field(default_factory=list)
+    placeholders: dict[str, Placeholder] = Field(default_factory=dict, max_length=20)
+
+    @field_validator("options")
+    @classmethod
+    def _three_or_none(cls, value: list[str]) -> list[str]:
+        if value and len(value) != 3:
+            raise ValueError(f"needs exactly 3 suggested options or none, not {len(value)}")
+        return value
+
+    @field_validator("placeholders")
+    @classmethod
+    def _placeholder_names(cls, value: dict[str, Placeholder]) -> dict[str, Placeholder]:
+        for name in value:
+            if not PLACEHOLDER_NAME.match(name):
+                raise ValueError(f"placeholder name {name!r} must be lowercase letters, digits and _")
+        return value
+
+    @model_validator(mode="after")
+    def _placeholders_declared(self) -> "Seed":
+        # Walk the fields rather than the JSON dump so the error can say where the blank is.
+        declared = set(self.placeholders)
+        data = self.model_dump(exclude={"placeholders"})
+        for where, text in _strings(data, ""):
+            for name in PLACEHOLDER.findall(text):
+                if not PLACEHOLDER_NAME.match(name):
+                    raise FieldProblem(
+                        where, f"placeholder ${{{name}}} has a bad name: use lowercase letters, digits and _"
+                    )
+                if name not in declared:
+                    hint = difflib.get_close_matches(name, sorted(declared), n=1)
+                    also = f" (did you mean ${{{hint[0]}}}?)" if hint else ""
+                    raise FieldProblem(
+                        where, f"placeholder ${{{name}}} is not declared in [placeholders]{also}"
+                    )
+        return self
+
+    def blanks(self) -> dict[str, Placeholder]:
+        return dict(self.placeholders)
+
+    def filled(self, values: dict[str, str] | None = None, protagonist: str | None = None) -> "Seed":
+        """The seed with every `${name}` replaced: the reader's value, else the default."""
+        values = values or {}
+        chosen = {}
+        for name, blank in self.placeholders.items():
+            given = _plain(values.get(name) or "")
+            chosen[name] = given or blank.default
+        data = self.model_dump()
+        data.pop("placeholders")
+        data = _substitute(data, chosen)
+        name = _plain(protagonist or "")
+        if name:
+            data["protagonist"]["name"] = name[:SHORT]
+        return Seed.model_validate(data)
+
+
+class FieldProblem(ValueError):
+    """A validation error that knows which field it is about (pydantic reports whole-model
+    errors at the root; the loader reads `.where` from the error's context)."""
+
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(message)
+        self.where = where
+
+
+def _plain(value: str) -> str:
+    # A reader's answer is one short line, and must not smuggle in a new `${blank}`.
+    return " ".join(str(value).replace("${", "$ {").split())[:SHORT]
+
+
+def _strings(value, where: str):
+    if isinstance(value, str):
+        yield where, value
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _strings(item, f"{where}[{i}]")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item, f"{where}.{key}" if where else key)
+
+
+def _substitute(value, chosen: dict[str, str]):
+    if isinstance(value, str):
+        return PLACEHOLDER.sub(lambda m: chosen.get(m.group(1), m.group(0)), value)
+    if isinstance(value, list):
+        return [_substitute(v, chosen) for v in value]
+    if isinstance(value, dict):
+        return {k: _substitute(v, chosen) for k, v in value.items()}
+    return value

@@ -1,0 +1,245 @@
+"""A small OpenAI-compatible server for tests and benchmarks, on 127.0.0.1.
+
+It speaks chat completions (plain, streamed, and structured with a JSON schema)
+and embeddings, so the real `openai` client, its streaming and our retries are
+exercised. Answers are made from the request (narration echoes the player's
+action; structured answers fill the requested schema), or taken from a script.
+Faults can be queued one by one or injected at a rate with a fixed seed.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+import threading
+import time
+from collections import deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+FAULTS = ("429", "500", "slow", "cut", "invalid", "drop")
+
+
+def _tokens(text: str) -> int:
+    return max(1, len(text) // 4)
+
+
+class Brain:
+    """Deterministic answers made from what was asked."""
+
+    def __init__(self) -> None:
+        self.counter = 0
+
+    def narrate(self, messages: list[dict]) -> str:
+        self.counter += 1
+        last = messages[-1]["content"] if messages else ""
+        action = last.strip().splitlines()[-1] if last.strip() else "wait"
+        action = re.sub(r"^[^:]{0,40}:\s*", "", action)[:160]
+        return (
+            f"Paragraph {self.counter}. You {action.rstrip('.').lower()}. The lamp hisses and the shadows lean "
+            f"closer while the wind worries at the shutters. Somewhere below, a door opens and closes again, "
+            f"and the house settles into a listening quiet."
+        )
+
+    def fill(self, schema: dict, defs: dict, name: str = "value", depth: int = 0):
+        if "$ref" in schema:
+            return self.fill(defs[schema["$ref"].split("/")[-1]], defs, name, depth)
+        if "anyOf" in schema:
+            options = [s for s in schema["anyOf"] if s.get("type") != "null"] or schema["anyOf"]
+            return self.fill(options[0], defs, name, depth)
+        if "enum" in schema:
+            return schema["enum"][0]
+        kind = schema.get("type", "string")
+        if kind == "object":
+            return {key: self.fill(sub, defs, key, depth + 1) for key, sub in schema.get("properties", {}).items()}
+        if kind == "array":
+            count = schema.get("minItems", 1) or 1
+            count = max(count, min(3, schema.get("maxItems", 3)))
+            return [self.fill(schema.get("items", {}), defs, f"{name} {i + 1}", depth + 1) for i in range(count)]
+        if kind == "integer":
+            return max(schema.get("minimum", 1), 1)
+        if kind == "number":
+            return 0.5
+        if kind == "boolean":
+            return False
+        self.counter += 1
+        text = f"{name.replace('_', ' ').capitalize()} {self.counter}: the story goes on."
+        return text[: schema.get("maxLength", len(text))].ljust(schema.get("minLength", 0), ".")
+
+
+class StandIn:
+    """Start with `with StandIn() as server:`; `server.url` is the base URL for the openai client."""
+
+    def __init__(self, *, fault_rate: float = 0.0, seed: int = 7, slow_seconds: float = 2.0, brain: Brain | None = None):
+        self.brain = brain or Brain()
+        self.faults: deque[str] = deque()  # queued faults, used first
+        self.fault_rate = fault_rate
+        self.rng = random.Random(seed)
+        self.slow_seconds = slow_seconds
+        self.script: deque[str] = deque()  # scripted reply texts, used before the brain
+        self.requests: list[dict] = []
+        self.faults_sent: list[str] = []
+        self.chunk_words = 4
+        self.release = threading.Event()  # set to let "hold" answers finish
+        self.lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+
+    # -- control -------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    def fail(self, *kinds: str) -> None:
+        for kind in kinds:
+            assert kind in FAULTS or kind == "hold", kind
+            self.faults.append(kind)
+
+    def say(self, *texts: str) -> None:
+        self.script.extend(texts)
+
+    def chat_requests(self) -> list[dict]:
+        return [r for r in self.requests if r.get("messages") is not None]
+
+    def __enter__(self) -> "StandIn":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        handler = type("Handler", (_Handler,), {"standin": self})
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.release.set()
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+
+    # -- answers --------------------------------------------------------------
+    def next_fault(self) -> str | None:
+        with self.lock:
+            if self.faults:
+                fault = self.faults.popleft()
+            elif self.fault_rate and self.rng.random() < self.fault_rate:
+                fault = self.rng.choice(("429", "500", "slow", "cut", "invalid"))
+            else:
+                return None
+            self.faults_sent.append(fault)
+            return fault
+
+    def answer(self, body: dict) -> str:
+        with self.lock:
+            if self.script:
+                return self.script.popleft()
+            fmt = body.get("response_format") or {}
+            if fmt.get("type") == "json_schema":
+                schema = fmt["json_schema"]["schema"]
+                return json.dumps(self.brain.fill(schema, schema.get("$defs", {})))
+            if fmt.get("type") == "json_object":
+                return json.dumps({"text": "ok"})
+            return self.brain.narrate(body.get("messages", []))
+
+
+class _Handler(BaseHTTPRequestHandler):
+    standin: StandIn
+    protocol_version = "HTTP/1.0"
+
+    def log_message(self, *args) -> None:  # keep test output clean
+        pass
+
+    def _json(self, status: int, payload: dict, headers: dict | None = None) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        if self.path.rstrip("/").endswith("/models"):
+            self._json(200, {"object": "list", "data": [{"id": "standin", "object": "model", "owned_by": "tests"}]})
+        else:
+            self._json(404, {"error": {"message": "not found"}})
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length) or b"{}")
+        self.standin.requests.append(body)
+        if self.path.endswith("/embeddings"):
+            return self._embeddings(body)
+        if not self.path.endswith("/chat/completions"):
+            return self._json(404, {"error": {"message": "not found"}})
+        fault = self.standin.next_fault()
+        if fault == "429":
+            return self._json(429, {"error": {"message": "rate limited"}}, {"retry-after-ms": "10"})
+        if fault == "500":
+            return self._json(500, {"error": {"message": "server error"}})
+        if fault == "drop":
+            self.close_connection = True
+            return
+        if fault == "slow":
+            time.sleep(self.standin.slow_seconds)
+        if fault == "hold":
+            self.standin.release.wait(30)
+        text = self.standin.answer(body)
+        if fault == "invalid":
+            text = "Sure! Here is the memory: **Memory:** it was a dark night {not json"
+        prompt = _tokens(json.dumps(body.get("messages", [])))
+        if body.get("stream"):
+            return self._stream(body, text, prompt, cut=(fault == "cut"))
+        self._json(200, {
+            "id": "chatcmpl-standin", "object": "chat.completion", "created": int(time.time()),
+            "model": body.get("model", "standin"),
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": prompt, "completion_tokens": _tokens(text), "total_tokens": prompt + _tokens(text)},
+        })
+
+    def _stream(self, body: dict, text: str, prompt: int, cut: bool) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        words = text.split(" ")
+        size = self.standin.chunk_words
+        pieces = [" ".join(words[i:i + size]) + (" " if i + size < len(words) else "") for i in range(0, len(words), size)]
+        if cut:
+            pieces = pieces[: max(1, len(pieces) // 2)]
+
+        def send(payload: dict) -> None:
+            self.wfile.write(f"data: {json.dumps(payload)}\n\n".encode())
+            self.wfile.flush()
+
+        base = {"id": "chatcmpl-standin", "object": "chat.completion.chunk", "created": int(time.time()), "model": body.get("model", "standin")}
+        for piece in pieces:
+            send({**base, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]})
+        if cut:
+            return  # the connection closes with no finish_reason and no [DONE]
+        send({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        if (body.get("stream_options") or {}).get("include_usage"):
+            usage = {"prompt_tokens": prompt, "completion_tokens": _tokens(text), "total_tokens": prompt + _tokens(text)}
+            send({**base, "choices": [], "usage": usage})
+        self.wfile.write(b"data: [DONE]\n\n")
+
+    def _embeddings(self, body: dict) -> None:
+        inputs = body.get("input", [])
+        inputs = [inputs] if isinstance(inputs, str) else inputs
+        data = []
+        for i, text in enumerate(inputs):
+            vector = [0.0] * 64
+            for word in re.findall(r"\w+", str(text).lower()):
+                slot = int(hashlib.md5(word.encode()).hexdigest(), 16) % 64
+                vector[slot] += 1.0
+            data.append({"object": "embedding", "index": i, "embedding": vector})
+        self._json(200, {"object": "list", "data": data, "model": body.get("model", "standin"), "usage": {"prompt_tokens": 1, "total_tokens": 1}})
+
+
+if __name__ == "__main__":  # run by hand: python tests/standin.py
+    with StandIn() as server:
+        print(server.url, flush=True)
+        threading.Event().wait()
