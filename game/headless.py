@@ -7,6 +7,7 @@ from pathlib import Path
 from game.engine.narrator import EngineSettings, Narrator, pick
 from game.saves.export import markdown
 from game.saves.names import SlotError
+from game.saves.slot import delete_slot
 from game.session import memory_config, saves_root, settings_from
 
 
@@ -68,7 +69,13 @@ async def write(args) -> int:
         def notice(event) -> None:
             sys.stderr.write(f"\n{event.text}\n" if progress.tty else f"{event.text}\n")
 
-        await narrator.begin(None, notice)
+        try:
+            await narrator.begin(None, notice)
+        except BaseException:
+            if args.story and not slot.story.steps:
+                slot.close()
+                delete_slot(slot.root, slot.name)  # only the seed was written: leave no empty slot behind
+            raise
         for index in range(args.steps):
             line = lines[index] if index < len(lines) else ""
             action = pick(line, slot.story.options, empty="first")

@@ -81,6 +81,7 @@ class StandIn:
         self.faults_sent: list[str] = []
         self.chunk_words = 4
         self.release = threading.Event()  # set to let "hold" answers finish
+        self.holding = threading.Event()  # set when a "hold" request has arrived
         self.lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -92,7 +93,7 @@ class StandIn:
 
     def fail(self, *kinds: str) -> None:
         for kind in kinds:
-            assert kind in FAULTS or kind == "hold", kind
+            assert kind in FAULTS or kind in ("hold", "ok"), kind
             self.faults.append(kind)
 
     def say(self, *texts: str) -> None:
@@ -125,6 +126,8 @@ class StandIn:
         with self.lock:
             if self.faults:
                 fault = self.faults.popleft()
+                if fault == "ok":  # a placeholder: this request goes through
+                    return None
             elif self.fault_rate and self.rng.random() < self.fault_rate:
                 fault = self.rng.choice(("429", "500", "slow", "cut", "invalid"))
             else:
@@ -187,6 +190,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "slow":
             time.sleep(self.standin.slow_seconds)
         if fault == "hold":
+            self.standin.holding.set()
             self.standin.release.wait(30)
         text = self.standin.answer(body)
         if fault == "invalid":

@@ -15,7 +15,7 @@ from game.engine.prompts import Budget, bookkeeping_messages, narration_messages
 from game.engine.recall import recall
 from game.engine.text import clip_words, safe, tokens
 from game.engine.world import triggered
-from game.llm.base import Backend, ModelError, Notice
+from game.llm.base import Backend, InvalidOutput, ModelError, Notice
 
 TextListener = Callable[[str], None]
 NoticeListener = Callable[[Notice], None]
@@ -184,13 +184,16 @@ class Narrator:
             memory = clip_words(safe(notes.memory), int(self.settings.memory_words * 1.5))
             options = [clip_words(safe(option), 40) for option in notes.options]
             fallback = False
-        except ModelError as error:
-            # Keep the paragraph the player has already read; keep the old memory and offer generic options.
+        except InvalidOutput as error:
+            # The server answers but not in JSON: keep the paragraph the player has already read,
+            # keep the old memory and offer generic options rather than fail the step.
             if on_notice:
                 on_notice(Notice(f"could not update the story's memory ({error}); kept the previous one"))
             memory = previous or story.seed.premise
             options = list(GENERIC_OPTIONS)
             fallback = True
+        except ModelError as error:
+            raise StepError(f"the story could not go on: {error}") from None
         if premade:
             options = list(premade)
         return Version(seq=seq, paragraph=paragraph, memory=memory, options=options, fallback=fallback)

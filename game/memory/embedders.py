@@ -6,6 +6,7 @@ made with one embedder is never queried with vectors of another.
 """
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -14,6 +15,21 @@ from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 from chromadb.utils.embedding_functions import register_embedding_function
 
 from game.memory.longterm import EmbedderError
+
+
+def _import_wordllama():
+    """wordllama calls logging.basicConfig(level=INFO) on import, which would print
+    every HTTP request to the player's terminal; undo that."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    import wordllama
+    from wordllama import WordLlama
+
+    for handler in root.handlers[:]:
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
+    return wordllama, WordLlama
 
 
 @register_embedding_function
@@ -33,8 +49,7 @@ class WordLlamaEmbedder(EmbeddingFunction[Documents]):
     def _load(self):
         if self._model is None:
             try:
-                import wordllama
-                from wordllama import WordLlama
+                wordllama, WordLlama = _import_wordllama()
 
                 # 0.4.0 looks for its tokenizer in the wrong folder and would try the
                 # network; pointing cache_dir at the package's own folder avoids both.

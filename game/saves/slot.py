@@ -278,3 +278,26 @@ def delete_slot(root: Path, name: str) -> None:
         shutil.rmtree(slot.path)
     finally:
         slot._lock = None
+
+
+def copy_slot(root: Path, source: str, target: str, config: MemoryConfig | None = None) -> None:
+    """"Save as": a new slot with the same journal; its long-term memory is rebuilt from it,
+    so the copy never shares or half-copies a Chroma folder that is in use."""
+    check_name(target)
+    src = Path(root) / check_name(source)
+    dst = Path(root) / target
+    if not (src / JOURNAL).exists():
+        raise SlotError(f"no slot named {source} in {root}")
+    if dst.exists():
+        raise SlotError(f"slot {target} already exists in {root}")
+    reading = Journal(src / JOURNAL).read()
+    replay(reading, source)  # refuse to copy a story that does not replay
+    dst.mkdir(parents=True)
+    tmp = dst / (JOURNAL + ".tmp")
+    with open(tmp, "wb") as handle:
+        handle.write((src / JOURNAL).read_bytes()[: reading.good_bytes])
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, dst / JOURNAL)
+    with Slot.open(root, target, config) as slot:
+        slot._write_header()

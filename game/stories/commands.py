@@ -44,6 +44,7 @@ def register(subparsers) -> None:
     # SUPPRESS: a --model given before `stories` (on the main parser) must not be reset to None here.
     p.add_argument("--model", default=argparse.SUPPRESS, help="model name (default: RECURRENT_MODEL)")
     p.add_argument("--base-url", dest="base_url", default=argparse.SUPPRESS, help="OpenAI-compatible server URL")
+    p.add_argument("--backend", default=argparse.SUPPRESS, help="openai, ollama, lmstudio, vllm, llamacpp or local")
     p.set_defaults(func=cmd_new)
 
 
@@ -66,10 +67,15 @@ def cmd_list(args) -> int:
     rows = []
     for path, seed in found:
         if isinstance(seed, SeedError):
-            rows.append((path.name, f"invalid: {seed.field + ': ' if seed.field else ''}{seed.problem}"
-                         + (f" (line {seed.line})" if seed.line else ""), "", ""))
+            where = f"line {seed.line}: " if seed.line else ""
+            field = f"{seed.field}: " if seed.field else ""
+            rows.append((path.name, f"invalid: {where}{field}{seed.problem}", "", ""))
         else:
-            rows.append((path.name, seed.title, seed.genre, seed.premise))
+            try:  # show `${wizard_name}` as its default, the way a reader first meets it
+                premise = seed.filled().premise
+            except ValueError:
+                premise = seed.premise
+            rows.append((path.name, seed.title, seed.genre, premise))
     title_w = min(32, max(len(r[1]) for r in rows if r[2]) if any(r[2] for r in rows) else 10)
     genre_w = min(16, max((len(r[2]) for r in rows), default=5))
     print(f"{'FILE':<{name_w}}  {'TITLE':<{title_w}}  {'GENRE':<{genre_w}}  PREMISE")
@@ -100,6 +106,7 @@ def cmd_validate(args) -> int:
             paths += inside
         else:
             paths.append(given)
+    paths = [_shown(p) for p in paths]
     bad = 0
     for path in paths:
         try:
@@ -173,7 +180,7 @@ def _import_as_seed(args, imported) -> int:
         print(f"{args.card}: {imported.format} have no character to make a seed from; "
               "add them to a seed with --into SEED.toml")
         return 1
-    target = args.out or _free_path(default_stories_dir(), imported.seed.title)
+    target = args.out or _shown(_free_path(default_stories_dir(), imported.seed.title))
     if target.exists():
         print(f"{target}: already exists; choose another --out")
         return 1
@@ -199,26 +206,31 @@ def cmd_new(args) -> int:
     except ImportError as err:
         print(f"stories new: no model backend available ({err})")
         return 1
-    model, base_url = getattr(args, "model", None), getattr(args, "base_url", None)
     try:
-        seed = asyncio.run(_draft(from_settings, model, base_url, args.premise, args.genre))
-    except (ModelError, ValueError, OSError) as err:  # settings problems are one line too
+        from game.settings import SettingsError
+    except ImportError:
+        SettingsError = ValueError
+    # Only what was given, so a from_settings without `backend` still works.
+    chosen = {k: getattr(args, k) for k in ("model", "base_url", "backend") if getattr(args, k, None)}
+    try:
+        seed = asyncio.run(_draft(from_settings, chosen, args.premise, args.genre))
+    except (ModelError, SettingsError, ValueError, OSError) as err:  # settings problems are one line too
         print(f"stories new: {' '.join(str(err).split())}")
         return 1
     except KeyboardInterrupt:
         print("stories new: cancelled")
         return 130
-    target = args.out or _free_path(default_stories_dir(), seed.title)
+    target = args.out or _shown(_free_path(default_stories_dir(), seed.title))
     if not _write(target, seed_to_toml(seed), replace=False):
         return 1
     print(f"wrote {target}: {seed.title}")
     return 0
 
 
-async def _draft(from_settings, model, base_url, premise: str, genre: str | None) -> Seed:
+async def _draft(from_settings, chosen: dict, premise: str, genre: str | None) -> Seed:
     from .writer import write_seed
 
-    backend = from_settings(model=model, base_url=base_url)
+    backend = from_settings(**chosen)
     print(f"asking {getattr(backend, 'model', 'the model')} for a seed...", file=sys.stderr)
     try:
         return await write_seed(backend, premise, genre)
@@ -227,6 +239,14 @@ async def _draft(from_settings, model, base_url, premise: str, genre: str | None
 
 
 # -- files -----------------------------------------------------------------------------------
+
+
+def _shown(path: Path) -> Path:
+    """The path relative to the current folder when it is inside it: shorter lines."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve())
+    except (ValueError, OSError):
+        return path
 
 
 def _free_path(folder: Path, title: str) -> Path:

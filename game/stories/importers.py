@@ -185,7 +185,8 @@ def _seed_from_character(data: dict, name: str, entries: list[WorldEntry], warni
         text = _text(value).replace("{{char}}", name).replace("<BOT>", name)
         return re.sub(r"\{\{user\}\}|<USER>", "${hero_name}", text, flags=re.I)
 
-    about = "\n\n".join(t for t in (fill(data.get("description")), fill(data.get("personality"))) if t)
+    personality = fill(data.get("personality"))
+    about = "\n\n".join(t for t in (fill(data.get("description")), personality and f"Personality: {personality}") if t)
     world = []
     if about:
         world.append(WorldEntry(name=_cut(name, SHORT), keys=[_cut(name, SHORT)], text=_cut(about, LONG, warnings, name), always=True))
@@ -205,7 +206,8 @@ def _seed_from_character(data: dict, name: str, entries: list[WorldEntry], warni
         style="Second person, present tense: the reader is 'you'.",
         rating="mature" if mature else "teen",
         protagonist=Protagonist(name="${hero_name}", description=""),
-        opening=_cut(fill(data.get("first_mes")), LONG, warnings, "opening"),
+        # Chat cards mark actions as *looks up*; in prose the asterisks are noise.
+        opening=_cut(re.sub(r"\*([^*\n]+)\*", r"\1", fill(data.get("first_mes"))), LONG, warnings, "opening"),
         world=world,
         placeholders={"hero_name": Placeholder(prompt="Your name", default="Traveller")},
     )
@@ -216,8 +218,9 @@ def _seed_from_character(data: dict, name: str, entries: list[WorldEntry], warni
 
 def _entry(path: Path, i: int, name, keys, text, always: bool, warnings: list[str]) -> WorldEntry | None:
     text = _text(text)
+    label = f"entry {i}" + (f" ({_text(name)[:40]})" if _text(name) else "")
     if not text:
-        warnings.append(f"entry {i} has no text; skipped")
+        warnings.append(f"{label} has no text; skipped")
         return None
     if isinstance(keys, str):
         keys = [keys]
@@ -229,7 +232,7 @@ def _entry(path: Path, i: int, name, keys, text, always: bool, warnings: list[st
         if key and key.lower() not in (k.lower() for k in clean):
             clean.append(key)
     if len(clean) > MAX_KEYS:
-        warnings.append(f"entry {i} has {len(clean)} keys; kept the first {MAX_KEYS}")
+        warnings.append(f"{label} has {len(clean)} keys; kept the first {MAX_KEYS}")
         clean = clean[:MAX_KEYS]
     name = _text(name)[:SHORT] or (clean[0] if clean else f"Entry {i + 1}")
     if not clean and not always:

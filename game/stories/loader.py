@@ -16,7 +16,8 @@ from pydantic import BaseModel, ValidationError
 
 from .seed import Placeholder, Protagonist, Seed, WorldEntry
 
-MAX_BYTES = 256 * 1024  # a seed is a few KiB; anything this big is a mistake or an attack
+MAX_BYTES = 256 * 1024
+MISSING = "is required but missing"  # a seed is a few KiB; anything this big is a mistake or an attack
 
 
 class SeedError(Exception):
@@ -101,11 +102,12 @@ def parse_seed(text: str, path: Path | str = "<seed>") -> Seed:
     try:
         return Seed.model_validate(data)
     except ValidationError as err:
-        problems = [describe(e) for e in err.errors()]
-        located = [(find_line(text, loc), field, what) for loc, field, what in problems]
-        # Report the problem nearest the top of the file: that is where an author starts reading.
-        located.sort(key=lambda p: p[0] or 10**9)
-        line, field, what = located[0]
+        problems = _without_echoes([describe(e) for e in err.errors()])
+        located = [(find_line(text, loc), loc, field, what) for loc, field, what in problems]
+        # A missing field is often the echo of a typo elsewhere, so it goes last; otherwise the
+        # problem nearest the top of the file, where an author starts reading.
+        located.sort(key=lambda p: (p[3] == MISSING, p[0] or 10**9))
+        line, _, field, what = located[0]
         if len(located) > 1:
             what += f" (and {len(located) - 1} more problem{'s' if len(located) > 2 else ''})"
         raise SeedError(path, what, line, field) from None
@@ -165,7 +167,7 @@ def describe(error: dict) -> tuple[tuple, str, str]:
         also = f"; did you mean {hint[0]!r}?" if hint else f"; allowed here: {', '.join(_fields_at(loc))}"
         return loc, field_path(loc), f"unknown field {name!r}{also}"
     if kind == "missing":
-        return loc, field_path(loc), "is required but missing"
+        return loc, field_path(loc), MISSING
     if kind == "string_type":
         return loc, field_path(loc), f"should be text in quotes, not {_kind(value)}"
     if kind == "list_type":
@@ -194,6 +196,16 @@ def describe(error: dict) -> tuple[tuple, str, str]:
     message = str(error.get("msg", "is not valid"))
     message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
     return loc, field_path(loc), message
+
+
+def _without_echoes(problems: list[tuple[tuple, str, str]]) -> list[tuple[tuple, str, str]]:
+    """Drop "title is missing" when "unknown field 'tittle'; did you mean 'title'?" says it all."""
+    meant = set()
+    for loc, _, what in problems:
+        found = re.search(r"did you mean '([^']+)'", what)
+        if found:
+            meant.add(loc[:-1] + (found.group(1),))
+    return [p for p in problems if not (p[2] == MISSING and p[0] in meant)]
 
 
 def _loc_of(where: str) -> tuple:
@@ -261,5 +273,9 @@ def find_line(text: str, loc: tuple) -> int | None:
                 if pattern.match(line):
                     return number
         if header:
+            return header
+    # A problem with a whole table of tables (`placeholders`, `world`): its first header.
+    for prefix, header, _ in _sections(text):
+        if header and loc and prefix[: len(loc)] == loc:
             return header
     return None

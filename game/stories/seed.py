@@ -85,7 +85,9 @@ class Seed(Strict):
     def _placeholder_names(cls, value: dict[str, Placeholder]) -> dict[str, Placeholder]:
         for name in value:
             if not PLACEHOLDER_NAME.match(name):
-                raise ValueError(f"placeholder name {name!r} must be lowercase letters, digits and _")
+                raise FieldProblem(
+                    f"placeholders.{name}", f"placeholder name {name!r} must be lowercase letters, digits and _"
+                )
         return value
 
     @model_validator(mode="after")

@@ -128,7 +128,7 @@ def seed_to_toml(seed: Seed) -> str:
         out["placeholders"] = data["placeholders"]
     if data["world"]:
         out["world"] = [world_entry_dict(e) for e in seed.world]
-    return tomli_w.dumps(out, multiline_strings=True)
+    return _compact(tomli_w.dumps(out, multiline_strings=True))
 
 
 def world_entry_dict(entry: WorldEntry) -> dict:
@@ -143,7 +143,24 @@ def world_entry_dict(entry: WorldEntry) -> dict:
 
 def world_to_toml(entries: list[WorldEntry]) -> str:
     """`[[world]]` tables to append to an existing seed file (its comments stay as they are)."""
-    return tomli_w.dumps({"world": [world_entry_dict(e) for e in entries]}, multiline_strings=True)
+    return _compact(tomli_w.dumps({"world": [world_entry_dict(e) for e in entries]}, multiline_strings=True))
+
+
+_ARRAY = re.compile(r'= \[\n((?:    "(?:[^"\\\n]|\\.)*",\n)+)\]')
+
+
+def _compact(text: str) -> str:
+    """`keys = ["a", "b"]` on one line, as authors write it, when it fits in 100 characters.
+
+    tomli_w puts every array item on its own line; only arrays of plain one-line strings are
+    joined, so nothing about the values can change."""
+
+    def join(found: re.Match) -> str:
+        items = [line.strip().rstrip(",") for line in found.group(1).splitlines()]
+        flat = "= [" + ", ".join(items) + "]"
+        return flat if len(flat) <= 100 else found.group(0)
+
+    return _ARRAY.sub(join, text)
 
 
 def slugify(title: str) -> str:

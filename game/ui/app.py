@@ -1,0 +1,114 @@
+"""The Textual app: one factory (`make_app`) used by `recurrent play` and by the tests.
+
+The app owns what outlives a screen: settings, the saves folder, the stories folder
+and the model backend (made lazily, so the title screen never imports openai).
+Screens own their own state; workers only post messages.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import App
+from textual.binding import Binding
+
+from game.settings import Settings, load_settings
+from game.ui.commands import GameCommands
+
+CSS = Path(__file__).with_name("app.tcss")
+
+
+class RecurrentApp(App):
+    CSS_PATH = str(CSS)
+    TITLE = "Recurrent"
+    COMMANDS = App.COMMANDS | {GameCommands}
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", priority=True, id="quit"),
+        Binding("f1", "help", "Help", id="help"),
+        Binding("question_mark", "help", "Help", show=False, id="help-alt"),
+    ]
+
+    def __init__(self, settings: Settings, saves: Path, stories: Path | None = None,
+                 story=None, slot: str | None = None, blink: bool = True) -> None:
+        super().__init__()
+        self.settings = settings
+        self.saves = Path(saves)
+        self.stories = stories
+        self.start_seed = story  # a Seed to start a new game from (recurrent play --story)
+        self.start_slot = slot
+        self.blink = blink
+        self._backend = None
+
+    # -- the model backend, made when a game first needs it -------------------------------
+    def backend(self):
+        """The backend for the current settings; raises NoBackend/ModelError with a how-to."""
+        if self._backend is None:
+            from game.llm import from_settings
+
+            self._backend = from_settings(settings=self.settings)
+        return self._backend
+
+    @property
+    def model_name(self) -> str:
+        return getattr(self._backend, "model", "") or self.settings.model or "no model"
+
+    @property
+    def tokens_used(self) -> int:
+        return self._backend.usage.total if self._backend is not None else 0
+
+    async def reset_backend(self) -> None:
+        backend, self._backend = self._backend, None
+        if backend is not None:
+            await backend.close()
+
+    def apply_settings(self, settings: Settings) -> None:
+        self.settings = settings
+        self.run_worker(self.reset_backend(), exclusive=False)
+
+    # -- screens --------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        from game.ui.screens.title import TitleScreen
+
+        self.push_screen(TitleScreen())
+        if self.start_seed is not None or self.start_slot:
+            self.open_game(self.start_slot, self.start_seed)
+
+    def open_game(self, name: str | None, seed=None) -> None:
+        """The play screen for slot `name` (new from `seed` when one is given), over the title."""
+        from game.saves.names import slug
+        from game.ui.screens.play import PlayScreen
+
+        if seed is not None and not name:
+            name = unique_slot(self.saves, slug(seed.title))
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        self.push_screen(PlayScreen(name, seed))
+
+    def action_help(self) -> None:
+        from game.ui.screens.dialogs import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    async def on_unmount(self) -> None:
+        await self.reset_backend()
+
+
+def unique_slot(saves: Path, base: str) -> str:
+    """`base`, or `base-2`, `base-3`... whichever is not taken yet."""
+    name, n = base, 1
+    while (Path(saves) / name).exists():
+        n += 1
+        name = f"{base[:60]}-{n}"
+    return name
+
+
+def make_app(settings: Settings | None = None, saves: Path | str | None = None, stories: Path | str | None = None,
+             story=None, slot: str | None = None, blink: bool = True) -> RecurrentApp:
+    """The game. `story` is a Seed to start straight into play; `slot` a slot to resume or name."""
+    from game.saves.names import default_saves_dir
+
+    settings = settings or load_settings()
+    if saves is None:
+        saves = Path(settings.saves_dir).expanduser() if settings.saves_dir else default_saves_dir()
+    return RecurrentApp(settings, Path(saves), Path(stories) if stories else None, story, slot, blink)

@@ -1,0 +1,74 @@
+"""Shared fixtures: the stand-in model server, a story seed, and a clean environment."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from standin import StandIn  # noqa: E402
+
+SEED = '''
+title = "The Lighthouse at Skerry Point"
+genre = "mystery"
+premise = "The keeper of a remote lighthouse has vanished on a storm night, and you are sent to find out why."
+style = "Quiet, salt-stained, precise."
+protagonist = { name = "Ada Lorne", description = "a relief keeper with a good memory for faces" }
+opening = "You climb the last stair. The lamp room is empty, the logbook open at a page of shaking handwriting, and the great lens turns for no one."
+options = ["Read the logbook.", "Check the lamp.", "Go back down the stairs."]
+pinned = ["The storm lasts three days."]
+
+[[world]]
+name = "The logbook"
+keys = ["logbook", "log"]
+text = "The keeper's logbook records every passing ship since 1890."
+
+[[world]]
+name = "Skerry Point"
+keys = ["Skerry"]
+text = "A rock of black basalt, two miles from the mainland, reached only at low tide."
+always = true
+'''
+
+
+@pytest.fixture
+def server():
+    with StandIn() as standin:
+        yield standin
+
+
+@pytest.fixture
+def seed_path(tmp_path: Path) -> Path:
+    path = tmp_path / "lighthouse.toml"
+    path.write_text(SEED, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def saves(tmp_path: Path) -> Path:
+    path = tmp_path / "saves"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch, tmp_path: Path):
+    """No test sees the developer's keys, servers or settings file."""
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "RECURRENT_MODEL", "RECURRENT_BACKEND", "RECURRENT_SAVES_DIR",
+                 "RECURRENT_CHROMA_HOST", "RECURRENT_BASE_URL", "RECURRENT_GGUF", "OLLAMA_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("RECURRENT_CONFIG", str(tmp_path / "settings.toml"))
+    monkeypatch.setenv("RECURRENT_RETRY_BASE", "0.01")
+    monkeypatch.setenv("RECURRENT_TIMEOUT", "5")
+
+
+@pytest.fixture
+def game_env(monkeypatch, server, saves):
+    """Environment for a game against the stand-in server."""
+    monkeypatch.setenv("OPENAI_BASE_URL", server.url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
+    monkeypatch.setenv("RECURRENT_MODEL", "standin")
+    monkeypatch.setenv("RECURRENT_SAVES_DIR", str(saves))
+    return server

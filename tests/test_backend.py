@@ -1,0 +1,100 @@
+"""The OpenAI-compatible backend against the stand-in: every fault kind, and bad JSON."""
+from __future__ import annotations
+
+import pytest
+
+from game.engine.models import GENERIC_OPTIONS, Bookkeeping
+from game.llm.base import InvalidOutput, ModelError
+from game.llm.jsonout import first_json_object, parse_as
+from helpers import backend_for, end_game, new_game
+
+MESSAGES = [{"role": "user", "content": "The reader's action: look"}]
+
+
+async def _stream(backend, notices):
+    return "".join([piece async for piece in backend.stream(MESSAGES, max_tokens=100, temperature=0.5, on_notice=notices.append)])
+
+
+@pytest.mark.parametrize("fault", ["429", "500", "slow", "cut", "drop"])
+async def test_stream_recovers_from_each_fault(server, fault):
+    server.slow_seconds = 1.0
+    backend = backend_for(server, timeout=0.4)
+    server.fail(fault)
+    notices = []
+    text = await _stream(backend, notices)
+    assert text.startswith("Paragraph") and text.rstrip().endswith("quiet.")
+    assert server.faults_sent == [fault]
+    assert len(notices) == 1 and "trying again" in notices[0].text
+    if fault == "cut":
+        assert notices[0].restart  # part of the text had been sent; the consumer must drop it
+    await backend.close()
+
+
+@pytest.mark.parametrize("fault", ["429", "500", "slow", "drop", "invalid"])
+async def test_structured_recovers_from_each_fault(server, fault):
+    server.slow_seconds = 1.0
+    backend = backend_for(server, timeout=0.4)
+    server.fail(fault)
+    notes = await backend.structured(MESSAGES, Bookkeeping, max_tokens=200, temperature=0.2)
+    assert len(notes.options) == 3
+    await backend.close()
+
+
+async def test_gives_up_with_one_line_after_the_attempts(server):
+    backend = backend_for(server, attempts=3)
+    server.fail("500", "500", "500")
+    with pytest.raises(ModelError) as caught:
+        await _stream(backend, [])
+    assert "answered 500" in str(caught.value) and "\n" not in str(caught.value)
+    await backend.close()
+
+
+async def test_unreachable_server_is_one_line():
+    from standin import StandIn
+
+    with StandIn() as gone:
+        url = gone.url
+    backend = backend_for(type("S", (), {"url": url})(), attempts=2)
+    with pytest.raises(ModelError) as caught:
+        await _stream(backend, [])
+    assert "cannot reach the model server" in str(caught.value)
+    await backend.close()
+
+
+async def test_invalid_json_every_time_raises_invalid_output(server):
+    backend = backend_for(server)
+    server.fail("invalid", "invalid", "invalid")
+    with pytest.raises(InvalidOutput):
+        await backend.structured(MESSAGES, Bookkeeping, max_tokens=200, temperature=0.2)
+    await backend.close()
+
+
+async def test_step_falls_back_when_bookkeeping_stays_invalid(server, saves, seed_path):
+    game = await new_game(server, saves, seed_path)
+    old_memory = game.story.memory
+    # the narration call succeeds; every bookkeeping answer is prose, not JSON
+    server.say("You step out onto the gallery and the wind takes your breath.", *(["**Memory:** no json here"] * 3))
+    notices = []
+    step = await game.step("Step onto the gallery.", on_notice=notices.append)
+    assert step.version.paragraph.startswith("You step out onto the gallery")
+    assert step.version.fallback and step.version.memory == old_memory
+    assert step.version.options == GENERIC_OPTIONS
+    assert any("kept the previous one" in n.text for n in notices)
+    assert game.story.taken == 1
+    await end_game(game)
+
+
+async def test_json_in_fences_and_prose_is_found(server, saves, seed_path):
+    game = await new_game(server, saves, seed_path)
+    fenced = 'Here you go:\n```json\n{"memory": "Ada is on the gallery.", "options": ["a", "b", "c"]}\n```'
+    server.say("The gallery is slick with rain.", fenced)
+    step = await game.step("Step onto the gallery.")
+    assert step.version.memory == "Ada is on the gallery." and not step.version.fallback
+    await end_game(game)
+
+
+def test_first_json_object_skips_braces_in_prose():
+    text = 'The {keeper} said: {"memory": "m", "options": ["x", "y", "z"]} and more {'
+    assert first_json_object(text) == {"memory": "m", "options": ["x", "y", "z"]}
+    assert parse_as('{"memory": "m", "options": ["x"]}', Bookkeeping) is None  # not three options
+    assert first_json_object("no json at all") is None

@@ -1,0 +1,151 @@
+"""The recurrence step in-process: two calls a step, undo, retry, edits, cancellation."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from game.engine.narrator import CONTINUE, StepError, pick
+from game.saves.slot import Slot
+from helpers import end_game, new_game
+
+
+async def test_a_step_makes_two_calls_and_is_saved(server, saves, seed_path):
+    game = await new_game(server, saves, seed_path)
+    before = len(server.chat_requests())
+    step = await game.step("Read the logbook by the lamp.")
+    calls = server.chat_requests()[before:]
+    assert len(calls) == 2
+    assert calls[0]["stream"] is True and calls[1]["response_format"]["type"] == "json_schema"
+    assert "Read the logbook by the lamp." in calls[0]["messages"][-1]["content"].splitlines()[-1]
+    assert len(step.version.options) == 3 and step.version.memory
+    assert not step.version.fallback
+    await end_game(game)
+    with Slot.open(saves, "test") as slot:
+        assert slot.story.taken == 1
+        assert slot.story.steps[1].version.paragraph == step.version.paragraph
+        assert slot.memory.count() == len(slot.story.entries())
+
+
+async def test_prompt_has_stable_prefix_first_and_action_last(server, saves, seed_path):
+    game = await new_game(server, saves, seed_path)
+    await game.step("Check the lamp.")
+    await game.step("Open the logbook.")
+    first, second = [r for r in server.chat_requests() if r.get("stream")][-2:]
+    assert first["messages"][0] == second["messages"][0]  # the system prefix does not change
+    system = second["messages"][0]["content"]
+    assert "Skerry Point" in system and "The storm lasts three days." in system
+    user = second["messages"][-1]["content"]
+    assert user.rstrip().endswith("Open the logbook.")
+    assert "The keeper's logbook records" in user  # a world entry triggered by its key
+    await end_game(game)
+
+
+async def test_options_and_empty_input(server, saves, seed_path):
+    game = await new_game(server, saves, seed_path)
+    options = game.story.options
+    assert options == ["Read the logbook.", "Check the lamp.", "Go back down the stairs."]
+    assert pick("2", options) == "Check the lamp."
+    assert pick("", options) == CONTINUE
+    assert pick("", options, empty="first") == "Read the logbook."
+    assert pick("  climb   the rail ", options) == "climb the rail"
+    await end_game(game)
+
+
+async def test_undo_removes_step_and_its_memories(server, saves, seed_path):
+    game = await new_game(server, saves, seed_path)
+    await game.step("Check the lamp.")
+    count = game.slot.memory.count()
+    step = await game.step("Search the keeper's cot for letters.")
+    assert game.slot.memory.count() > count
+    undone = game.undo()
+    assert undone.number == step.number
+    assert game.story.taken == 1
+    assert game.slot.memory.count() == count
+    assert not any(e.step == 2 for e in game.slot.memory.known.values())
+    game.undo()
+    with pytest.raises(StepError):
+        game.undo()  # the opening cannot be undone
+    await end_game(game)
+
+
+async def test_retry_keeps_earlier_versions_to_flip(server, saves, seed_path):
+    game = await new_game(server, saves, seed_path)
+    first = await game.step("Check the lamp.")
+    second = await game.retry()
+    assert second.number == first.number and second.action == first.action
+    assert second.version.paragraph != first.version.paragraph
+    assert [v.paragraph for v in second.alternatives] == [first.version.paragraph]
+    ids_now = {e.id for e in game.slot.memory.known.values() if e.step == 1}
+    game.flip(1, 0)
+    assert game.story.steps[1].version.paragraph == first.version.paragraph
+    ids_flipped = {e.id for e in game.slot.memory.known.values() if e.step == 1}
+    assert ids_now.isdisjoint(ids_flipped) and ids_flipped
+    await end_game(game)
+    with Slot.open(saves, "test") as slot:
+        assert slot.story.steps[1].version.paragraph == first.version.paragraph
+        assert len(slot.story.steps[1].alternatives) == 1
+
+
+async def test_edit_re_embeds_the_paragraph(server, saves, seed_path):
+    game = await new_game(server, saves, seed_path)
+    await game.step("Check the lamp.")
+    game.edit(1, "You find a brass compass wedged behind the lens. Its needle points at the village, not north.")
+    texts = [e.text for e in game.slot.memory.known.values() if e.step == 1]
+    assert any("brass compass" in t for t in texts)
+    hits = game.slot.memory.search("the brass compass", limit=3, before_step=5)
+    assert hits and hits[0].entry.step == 1
+    await end_game(game)
+
+
+async def test_memory_pins_forget_and_amend_are_saved(server, saves, seed_path):
+    game = await new_game(server, saves, seed_path)
+    await game.step("Check the lamp.")
+    game.set_memory("Ada found the lamp cold.")
+    game.set_pinned(["Ada is afraid of heights."])
+    entry = next(e for e in game.slot.memory.known.values() if e.kind == "paragraph")
+    game.amend(entry.id, "The lamp was sabotaged with sand.")
+    other = next(e for e in game.slot.memory.known.values() if e.id != entry.id)
+    game.forget(other.id)
+    await game.step("Look closer at the lamp.")
+    request = [r for r in server.chat_requests() if r.get("stream")][-1]
+    assert "Ada found the lamp cold." in request["messages"][-1]["content"]
+    assert "Ada is afraid of heights." in request["messages"][0]["content"]
+    await end_game(game)
+    with Slot.open(saves, "test") as slot:
+        assert slot.story.pinned == ["Ada is afraid of heights."]
+        stored = slot.memory.collection.get(ids=[entry.id, other.id])
+        assert stored["ids"] == [entry.id] and stored["documents"] == ["The lamp was sabotaged with sand."]
+
+
+async def test_cancelling_a_step_leaves_the_story_as_it_was(server, saves, seed_path):
+    game = await new_game(server, saves, seed_path)
+    await game.step("Check the lamp.")
+    journal = (saves / "test" / "journal.jsonl").read_bytes()
+    server.fail("hold")
+    task = asyncio.create_task(game.step("Climb onto the gallery."))
+    await asyncio.to_thread(server.holding.wait, 10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    server.release.set()
+    assert game.story.taken == 1
+    assert (saves / "test" / "journal.jsonl").read_bytes() == journal
+    step = await game.step("Climb onto the gallery.")
+    assert step.number == 2
+    await end_game(game)
+
+
+async def test_recall_brings_back_a_planted_fact(server, saves, seed_path):
+    game = await new_game(server, saves, seed_path)
+    game.edit(0, "You climb the stair. The keeper's spare key hangs on a nail behind the barometer, "
+                 "wrapped in red twine. The lamp room is empty and the lens turns for no one.")
+    for i in range(12):
+        await game.step(f"Walk the gallery and count the gulls, round {i}.")
+    await game.step("Where is the spare key with the red twine?")
+    recalled = game.story.steps[-1].version.recalled
+    assert recalled and recalled[0].step == 0 and "barometer" in recalled[0].text
+    assert "words:" in recalled[0].why
+    user = [r for r in server.chat_requests() if r.get("stream")][-1]["messages"][-1]["content"]
+    assert "barometer" in user
+    await end_game(game)

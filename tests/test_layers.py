@@ -1,0 +1,27 @@
+"""The engine, backends, memory and saves never import the UI (DESIGN.md section 4)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+CORE = ["game.engine", "game.engine.narrator", "game.engine.recall", "game.llm", "game.llm.openai_backend",
+        "game.memory", "game.memory.longterm", "game.memory.embedders", "game.saves", "game.saves.slot",
+        "game.saves.check", "game.stories", "game.headless", "game.cli"]
+
+
+def test_core_does_not_import_textual():
+    code = "import sys\n" + "".join(f"import {m}\n" for m in CORE) + (
+        "bad = [m for m in sys.modules if m == 'textual' or m.startswith(('textual.', 'game.ui'))]\n"
+        "assert not bad, bad\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parents[1])
+    assert result.returncode == 0, result.stderr
+
+
+def test_no_core_module_names_the_ui():
+    root = Path(__file__).parents[1] / "game"
+    for folder in ("engine", "llm", "memory", "saves", "stories"):
+        for path in (root / folder).rglob("*.py"):
+            text = path.read_text(encoding="utf-8")
+            assert "game.ui" not in text and "import textual" not in text and "from textual" not in text, path

@@ -1,0 +1,129 @@
+"""Save slots: journal, crash recovery, index agreement, locks and names."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from game.saves.check import check, repair
+from game.saves.names import SlotError, check_name
+from game.saves.slot import JOURNAL, MARKER, Slot, copy_slot
+from helpers import end_game, new_game
+
+
+def _env(server, saves):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RECURRENT_"))}
+    env.update(OPENAI_BASE_URL=server.url, OPENAI_API_KEY="sk-test", RECURRENT_MODEL="standin",
+               RECURRENT_SAVES_DIR=str(saves), RECURRENT_RETRY_BASE="0.01", RECURRENT_CONFIG=os.devnull + ".none")
+    return env
+
+
+def test_resume_after_the_process_is_killed_mid_step(server, saves, seed_path):
+    env = _env(server, saves)
+    cmd = [sys.executable, "-m", "game", "write", "--slot", "k", "--steps"]
+    done = subprocess.run(cmd + ["3", "--story", str(seed_path)], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    server.fail("ok", "ok", "ok", "hold")  # step 4 completes; step 5's bookkeeping call hangs
+    proc = subprocess.Popen(cmd + ["5"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert server.holding.wait(60)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        server.release.set()
+    with Slot.open(saves, "k") as slot:
+        assert slot.story.taken == 4
+        assert {e.id for e in slot.story.entries()} == slot.memory.stored_ids()
+    assert check(saves, "k").ok
+    again = subprocess.run(cmd + ["1"], env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    with Slot.open(saves, "k", memory=False) as slot:
+        assert slot.story.taken == 5
+
+
+async def test_torn_last_line_is_dropped_on_open(server, saves, seed_path):
+    game = await new_game(server, saves, seed_path)
+    await game.step("Check the lamp.")
+    await end_game(game)
+    with open(saves / "test" / JOURNAL, "ab") as handle:
+        handle.write(b'0badc0de {"seq": 3, "kind": "step", "st')  # a crash in the middle of an append
+    with Slot.open(saves, "test") as slot:
+        assert slot.story.taken == 1
+    assert (saves / "test" / JOURNAL).read_bytes().endswith(b"\n")
+
+
+async def test_index_behind_the_journal_is_caught_up(server, saves, seed_path):
+    game = await new_game(server, saves, seed_path)
+    await game.step("Check the lamp.")
+    marker = (saves / "test" / MARKER).read_text()
+    last = game.story.steps[-1]
+    await game.step("Read the logbook.")
+    newest = {e.id for e in game.story.entries_of(game.story.steps[-1])}
+    game.slot.memory.delete(sorted(newest))  # as if the process died after the journal append
+    await end_game(game)
+    (saves / "test" / MARKER).write_text(marker)
+    report = check(saves, "test")
+    assert report.ok and report.recovered
+    with Slot.open(saves, "test") as slot:
+        assert newest <= slot.memory.stored_ids()
+        assert last.number == 1
+
+
+async def test_damage_is_named_and_repaired(server, saves, seed_path):
+    game = await new_game(server, saves, seed_path)
+    await game.step("Check the lamp.")
+    await game.step("Read the logbook.")
+    await end_game(game)
+    stored = game.slot.memory.stored_ids()
+    game.slot.memory.delete(sorted(stored)[:2])  # damage the index with the marker saying it is current
+    report = check(saves, "test")
+    assert not report.ok and "disagrees" in report.problems[0]
+    repair(saves, "test")
+    assert check(saves, "test").ok
+    lines = (saves / "test" / JOURNAL).read_bytes().split(b"\n")
+    lines[1] = b"garbage"
+    (saves / "test" / JOURNAL).write_bytes(b"\n".join(lines))
+    report = check(saves, "test")
+    assert not report.ok and "journal line 2 is damaged" in report.problems[0]
+    with pytest.raises(SlotError, match="repair"):
+        Slot.open(saves, "test")
+    repair(saves, "test")
+    with Slot.open(saves, "test") as slot:
+        assert slot.story.taken == 0  # only the seed record came before the damaged line
+    assert check(saves, "test").ok
+
+
+async def test_one_slot_one_game(server, saves, seed_path):
+    game = await new_game(server, saves, seed_path)
+    with pytest.raises(SlotError, match="in use"):
+        Slot.open(saves, "test")
+    await end_game(game)
+    Slot.open(saves, "test", memory=False).close()
+
+
+async def test_save_as_copies_the_story_and_rebuilds_its_memory(server, saves, seed_path):
+    game = await new_game(server, saves, seed_path)
+    await game.step("Check the lamp.")
+    copy_slot(saves, "test", "branch")
+    await game.step("Read the logbook.")
+    await end_game(game)
+    with Slot.open(saves, "branch") as slot:
+        assert slot.story.taken == 1
+        assert slot.memory.stored_ids() == {e.id for e in slot.story.entries()}
+    header = json.loads((saves / "branch" / "header.json").read_text())
+    assert header["steps"] == 1 and header["slot"] == "branch"
+
+
+@pytest.mark.parametrize("name", ["..", "../x", "a/b", "a\\b", "", " lead", "x" * 65, "nul", "COM1", "dot.", "a..b"])
+def test_bad_slot_names(name):
+    with pytest.raises(SlotError, match="slot name"):
+        check_name(name)
+
+
+@pytest.mark.parametrize("name", ["autosave", "My Story 2", "tale_1.b", "a-b"])
+def test_good_slot_names(name):
+    assert check_name(name) == name

@@ -1,0 +1,110 @@
+"""`recurrent write` and `recurrent saves`, run as a player would run them."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from game.cli import main
+
+
+def run(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_fifty_steps_headless(game_env, saves, seed_path, tmp_path, capsys):
+    actions = tmp_path / "actions.txt"
+    actions.write_text("2\n\nClimb the lamp housing and look for the keeper.\n3\n", encoding="utf-8")
+    out_md = tmp_path / "story.md"
+    code, out, err = run(capsys, "write", "--story", str(seed_path), "--slot", "long", "--steps", "50",
+                         "--actions", str(actions), "--out", str(out_md))
+    assert code == 0, err
+    text = out_md.read_text()
+    assert text.startswith("# The Lighthouse at Skerry Point")
+    assert len(re.findall(r"^> \*\*\d+\.\*\*", text, flags=re.M)) == 50
+    assert "> **1.** Check the lamp." in text  # "2" picked the seed's second option
+    assert "> **2.** Read the logbook." not in text and "> **2.** " in text  # empty line picks option 1 of step 1
+    assert "> **3.** Climb the lamp housing and look for the keeper." in text
+    assert "step 50/50" in err
+    code, out, err = run(capsys, "saves", "show", "long", "--json")
+    info = json.loads(out)
+    assert info["steps"] == 50 and info["memories"] > 100
+    code, out, err = run(capsys, "saves", "check", "long")
+    assert code == 0 and "ok" in out
+    # Every step costs two calls: narration and bookkeeping (plus one bookkeeping call for the opening).
+    assert len(game_env.chat_requests()) == 2 * 50 + 1
+
+
+def test_continue_a_slot_and_list_export_delete(game_env, saves, seed_path, capsys):
+    assert run(capsys, "write", "--story", str(seed_path), "--slot", "tale", "--steps", "2")[0] == 0
+    code, out, err = run(capsys, "write", "--slot", "tale", "--steps", "3")
+    assert code == 0 and len(re.findall(r"^> \*\*\d+\.\*\*", out, flags=re.M)) == 5
+    code, out, _ = run(capsys, "saves", "list", "--json")
+    rows = json.loads(out)
+    assert [(r["slot"], r["steps"]) for r in rows] == [("tale", 5)]
+    code, out, _ = run(capsys, "saves", "export", "tale", "--format", "md")
+    assert out.startswith("# The Lighthouse") and "> **5.**" in out
+    assert run(capsys, "saves", "delete", "tale")[0] == 0
+    assert not (saves / "tale").exists()
+
+
+@pytest.mark.parametrize("args, words", [
+    (["write", "--story", "missing.toml", "--slot", "a", "--steps", "1"], "missing.toml"),
+    (["write", "--slot", "nosuch", "--steps", "1"], "no slot named nosuch"),
+    (["write", "--story", "{seed}", "--slot", "../evil", "--steps", "1"], "bad slot name"),
+    (["saves", "show", "nosuch"], "no slot named nosuch"),
+    (["saves", "check", "a/b"], "bad slot name"),
+    (["saves", "delete", "con"], "reserved"),
+])
+def test_bad_input_is_one_line(game_env, seed_path, capsys, args, words):
+    args = [a.replace("{seed}", str(seed_path)) for a in args]
+    code, out, err = run(capsys, *args)
+    assert code != 0
+    assert words in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_malformed_story_file_is_one_line(game_env, tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('title = "x"\ngenre = [1, 2\n', encoding="utf-8")
+    code, out, err = run(capsys, "write", "--story", str(bad), "--slot", "a", "--steps", "1")
+    assert code == 1 and "bad.toml" in err and err.count("\n") == 1
+
+
+def test_server_down_costs_nothing(game_env, saves, seed_path, capsys, monkeypatch):
+    assert run(capsys, "write", "--story", str(seed_path), "--slot", "kept", "--steps", "2")[0] == 0
+    journal = (saves / "kept" / "journal.jsonl").read_bytes()
+    monkeypatch.setenv("RECURRENT_RETRY_ATTEMPTS", "2")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    code, out, err = run(capsys, "write", "--slot", "kept", "--steps", "1")
+    assert code == 1 and "cannot reach the model server" in err and "Traceback" not in err
+    assert (saves / "kept" / "journal.jsonl").read_bytes() == journal
+
+
+def test_existing_slot_is_not_overwritten(game_env, saves, seed_path, capsys):
+    assert run(capsys, "write", "--story", str(seed_path), "--slot", "mine", "--steps", "1")[0] == 0
+    journal = (saves / "mine" / "journal.jsonl").read_bytes()
+    code, out, err = run(capsys, "write", "--story", str(seed_path), "--slot", "mine", "--steps", "1")
+    assert code == 1 and "already exists" in err
+    assert (saves / "mine" / "journal.jsonl").read_bytes() == journal
+
+
+def test_no_backend_is_explained(saves, seed_path, capsys, monkeypatch):
+    monkeypatch.setenv("RECURRENT_SAVES_DIR", str(saves))
+    monkeypatch.setenv("RECURRENT_BACKEND", "openai")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("RECURRENT_RETRY_ATTEMPTS", "1")
+    code, out, err = run(capsys, "write", "--story", str(seed_path), "--slot", "x", "--steps", "1")
+    assert code == 1 and err.startswith("recurrent: ") and err.count("\n") == 1
+
+
+def test_server_down_at_the_start_leaves_no_empty_slot(saves, seed_path, capsys, monkeypatch):
+    monkeypatch.setenv("RECURRENT_SAVES_DIR", str(saves))
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("RECURRENT_MODEL", "m")
+    monkeypatch.setenv("RECURRENT_RETRY_ATTEMPTS", "1")
+    code, out, err = run(capsys, "write", "--story", str(seed_path), "--slot", "x", "--steps", "1")
+    assert code == 1 and "cannot reach" in err
+    assert not (saves / "x").exists()
