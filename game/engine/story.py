@@ -6,7 +6,7 @@ played and a rebuilt memory index all see the same story.
 """
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from game.engine.models import Entry, Preferences, Step, Version
 from game.engine.text import count_words, pieces
@@ -25,6 +25,7 @@ class Story(BaseModel):
     forgotten: set[str] = Field(default_factory=set)  # long-term entries the player deleted
     amended: dict[str, str] = Field(default_factory=dict)  # long-term entries the player rewrote
     seq: int = -1  # the last record applied
+    _word_counts: dict[int, int] = PrivateAttr(default_factory=dict)
 
     # -- reading ---------------------------------------------------------------
     @property
@@ -41,7 +42,14 @@ class Story(BaseModel):
         return list(self.steps[-1].version.options) if self.steps else []
 
     def words(self) -> int:
-        return sum(count_words(step.version.paragraph) for step in self.steps)
+        counts = self._word_counts  # by version seq: a version's text never changes under one seq
+        total = 0
+        for step in self.steps:
+            seq = step.version.seq
+            if seq not in counts:
+                counts[seq] = count_words(step.version.paragraph)
+            total += counts[seq]
+        return total
 
     def entries_of(self, step: Step) -> list[Entry]:
         version = step.version

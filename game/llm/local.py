@@ -39,6 +39,7 @@ BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 BUNDLED_NAME = "SmolLM2-135M-Instruct (bundled demo)"
 N_CTX = 4096
 THREADS = 2
+REPEAT_PENALTY = 1.1
 
 
 # -- finding the model -----------------------------------------------------------------
@@ -84,6 +85,9 @@ def check_gguf(path: str | os.PathLike) -> Path:
 
 # -- JSON schema to a GBNF grammar ---------------------------------------------------------
 CHAR = r'[^"\\\x7F\x00-\x1F] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4})'
+# A string starts with a letter, a digit or any non-ASCII character: no leading space or
+# punctuation, which keeps a tiny model from answering an option with "," or "{".
+FIRST = r'[^\x00-\x2F\x3A-\x40\x5B-\x60\x7B-\x7F]'
 
 
 class _Unsupported(Exception):
@@ -108,7 +112,7 @@ class GrammarMaker:
     def text(self) -> str:
         lines = [f"root ::= ws {self.root} ws"]
         lines += [f"{name} ::= {body}" for name, body in self.rules.items()]
-        lines += [f"char ::= {CHAR}", "ws ::= [ \\t\\n]{0,2}"]
+        lines += [f"char ::= {CHAR}", f"first ::= {FIRST}", "ws ::= [ \\t\\n]{0,2}"]
         return "\n".join(lines) + "\n"
 
     def rule(self, body: str) -> str:
@@ -157,8 +161,10 @@ class GrammarMaker:
             if "pattern" in node or "format" in node:
                 raise _Unsupported("string patterns and formats")
             low = int(node.get("minLength", 1))
-            high = int(node.get("maxLength", self.item_chars if in_array else self.text_chars))
-            return self.rule(f'"\\"" char{{{low},{max(low, high)}}} "\\""')
+            high = max(low, int(node.get("maxLength", self.item_chars if in_array else self.text_chars)))
+            if low == 0:
+                return self.rule(f'"\\"" char{{0,{high}}} "\\""')
+            return self.rule(f'"\\"" first char{{{low - 1},{high - 1}}} "\\""')
         if kind == "integer":
             return self.rule('"-"? [0-9]{1,15}')
         if kind == "number":
@@ -174,7 +180,7 @@ def grammar_text(schema: type[BaseModel], max_tokens: int) -> str | None:
     """GBNF for the model's schema, or None when the schema uses what GrammarMaker does not know."""
     text_chars = max(120, min(4000, max_tokens * 2))
     try:
-        return GrammarMaker(strict_schema(schema.model_json_schema()), text_chars, item_chars=200).text()
+        return GrammarMaker(strict_schema(schema.model_json_schema()), text_chars, item_chars=160).text()
     except _Unsupported:
         return None
 
@@ -205,6 +211,7 @@ class LocalBackend:
         self.policy = policy or RetryPolicy()
         self.usage = Usage()
         self.last = CallRecord()
+        self.finish = ""  # why the last generation ended: "stop" or "length"
         self.n_ctx = n_ctx
         self.threads = threads
         self._llm = None
@@ -240,7 +247,9 @@ class LocalBackend:
     def _generate(self, messages, max_tokens, temperature, schema, stop: threading.Event, emit) -> tuple[int, int, str]:
         """Runs one completion, calling emit(piece) per token; returns (prompt, completion, finish)."""
         llm = self._load()
-        extra = {"grammar": self._grammar(schema, max_tokens)} if schema is not None else {}
+        # Prose gets a light repetition penalty (tiny models loop); JSON gets the grammar instead,
+        # since a penalty on its quotes and commas would only fight the grammar.
+        extra = {"grammar": self._grammar(schema, max_tokens)} if schema is not None else {"repeat_penalty": REPEAT_PENALTY}
         completion, finish = 0, ""
         try:
             chunks = llm.create_chat_completion(messages=messages, max_tokens=max_tokens, temperature=temperature,
@@ -313,8 +322,12 @@ class LocalBackend:
 
     async def stream(self, messages: list[Message], *, max_tokens: int, temperature: float,
                      on_notice: Listener | None = None) -> AsyncIterator[str]:
-        async for piece in self._run(messages, max_tokens, temperature):
-            yield piece
+        pieces = self._run(messages, max_tokens, temperature)
+        try:
+            async for piece in pieces:
+                yield piece
+        finally:
+            await pieces.aclose()  # stops the worker at once when the player cancels
 
     async def structured(self, messages: list[Message], schema: type[T], *, max_tokens: int, temperature: float,
                          on_notice: Listener | None = None) -> T:
@@ -328,13 +341,6 @@ class LocalBackend:
                 on_notice(Notice("the model's answer was not valid JSON; asking again"))
             temperature = min(temperature, 0.3)
         raise InvalidOutput(f"the model did not return valid {schema.__name__} JSON after {attempts} tries")
-
-    async def ping(self, timeout: float = 30.0) -> str:
-        """A tiny real call, for `recurrent doctor`."""
-        async def once() -> str:
-            return "".join([p async for p in self.stream([{"role": "user", "content": "Say hello."}],
-                                                          max_tokens=8, temperature=0.0)])
-        return await asyncio.wait_for(once(), timeout)
 
     async def close(self) -> None:
         for stop in list(self._stops):

@@ -73,7 +73,11 @@ class Lexicon:
             return []
         average = self.total_length / len(self.docs) or 1.0
         scores: dict[str, float] = {}
-        for term in set(terms(query)):
+        wanted = set(terms(query))
+        # A term in more than a fifth of all pieces ("walk", "look") adds almost nothing to
+        # BM25 but costs a pass over a long posting list; leave it out unless it is all we have.
+        rare = {t for t in wanted if self.df.get(t, 0) <= len(self.docs) / 5}
+        for term in rare or wanted:
             weight = self.idf(term)
             for doc_id in self.postings.get(term, ()):
                 if allowed is not None and not allowed(doc_id):

@@ -7,6 +7,7 @@ checked against the journal and rebuilt from it at any time.
 from __future__ import annotations
 
 import re
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,10 @@ from game.engine.models import Entry
 from game.memory.lexicon import Lexicon, terms
 
 RRF_K = 20  # reciprocal-rank fusion constant; small so the top of each list counts
+# The reader's earlier actions match a new action's wording (the same "ask about ..." phrasing)
+# but rarely hold the answer; the narration does. Their scores count for less.
+KIND_WEIGHT = {"paragraph": 1.0, "action": 0.4}
+NEWEST_MARGIN = 48  # extra vector hits to ask for, to make up for the newest steps left out
 
 
 class MemoryStoreError(Exception):
@@ -77,6 +82,8 @@ class LongTermMemory:
             raise MemoryStoreError(f"cannot open collection {name}: {error}") from None
         self.known: dict[str, Entry] = {}
         self.lexicon = Lexicon()
+        self._writer: ThreadPoolExecutor | None = None
+        self._pending: Future | None = None
 
     # -- keeping in step with the journal ----------------------------------------
     def attach(self, entries: list[Entry]) -> None:
@@ -87,14 +94,61 @@ class LongTermMemory:
             self.lexicon.add(entry.id, entry.text)
 
     def stored_ids(self) -> set[str]:
+        self.flush()
         return set(self.collection.get(include=[])["ids"])
 
     def count(self) -> int:
+        self.flush()
         return self.collection.count()
+
+    # -- writing behind the story --------------------------------------------------------
+    # A Chroma write costs tens of milliseconds here, most of it a disk sync. The step is
+    # already saved in the journal by then, so the write runs in one background thread while
+    # the story goes on. Recall never needs the newest step (it is in the prompt verbatim);
+    # writes stay in order because each waits for the one before.
+    def change(self, remove: list[str], add: list[Entry], then=None) -> None:
+        """Remove and add entries: keyword index now, Chroma in the background, then `then()`."""
+        self.flush()
+        for entry_id in remove:
+            self.known.pop(entry_id, None)
+            self.lexicon.remove(entry_id)
+        for entry in add:
+            self.known[entry.id] = entry
+            self.lexicon.add(entry.id, entry.text)
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memory-writer")
+        self._pending = self._writer.submit(self._write, list(remove), list(add), then)
+
+    def _write(self, remove: list[str], add: list[Entry], then) -> None:
+        if remove:
+            self.collection.delete(ids=remove)
+        if add:
+            self.collection.upsert(
+                ids=[e.id for e in add],
+                documents=[e.text for e in add],
+                metadatas=[{"step": e.step, "kind": e.kind, "paragraph": e.paragraph} for e in add],
+            )
+        if then is not None:
+            then()
+
+    def flush(self) -> None:
+        """Wait for the background write; re-raise its failure once."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            if self._writer is not None:
+                self._writer.shutdown(wait=True)
+                self._writer = None
 
     def upsert(self, entries: list[Entry]) -> None:
         if not entries:
             return
+        self.flush()
         self.collection.upsert(
             ids=[e.id for e in entries],
             documents=[e.text for e in entries],
@@ -107,6 +161,7 @@ class LongTermMemory:
     def delete(self, ids: list[str]) -> None:
         if not ids:
             return
+        self.flush()
         self.collection.delete(ids=list(ids))
         for entry_id in ids:
             self.known.pop(entry_id, None)
@@ -114,6 +169,10 @@ class LongTermMemory:
 
     def sync(self, expected: list[Entry]) -> tuple[int, int]:
         """Make the collection hold exactly `expected`; returns (added, removed)."""
+        try:
+            self.flush()
+        except Exception:
+            pass  # a failed background write is exactly what this repairs
         stored = self.stored_ids()
         wanted = {entry.id: entry for entry in expected}
         extra = sorted(stored - set(wanted))
@@ -141,19 +200,20 @@ class LongTermMemory:
             fused[entry_id] = fused.get(entry_id, 0.0) + 1.0 / (RRF_K + rank)
             shared = sorted(query_terms & set(self.lexicon.docs.get(entry_id, {})))
             why.setdefault(entry_id, []).append("words: " + ", ".join(shared[:5]))
+        for entry_id in fused:
+            fused[entry_id] *= KIND_WEIGHT.get(self.known[entry_id].kind, 1.0) if entry_id in self.known else 0.0
         ranked = sorted(fused.items(), key=lambda item: -item[1])[:limit]
         return [Hit(self.known[i], score, "; ".join(why[i])) for i, score in ranked if i in self.known]
 
     def _by_meaning(self, query: str, limit: int, before_step: int) -> list[tuple[str, float]]:
-        available = self.count()
+        available = len(self.known)
         if available == 0:
             return []
-        result = self.collection.query(
-            query_texts=[query],
-            n_results=min(limit, available),
-            where={"step": {"$lt": before_step}},
-            include=["distances"],
-        )
+        # Filtering by step inside Chroma makes it scan every entry (about 30 ms at 10,000
+        # entries, against under 1 ms without). The steps to leave out are the newest one or
+        # two, a dozen entries, so ask for that many more and filter here.
+        result = self.collection.query(query_texts=[query], n_results=min(limit + NEWEST_MARGIN, available), include=["distances"])
         ids = result["ids"][0] if result["ids"] else []
         distances = result["distances"][0] if result.get("distances") else [1.0] * len(ids)
-        return [(entry_id, 1.0 - distance) for entry_id, distance in zip(ids, distances)]
+        found = [(i, 1.0 - d) for i, d in zip(ids, distances) if i in self.known and self.known[i].step < before_step]
+        return found[:limit]

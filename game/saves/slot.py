@@ -84,6 +84,11 @@ class Slot:
             raise SlotError(f"slot {self.name} is in use by another game") from None
 
     def close(self) -> None:
+        if self.memory is not None:
+            try:
+                self.memory.close()  # finish the last background write before letting go
+            except Exception:
+                pass  # the marker was not written, so the next open re-checks the index
         if self._lock is not None:
             self._lock.release()
             self._lock = None
@@ -168,9 +173,10 @@ class Slot:
             pass
         return None
 
-    def _write_marker(self) -> None:
+    def _write_marker(self, seq: int | None = None) -> None:
         # Not fsynced: if it is lost, the next open simply checks the index again.
-        write_atomic(self.path / MARKER, json.dumps({"seq": self.story.seq, "collection": self.memory.name}), sync=False)
+        seq = self.story.seq if seq is None else seq
+        write_atomic(self.path / MARKER, json.dumps({"seq": seq, "collection": self.memory.name}), sync=False)
 
     def reindex(self) -> tuple[int, int]:
         """Bring long-term memory level with the journal; returns (added, removed)."""
@@ -192,7 +198,6 @@ class Slot:
             self.story = replay(self.journal.read(), self.name)  # back to what the disk holds
             raise SlotError(f"slot {self.name}: could not save ({error.strerror or error}); nothing was lost, try again") from None
         self._update_index(record, before)
-        self._write_header()
         return record
 
     def _touched(self, record: dict) -> list[Entry]:
@@ -204,7 +209,9 @@ class Slot:
         return []
 
     def _update_index(self, record: dict, before: list[Entry]) -> None:
+        header = self._header()
         if self.memory is None:
+            self._write_header(header)
             return
         kind, story = record["kind"], self.story
         after: list[Entry] = []
@@ -217,20 +224,29 @@ class Slot:
             after = [e.model_copy(update={"text": record["text"]}) for e in before] if kind == "amend" else []
         old = {e.id: e.text for e in before}
         try:
+            self.memory.flush()
+        except Exception:
+            self.index_stale = True  # the last background write failed
+        try:
             if self.index_stale:
                 self.reindex()
+                self._write_header(header)
                 return
-            self.memory.delete([i for i in old if i not in {e.id for e in after}])
-            self.memory.upsert([e for e in after if old.get(e.id) != e.text])
-            self._write_marker()
+            kept = {e.id for e in after}
+            self.memory.change(
+                remove=[i for i in old if i not in kept],
+                add=[e for e in after if old.get(e.id) != e.text],
+                then=lambda seq=self.story.seq: (self._write_marker(seq), self._write_header(header)),
+            )
         except Exception:
             # The journal already holds the change; the index catches up on the next commit or open.
             self.index_stale = True
+            self._write_header(header)
 
     # -- the header ---------------------------------------------------------------------
-    def _write_header(self) -> None:
+    def _header(self) -> dict:
         story = self.story
-        header = {
+        return {
             "schema": SCHEMA,
             "slot": self.name,
             "title": story.seed.title,
@@ -240,6 +256,11 @@ class Slot:
             "updated": _now(),
             "embedder": self.config.embedder,
         }
+
+    def _write_header(self, header: dict | None = None) -> None:
+        # Written after the index in the background: listings may lag one step behind for a
+        # moment; the journal is the truth and `read_header` falls back to it.
+        header = header or self._header()
         try:
             write_atomic(self.path / HEADER, json.dumps(header, indent=1), sync=False)
         except OSError:

@@ -76,8 +76,9 @@ def cmd_list(args) -> int:
             except ValueError:
                 premise = seed.premise
             rows.append((path.name, seed.title, seed.genre, premise))
-    title_w = min(32, max(len(r[1]) for r in rows if r[2]) if any(r[2] for r in rows) else 10)
-    genre_w = min(16, max((len(r[2]) for r in rows), default=5))
+    good = [r for r in rows if r[2]]
+    title_w = min(32, max((len(r[1]) for r in good), default=5))
+    genre_w = min(16, max((len(r[2]) for r in good), default=5))
     print(f"{'FILE':<{name_w}}  {'TITLE':<{title_w}}  {'GENRE':<{genre_w}}  PREMISE")
     for name, title, genre, premise in rows:
         if not genre:  # an invalid file: its error takes the rest of the line

@@ -16,8 +16,8 @@ from pydantic import BaseModel, ValidationError
 
 from .seed import Placeholder, Protagonist, Seed, WorldEntry
 
-MAX_BYTES = 256 * 1024
-MISSING = "is required but missing"  # a seed is a few KiB; anything this big is a mistake or an attack
+MAX_BYTES = 256 * 1024  # a seed is a few KiB; anything this big is a mistake or an attack
+MISSING = "is required but missing"
 
 
 class SeedError(Exception):
@@ -172,6 +172,8 @@ def describe(error: dict) -> tuple[tuple, str, str]:
         return loc, field_path(loc), f"should be text in quotes, not {_kind(value)}"
     if kind == "list_type":
         what = f"should be a list like [\"a\", \"b\"], not {_kind(value)}"
+        if loc == ("world",):
+            what = f"should be [[world]] tables, not {_kind(value)}"
         if isinstance(value, str) and "," in value:
             what += " (split the comma-separated text into a list)"
         return loc, field_path(loc), what

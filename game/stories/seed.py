@@ -10,7 +10,15 @@ import difflib
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 SHORT = 200  # a title, a name, a key
 LINE = 600  # a premise, a description, an option
@@ -114,7 +122,11 @@ class Seed(Strict):
 
     def filled(self, values: dict[str, str] | None = None, protagonist: str | None = None) -> "Seed":
         """The seed with every `${name}` replaced: the reader's value, else the default."""
-        values = values or {}
+        values = dict(values or {})
+        # A protagonist named `${hero}` and renamed by the reader: the same name everywhere.
+        own = PLACEHOLDER.fullmatch(self.protagonist.name)
+        if own and _plain(protagonist or "") and not _plain(values.get(own.group(1)) or ""):
+            values[own.group(1)] = protagonist
         chosen = {}
         for name, blank in self.placeholders.items():
             given = _plain(values.get(name) or "")
@@ -125,7 +137,19 @@ class Seed(Strict):
         name = _plain(protagonist or "")
         if name:
             data["protagonist"]["name"] = name[:SHORT]
-        return Seed.model_validate(data)
+        try:
+            return Seed.model_validate(data)
+        except ValidationError as err:
+            # Only a long answer repeated in a long field can get here: cut it, don't fail the start.
+            for problem in err.errors():
+                if problem["type"] != "string_too_long":
+                    raise
+                *path, last = problem["loc"]
+                holder = data
+                for part in path:
+                    holder = holder[part]
+                holder[last] = holder[last][: problem["ctx"]["max_length"]]
+            return Seed.model_validate(data)
 
 
 class FieldProblem(ValueError):

@@ -23,3 +23,4 @@ class OptionBar(Vertical):
             text = options[button.index - 1] if button.index <= len(options) else ""
             button.label = Content(f"{button.index}  {text}" if text else "")
             button.display = bool(text)
+        self.refresh(layout=True)

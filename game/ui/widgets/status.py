@@ -14,15 +14,16 @@ def when(at) -> str:
 class StatusLine(Horizontal):
     def compose(self) -> ComposeResult:
         yield Static("", id="status-story", markup=False)
+        yield Static("", id="status-facts", markup=False)
         yield Static("", id="status-state", markup=False)
 
     def show(self, story, model: str, tokens: int) -> None:
         if story is None:
             return
         last = story.steps[-1].at if story.steps else None
-        parts = [story.seed.title, f"step {story.taken}", f"{story.words():,} words", model,
-                 f"{tokens:,} tokens", f"last {when(last)}"]
-        self.query_one("#status-story", Static).update(" · ".join(parts))
+        facts = [f"step {story.taken}", f"{story.words():,} words", model, f"{tokens:,} tokens", when(last)]
+        self.query_one("#status-story", Static).update(story.seed.title)
+        self.query_one("#status-facts", Static).update(" · " + " · ".join(facts))
 
     def state(self, text: str, busy: bool = False) -> None:
         widget = self.query_one("#status-state", Static)

@@ -1,0 +1,38 @@
+"""An instant model for benchmarks: it answers from a script with no network and no wait,
+so what is timed is the engine itself (recall, prompt assembly, commit, index)."""
+from __future__ import annotations
+
+from typing import AsyncIterator
+
+from game.llm.base import CallRecord, Usage
+
+
+class InstantBackend:
+    model = "instant"
+
+    def __init__(self, paragraphs, memory_sentence=None) -> None:
+        self.paragraphs = paragraphs  # callable: step number -> paragraph
+        self.memory_sentence = memory_sentence or (lambda n: paragraphs(n) if n else "The story begins.")
+        self.usage = Usage()
+        self.last = CallRecord()
+        self.calls = 0
+        self.memory = ""
+
+    async def stream(self, messages, *, max_tokens, temperature, on_notice=None) -> AsyncIterator[str]:
+        self.calls += 1
+        text = self.paragraphs(self.calls)
+        prompt = sum(len(m["content"]) for m in messages) // 4
+        self.last = CallRecord(prompt, len(text) // 4)
+        self.usage.add(prompt, len(text) // 4)
+        for start in range(0, len(text), 64):
+            yield text[start:start + 64]
+
+    async def structured(self, messages, schema, *, max_tokens, temperature, on_notice=None):
+        # Like a model asked for a summary of at most 200 words: about 180 words from the start,
+        # made here of the latest sentences told.
+        told = f"{self.memory} {self.memory_sentence(self.calls)}".split()
+        self.memory = " ".join(told[-180:])
+        return schema.model_validate({"memory": self.memory, "options": ["Go on.", "Look around.", "Wait."]})
+
+    async def close(self) -> None:
+        pass

@@ -1,0 +1,186 @@
+"""`recurrent doctor`: what the game found on this machine, and whether it can play.
+
+Checks the backend (which one and why, the model, whether it answers a tiny real
+call), the embedder, the saves folder, long-term memory (embedded or a Chroma
+server) and the versions of what the game runs on. Never prints an API key, only
+its first and last characters. Exit status 0 when a game can be played, 1 if not.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import sys
+import time
+from importlib import metadata
+
+DISTRIBUTIONS = [("recurrent", "recurrent"), ("chromadb", "chromadb"), ("openai", "openai"),
+                 ("textual", "textual"), ("wordllama", "wordllama"), ("llama_cpp", "llama_cpp_python")]
+
+
+def register(sub, common) -> None:
+    doctor = sub.add_parser("doctor", help="what backend, model, memory and saves the game finds here")
+    common(doctor)
+    doctor.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the model to answer (default 30)")
+    doctor.add_argument("--no-call", dest="call", action="store_false", help="do not send the model a test message")
+    doctor.set_defaults(func=run)
+
+
+def mask(key: str) -> str:
+    """An API key shown safely: sk-...abcd at most, nothing of a short key."""
+    key = key.strip()
+    if len(key) < 12:
+        return "set (hidden)"
+    return f"{'sk-' if key.startswith('sk-') else ''}...{key[-4:]}"
+
+
+class Report:
+    def __init__(self) -> None:
+        self.ok = True
+        self.lines: list[tuple[str, str]] = []
+
+    def add(self, label: str, text: str, ok: bool = True) -> None:
+        self.lines.append((label, text if ok else f"PROBLEM: {text}"))
+        self.ok = self.ok and ok
+        print(f"{label:<10} {self.lines[-1][1]}", flush=True)
+
+
+def _versions() -> str:
+    parts = [f"python {platform.python_version()}"]
+    for label, dist in DISTRIBUTIONS:
+        try:
+            parts.append(f"{label} {metadata.version(dist)}")
+        except metadata.PackageNotFoundError:
+            if label != "llama_cpp":
+                parts.append(f"{label} missing")
+    return ", ".join(parts)
+
+
+async def _answers(backend, timeout: float) -> tuple[bool, str]:
+    started = time.perf_counter()
+    pieces: list[str] = []
+
+    async def call() -> None:
+        async for piece in backend.stream([{"role": "user", "content": "Say hello in three words."}],
+                                          max_tokens=12, temperature=0.0):
+            pieces.append(piece)
+
+    try:
+        await asyncio.wait_for(call(), timeout)
+    except asyncio.TimeoutError:
+        return False, f"no answer within {timeout:g} s"
+    except Exception as error:  # noqa: BLE001 - a doctor reports, it does not crash
+        from game.errors import one_line
+
+        return False, one_line(error)
+    text = " ".join("".join(pieces).split())[:40]
+    if not text:
+        return False, "the model answered with nothing"
+    return True, f"yes, in {time.perf_counter() - started:.1f} s: {text!r}"
+
+
+def _check_backend(report: Report, settings, timeout: float | None) -> None:
+    from game.llm import from_settings
+    from game.llm.detect import choose
+    from game.errors import one_line
+
+    try:
+        choice = choose(settings)
+    except Exception as error:  # NoBackend and settings errors alike
+        report.add("backend", one_line(error), ok=False)
+        return
+    where = "llama.cpp in this process" if choice.kind == "local" else choice.base_url
+    report.add("backend", f"{choice.kind} ({where}); {choice.how}")
+    key = os.environ.get("OPENAI_API_KEY", "")
+    if choice.kind == "openai":
+        report.add("api key", f"OPENAI_API_KEY {mask(key)}" if key else "none (fine for local servers)")
+    try:
+        # One try only: the doctor should say quickly that a server is down.
+        backend = from_settings(settings=settings.model_copy(update={"retry_attempts": 1}))
+    except Exception as error:  # noqa: BLE001
+        report.add("model", one_line(error), ok=False)
+        return
+    detail = backend.model
+    path = getattr(backend, "path", None)
+    if path:
+        detail += f" ({path})"
+    if getattr(backend, "demo", False):
+        detail += " - a tiny demo model; see the README for a better one"
+    report.add("model", detail)
+    if timeout:
+        ok, text = asyncio.run(_with_close(backend, timeout))
+        report.add("answers", text, ok=ok)
+    else:
+        asyncio.run(backend.close())
+        report.add("answers", "not asked (--no-call)")
+
+
+async def _with_close(backend, timeout: float) -> tuple[bool, str]:
+    try:
+        return await _answers(backend, timeout)
+    finally:
+        try:
+            await backend.close()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def _check_embedder(report: Report, config) -> None:
+    from game.errors import one_line
+    from game.memory.embedders import make_embedder
+
+    try:
+        started = time.perf_counter()
+        embedder = make_embedder(config.embedder)
+        vectors = embedder(["The lamp hisses in the dark."])
+        report.add("embedder", f"{config.embedder} ok, {len(vectors[0])} dimensions, "
+                               f"loaded in {time.perf_counter() - started:.1f} s")
+    except Exception as error:  # noqa: BLE001
+        report.add("embedder", one_line(error), ok=False)
+
+
+def _check_saves(report: Report, root) -> None:
+    from game.saves.slot import list_slots
+
+    if root.is_dir():
+        writable = os.access(root, os.W_OK | os.X_OK)
+        count = len(list_slots(root))
+        text = f"{root}: {'writable' if writable else 'NOT writable'}, {count} slot{'s' if count != 1 else ''}"
+        report.add("saves", text, ok=writable)
+        return
+    parent = root.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    ok = parent.is_dir() and os.access(parent, os.W_OK | os.X_OK)
+    report.add("saves", f"{root}: not made yet; {'will be created' if ok else f'cannot be created in {parent}'}", ok=ok)
+
+
+def _check_chroma(report: Report, config) -> None:
+    from game.errors import one_line
+
+    if not config.host:
+        report.add("chroma", "embedded (one folder inside each save slot)")
+        return
+    try:
+        from game.memory.longterm import server_client
+
+        server_client(config.host, config.port)
+        report.add("chroma", f"server {config.host}:{config.port} reachable (one collection per slot)")
+    except Exception as error:  # noqa: BLE001
+        report.add("chroma", one_line(error), ok=False)
+
+
+def run(args) -> int:
+    from game.session import memory_config, saves_root, settings_from
+
+    settings = settings_from(args)
+    report = Report()
+    _check_backend(report, settings, args.timeout if getattr(args, "call", True) else None)
+    config = memory_config(settings)
+    _check_embedder(report, config)
+    _check_saves(report, saves_root(args, settings))
+    _check_chroma(report, config)
+    report.add("versions", _versions())
+    print("ready to play" if report.ok else "not ready: fix the PROBLEM lines above", flush=True)
+    sys.stdout.flush()
+    return 0 if report.ok else 1

@@ -1,0 +1,38 @@
+"""`recurrent play`: read the command line, then run the app (the same factory the tests use).
+
+Problems the player can fix (a bad story file, bad settings) are raised before the app
+starts, so the command line prints them as one line; everything after is shown in the UI.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def play(args) -> int:
+    from game.session import saves_root, settings_from
+    from game.ui.app import make_app
+
+    settings = settings_from(args)
+    saves = saves_root(args, settings)
+    seed = None
+    story = getattr(args, "story", None)
+    slot = getattr(args, "slot", None)
+    if story:
+        from game.saves.names import SlotError, check_name
+        from game.stories.loader import load_seed
+
+        seed = load_seed(Path(story)).filled()
+        if slot:
+            check_name(slot)
+            if (saves / slot).exists():
+                raise SlotError(f"slot {slot} already exists in {saves}; resume it with --slot {slot} alone")
+    elif slot:
+        from game.saves.names import SlotError, check_name
+        from game.saves.slot import list_slots
+
+        check_name(slot)
+        if slot not in list_slots(saves):
+            raise SlotError(f"no slot named {slot} in {saves}; start one with --story PATH --slot {slot}")
+    app = make_app(settings=settings, saves=saves, story=seed, slot=slot)
+    app.run()
+    return int(app.return_code or 0)

@@ -1,0 +1,175 @@
+"""The memory panel: short-term memory and pinned notes to read and edit; what was recalled
+into the last step and why; long-term memory to search, amend and forget.
+
+Every change goes through the narrator, so it is a journal record: saved at once and
+used from the next step on.
+"""
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Input, OptionList, Static, TabbedContent, TabPane
+from textual.widgets.option_list import Option
+
+from game.errors import PLAYER_ERRORS, one_line
+from game.ui.widgets.fields import Box, Field
+
+LIMIT = 20
+
+
+class MemoryScreen(Screen):
+    BINDINGS = [
+        Binding("escape", "close", "Back", id="close"),
+        Binding("f2", "close", "Back", show=False, id="close-f2"),
+        Binding("ctrl+s", "save_notes", "Save notes", id="save-notes"),
+        Binding("ctrl+f", "find", "Search", id="search"),
+    ]
+
+    def __init__(self, slot, narrator) -> None:
+        super().__init__()
+        self.slot = slot
+        self.narrator = narrator
+        self.chosen = None  # the long-term entry being edited
+
+    @property
+    def story(self):
+        return self.slot.story
+
+    def compose(self) -> ComposeResult:
+        story = self.story
+        yield Static(f"Memory · {story.seed.title}", id="memory-title", markup=False)
+        with TabbedContent(initial="notes"):
+            with TabPane("Notes", id="notes"):
+                yield Static("Short-term memory: the model rewrites it every step; your edit is used from the next step.",
+                             classes="hint", markup=False)
+                yield Box(story.memory, id="short", soft_wrap=True)
+                yield Static("Pinned notes, one a line: never forgotten.", classes="hint", markup=False)
+                yield Box("\n".join(story.pinned), id="pinned", soft_wrap=True)
+                yield Button("Save notes (Ctrl+S)", id="save-notes", compact=True, variant="primary")
+            with TabPane("Last step", id="last"):
+                with VerticalScroll():
+                    yield Static(self.recalled_text(), id="recalled", markup=False)
+            with TabPane("Search", id="search"):
+                yield Field(placeholder="search long-term memory (empty: the latest entries)", id="query")
+                yield OptionList(id="hits")
+                yield Box("", id="entry", soft_wrap=True)
+                with Horizontal(classes="buttons"):
+                    yield Button("Save entry", id="amend", compact=True, variant="primary")
+                    yield Button("Delete entry", id="forget", compact=True, variant="error")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.search("")
+        self.query_one("#short").focus()
+
+    def recalled_text(self) -> str:
+        if not self.story.steps:
+            return "Nothing yet."
+        step = self.story.steps[-1]
+        version = step.version
+        lines = [f"Step {step.number}: passages recalled from long-term memory into its prompt, and why."]
+        for item in version.recalled:
+            lines += ["", f"step {item.step} · score {item.score:.3f} · {item.why}", f"  {item.text}"]
+        if not version.recalled:
+            lines += ["", "(none: nothing earlier matched the action)"]
+        lines += ["", "World entries used: " + (", ".join(version.world) or "none")]
+        if version.fallback:
+            lines += ["", "The memory could not be updated this step; the previous one was kept."]
+        return "\n".join(lines)
+
+    # -- short-term memory and pinned notes -----------------------------------------------------
+    def action_save_notes(self) -> None:
+        memory = self.query_one("#short", Box).text.strip()
+        pinned = [line.strip() for line in self.query_one("#pinned", Box).text.splitlines() if line.strip()]
+        changed = []
+        try:
+            if self.story.steps and memory != self.story.memory:
+                self.narrator.set_memory(memory)
+                changed.append("memory")
+            if pinned != self.story.pinned:
+                self.narrator.set_pinned(pinned)
+                changed.append("pinned notes")
+        except PLAYER_ERRORS as error:
+            self.notify(one_line(error), severity="error")
+            return
+        self.say(f"saved {' and '.join(changed)}" if changed else "nothing changed")
+
+    @on(Button.Pressed, "#save-notes")
+    def save_notes(self) -> None:
+        self.action_save_notes()
+
+    # -- long-term memory --------------------------------------------------------------------
+    def action_find(self) -> None:
+        self.query_one(TabbedContent).active = "search"
+        self.query_one("#query").focus()
+
+    @on(Input.Submitted, "#query")
+    def searched(self, event: Input.Submitted) -> None:
+        self.search(event.value)
+
+    def search(self, query: str) -> None:
+        memory = self.slot.memory
+        if memory is None:
+            self.found = []
+        elif query.strip():
+            try:
+                self.found = [(hit.entry, hit.why) for hit in memory.search(query, LIMIT, len(self.story.steps) + 1)]
+            except PLAYER_ERRORS as error:
+                self.notify(one_line(error), severity="error")
+                self.found = []
+        else:
+            self.found = [(entry, "latest") for entry in reversed(self.story.entries()[-LIMIT:])]
+        hits = self.query_one("#hits", OptionList)
+        hits.clear_options()
+        hits.add_options([Option(Content(f"step {e.step} · {e.kind} · {e.text}"), id=e.id) for e, _ in self.found])
+        self.chosen = None
+        self.query_one("#entry", Box).text = ""
+        if not self.found:
+            hits.add_option(Option(Content("(no entries)"), disabled=True))
+
+    @on(OptionList.OptionHighlighted, "#hits")
+    @on(OptionList.OptionSelected, "#hits")
+    def chose(self, event) -> None:
+        entry = next((e for e, _ in self.found if e.id == event.option.id), None)
+        if entry is not None:
+            self.chosen = entry
+            self.query_one("#entry", Box).text = entry.text
+
+    @on(Button.Pressed, "#amend")
+    def amend(self) -> None:
+        if self.chosen is None:
+            return
+        try:
+            self.narrator.amend(self.chosen.id, self.query_one("#entry", Box).text)
+        except PLAYER_ERRORS as error:
+            self.say(one_line(error))
+            return
+        self.say(f"entry from step {self.chosen.step} saved")
+        self.search(self.query_one("#query", Input).value)
+
+    @on(Button.Pressed, "#forget")
+    def forget(self) -> None:
+        from game.ui.screens.dialogs import ConfirmScreen
+
+        entry = self.chosen
+        if entry is None:
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if not yes:
+                return
+            self.narrator.forget(entry.id)
+            self.say(f"entry from step {entry.step} deleted from long-term memory")
+            self.search(self.query_one("#query", Input).value)
+
+        self.app.push_screen(ConfirmScreen(f"Delete this memory for good?\n\n{entry.text[:300]}"), confirmed)
+
+    def say(self, text: str) -> None:
+        self.query_one("#memory-title", Static).update(f"Memory · {self.story.seed.title} · {text}")
+
+    def action_close(self) -> None:
+        self.dismiss(None)

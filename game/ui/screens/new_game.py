@@ -1,0 +1,177 @@
+"""A new game: pick a seed from stories/ or have the model write one from a line of premise;
+then fill its blanks, name the protagonist and the slot, and begin."""
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from game.errors import PLAYER_ERRORS, one_line
+from game.ui.widgets.fields import Field
+
+
+class SeedWritten(Message):
+    def __init__(self, seed=None, error: str = "") -> None:
+        super().__init__()
+        self.seed = seed
+        self.error = error
+
+
+def premise_line(text: str, width: int = 110) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= width else line[: width - 1].rsplit(" ", 1)[0] + "…"
+
+
+class NewGameScreen(Screen):
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="back"),
+        Binding("ctrl+w", "own", "Write your own", id="own-premise"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="new-box"):
+            yield Static("Choose a story", classes="heading")
+            yield OptionList(id="seeds")
+            yield Static("…or write a premise of your own in one line, and the model drafts the story:",
+                         classes="hint")
+            with Horizontal(id="own"):
+                yield Field(placeholder="e.g. a lighthouse keeper finds a door in the sea", id="premise")
+                yield Button("Write it", id="write", compact=True)
+            yield Static("", id="new-problem", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        from game.stories.loader import list_seeds
+
+        self.seeds = []
+        seeds = self.query_one("#seeds", OptionList)
+        for path, seed in list_seeds(self.app.stories):
+            if isinstance(seed, Exception):
+                seeds.add_option(Option(Content(f"{path.name}: {one_line(seed)}"), disabled=True))
+                continue
+            self.seeds.append(seed)
+            text = f"{seed.title} · {seed.genre}\n  {premise_line(seed.premise)}"
+            seeds.add_option(Option(Content(text), id=str(len(self.seeds) - 1)))
+        if not self.seeds:
+            seeds.add_option(Option(Content("No story files found: write a premise below."), disabled=True))
+            self.query_one("#premise").focus()
+            return
+        seeds.highlighted = next(i for i, option in enumerate(seeds.options) if not option.disabled)
+        seeds.focus()
+
+    @on(OptionList.OptionSelected, "#seeds")
+    def chosen(self, event: OptionList.OptionSelected) -> None:
+        self.app.push_screen(SetupScreen(self.seeds[int(event.option.id)]))
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_own(self) -> None:
+        self.query_one("#premise").focus()
+
+    @on(Input.Submitted, "#premise")
+    @on(Button.Pressed, "#write")
+    def write(self) -> None:
+        premise = self.query_one("#premise", Input).value.strip()
+        if not premise:
+            self.query_one("#new-problem", Static).update("Type a premise first.")
+            return
+        try:
+            backend = self.app.backend()
+        except PLAYER_ERRORS as error:
+            from game.ui.advice import advice
+
+            self.query_one("#new-problem", Static).update(advice(one_line(error)))
+            return
+        self.query_one("#new-problem", Static).update("The model is drafting your story… (Esc to go back)")
+        self.query_one("#write", Button).disabled = True
+        self.draft(backend, premise)
+
+    @work(exclusive=True, group="writer")
+    async def draft(self, backend, premise: str) -> None:
+        from game.stories.writer import write_seed
+
+        try:
+            seed = await write_seed(backend, premise)
+        except PLAYER_ERRORS as error:
+            self.post_message(SeedWritten(error=one_line(error)))
+            return
+        self.post_message(SeedWritten(seed))
+
+    @on(SeedWritten)
+    def written(self, message: SeedWritten) -> None:
+        from game.ui.advice import advice
+
+        self.query_one("#write", Button).disabled = False
+        if message.error:
+            self.query_one("#new-problem", Static).update(advice(message.error))
+            return
+        self.query_one("#new-problem", Static).update("")
+        self.app.push_screen(SetupScreen(message.seed))
+
+
+class SetupScreen(Screen):
+    """Fill the seed's blanks, name the protagonist and the slot."""
+
+    BINDINGS = [Binding("escape", "back", "Back", id="back"), Binding("ctrl+b", "begin", "Begin", id="begin")]
+
+    def __init__(self, seed) -> None:
+        super().__init__()
+        self.seed = seed
+
+    def compose(self) -> ComposeResult:
+        from game.saves.names import slug
+        from game.ui.app import unique_slot
+
+        seed = self.seed
+        with VerticalScroll(id="setup-box"):
+            yield Static(f"{seed.title} · {seed.genre}", classes="heading", markup=False)
+            yield Static(premise_line(seed.premise, 400), classes="hint", markup=False)
+            for name, blank in seed.placeholders.items():
+                yield Static(blank.prompt, markup=False, classes="label")
+                yield Field(blank.default, id=f"blank-{name}", classes="blank")
+            if "${" not in seed.protagonist.name:
+                yield Static("Your protagonist's name", classes="label")
+                yield Field(seed.protagonist.name, id="protagonist")
+            yield Static("Save slot name", classes="label")
+            yield Field(unique_slot(self.app.saves, slug(seed.title)), id="slot-name")
+            yield Static("", id="setup-problem", markup=False)
+            yield Button("Begin (Ctrl+B)", id="begin", variant="primary", compact=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query(Field).first().focus()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    @on(Input.Submitted)
+    def next_field(self, event: Input.Submitted) -> None:
+        if event.input.id == "slot-name":
+            self.action_begin()
+        else:
+            self.focus_next()
+
+    @on(Button.Pressed, "#begin")
+    def action_begin(self) -> None:
+        from game.saves.names import check_name
+
+        values = {field.id.removeprefix("blank-"): field.value for field in self.query(".blank").results(Input)}
+        protagonist = self.query("#protagonist").results(Input)
+        name = self.query_one("#slot-name", Input).value.strip()
+        problem = self.query_one("#setup-problem", Static)
+        try:
+            check_name(name)
+            if (self.app.saves / name).exists():
+                raise ValueError(f"a slot named {name} already exists; choose another name")
+            seed = self.seed.filled(values, next(iter(protagonist), None) and self.query_one("#protagonist", Input).value)
+        except (ValueError, *PLAYER_ERRORS) as error:
+            problem.update(one_line(error))
+            return
+        self.app.open_game(name, seed)

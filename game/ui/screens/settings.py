@@ -1,0 +1,106 @@
+"""Settings: backend profile, base URL, model, temperature, paragraph length.
+
+The API key is read from OPENAI_API_KEY and shown masked; it is never saved (Settings has no
+key field). Environment variables win over the settings file, as the player would expect.
+"""
+from __future__ import annotations
+
+import os
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Select, Static
+
+from game.settings import PROFILES
+from game.ui.widgets.fields import Field
+
+CHOICES = [("auto-detect", "auto"), ("OpenAI", "openai"), ("Ollama", "ollama"), ("LM Studio", "lmstudio"),
+           ("vLLM", "vllm"), ("llama.cpp server", "llamacpp"), ("local (offline demo model)", "local")]
+
+
+def masked(key: str) -> str:
+    if not key:
+        return "not set (export OPENAI_API_KEY=... before starting; local servers need none)"
+    return f"{key[:3]}…{key[-4:]}" if len(key) > 10 else "•" * len(key)
+
+
+def saved_values() -> dict:
+    """What the settings file holds now (so saving writes only the player's own choices)."""
+    import tomllib
+
+    from game.settings import config_path
+
+    try:
+        return tomllib.loads(config_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+class SettingsScreen(Screen):
+    BINDINGS = [Binding("escape", "back", "Back", id="back"), Binding("ctrl+s", "save", "Save", id="save")]
+
+    def compose(self) -> ComposeResult:
+        settings = self.app.settings
+        with VerticalScroll(id="settings-box"):
+            yield Static("Settings", classes="heading")
+            yield Static("Backend", classes="label")
+            yield Select(CHOICES, value=settings.backend, allow_blank=False, id="backend", compact=True)
+            yield Static("Base URL (empty: the profile's, or OPENAI_BASE_URL)", classes="label")
+            yield Field(settings.base_url or "", id="base-url", placeholder=os.environ.get("OPENAI_BASE_URL", ""))
+            yield Static("Model", classes="label")
+            yield Field(settings.model or "", id="model", placeholder="e.g. gpt-4o-mini, llama3.2")
+            yield Static("Temperature (0-2)", classes="label")
+            yield Field(str(settings.temperature), id="temperature", type="number")
+            yield Static("Paragraph length in words (40-1000)", classes="label")
+            yield Field(str(settings.paragraph_words), id="paragraph-words", type="integer")
+            yield Static("API key (from the environment; never saved)", classes="label")
+            yield Static(masked(os.environ.get("OPENAI_API_KEY", "")), id="api-key", markup=False)
+            yield Static("", id="settings-problem", markup=False)
+            with Horizontal(classes="buttons"):
+                yield Button("Save (Ctrl+S)", id="save", variant="primary", compact=True)
+                yield Button("Back", id="back", compact=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#backend").focus()
+
+    @on(Select.Changed, "#backend")
+    def profile_changed(self, event: Select.Changed) -> None:
+        url = PROFILES.get(str(event.value), "")
+        self.query_one("#base-url", Field).placeholder = url or os.environ.get("OPENAI_BASE_URL", "")
+
+    def action_save(self) -> None:
+        from game.errors import one_line
+        from game.settings import Settings, SettingsError, save_settings
+
+        def text(field: str) -> str:
+            return self.query_one(f"#{field}", Field).value.strip()
+
+        changes = {
+            "backend": self.query_one("#backend", Select).value,
+            "base_url": text("base-url") or None,
+            "model": text("model") or None,
+            "temperature": text("temperature") or "0.8",
+            "paragraph_words": text("paragraph-words") or "180",
+        }
+        try:
+            settings = Settings(**{**self.app.settings.model_dump(), **changes})  # validates; env cannot override
+            chosen = {key: getattr(settings, key) for key in changes}
+            path = save_settings(Settings.model_construct(**{**saved_values(), **chosen}))
+        except (ValueError, SettingsError, OSError) as error:
+            self.query_one("#settings-problem", Static).update(one_line(error)[:200])
+            return
+        self.app.apply_settings(settings)
+        self.notify(f"Settings saved to {path}", timeout=3)
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#save")
+    def save(self) -> None:
+        self.action_save()
+
+    @on(Button.Pressed, "#back")
+    def action_back(self) -> None:
+        self.dismiss(False)

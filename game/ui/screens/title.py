@@ -1,0 +1,150 @@
+"""The title screen: new game, continue, load, delete, settings, quit; and the saved stories."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from rich.text import Text
+from textual.widgets import Button, DataTable, Footer, Static
+
+BANNER = "R E C U R R E N T"
+TAGLINE = "interactive fiction with a long memory"
+
+
+def last_played(updated: str | None) -> str:
+    if not updated:
+        return "—"
+    try:
+        return datetime.fromisoformat(updated).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return "—"
+
+
+def saved_stories(saves) -> list[dict]:
+    """Every slot's header, most recently played first; unreadable slots are listed as such."""
+    from game.saves.slot import list_slots, read_header
+
+    found = []
+    for name in list_slots(saves):
+        try:
+            header = read_header(saves, name)
+        except Exception as error:  # a damaged slot is shown, not fatal
+            header = {"title": f"(cannot read: {' '.join(str(error).split())[:60]})", "steps": "?", "words": "?"}
+        found.append({**header, "slot": name})
+    found.sort(key=lambda h: h.get("updated") or "", reverse=True)
+    return found
+
+
+class TitleScreen(Screen):
+    BINDINGS = [
+        Binding("n", "new", "New game", id="new-game"),
+        Binding("c", "resume", "Continue", id="continue"),
+        Binding("l", "load", "Load", id="load"),
+        Binding("d,delete", "delete", "Delete", id="delete"),
+        Binding("s", "settings", "Settings", id="settings"),
+        Binding("q", "app.quit", "Quit", id="quit-title"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="title-box"):
+            yield Static(BANNER, id="banner")
+            yield Static(TAGLINE, id="tagline")
+            with Horizontal(id="menu"):
+                yield Button("New game", id="new", compact=True, variant="primary")
+                yield Button("Continue", id="resume", compact=True)
+                yield Button("Load", id="load", compact=True)
+                yield Button("Settings", id="settings", compact=True)
+                yield Button("Quit", id="quit", compact=True)
+            yield Static("", id="slots-label", markup=False)
+            yield DataTable(id="slots", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#slots", DataTable)
+        table.add_column("Story", key="title")
+        table.add_column("Slot", key="slot")
+        table.add_column("Steps", key="steps")
+        table.add_column("Words", key="words")
+        table.add_column("Last played", key="updated")
+        self.refresh_slots()
+        self.query_one("#new").focus()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_slots()
+
+    def refresh_slots(self) -> None:
+        table = self.query_one("#slots", DataTable)
+        table.clear()
+        self.stories = saved_stories(self.app.saves)
+        for header in self.stories:
+            words = header.get("words")
+            table.add_row(Text(str(header.get("title", "?"))), Text(header["slot"]), str(header.get("steps", "?")),
+                          f"{words:,}" if isinstance(words, int) else str(words), last_played(header.get("updated")),
+                          key=header["slot"])
+        label = f"Saved stories ({len(self.stories)})" if self.stories else "No saved stories yet: start a new game."
+        self.query_one("#slots-label", Static).update(label)
+        self.query_one("#resume", Button).disabled = not self.stories
+
+    def selected(self) -> str | None:
+        table = self.query_one("#slots", DataTable)
+        if not self.stories or table.cursor_row is None or table.cursor_row >= len(self.stories):
+            return None
+        return table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+
+    # -- actions ---------------------------------------------------------------------------
+    def action_new(self) -> None:
+        from game.ui.screens.new_game import NewGameScreen
+
+        self.app.push_screen(NewGameScreen())
+
+    def action_resume(self) -> None:
+        if self.stories:
+            self.app.open_game(self.stories[0]["slot"])
+
+    def action_load(self) -> None:
+        table = self.query_one("#slots", DataTable)
+        if self.focused is table and (name := self.selected()):
+            self.app.open_game(name)
+        elif self.stories:
+            table.focus()
+
+    def action_delete(self) -> None:
+        from game.ui.screens.dialogs import ConfirmScreen
+
+        name = self.selected()
+        if not name:
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            from game.errors import PLAYER_ERRORS, one_line
+            from game.saves.slot import delete_slot
+
+            if not yes:
+                return
+            try:
+                delete_slot(self.app.saves, name)
+            except PLAYER_ERRORS as error:
+                self.notify(one_line(error), severity="error")
+            self.refresh_slots()
+
+        self.app.push_screen(ConfirmScreen(f"Delete the saved story {name!r}? This cannot be undone."), confirmed)
+
+    def action_settings(self) -> None:
+        from game.ui.screens.settings import SettingsScreen
+
+        self.app.push_screen(SettingsScreen())
+
+    @on(DataTable.RowSelected, "#slots")
+    def row_chosen(self, event: DataTable.RowSelected) -> None:
+        self.app.open_game(event.row_key.value)
+
+    @on(Button.Pressed)
+    def pressed(self, event: Button.Pressed) -> None:
+        actions = {"new": self.action_new, "resume": self.action_resume, "load": self.action_load,
+                   "settings": self.action_settings, "quit": self.app.exit}
+        if event.button.id in actions:
+            actions[event.button.id]()

