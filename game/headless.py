@@ -8,7 +8,7 @@ from game.engine.narrator import EngineSettings, Narrator, pick
 from game.saves.export import markdown
 from game.saves.names import SlotError
 from game.saves.slot import delete_slot
-from game.session import memory_config, saves_root, settings_from
+from game.session import memory_config, prefs_from, saves_root, settings_from
 
 
 def _actions(path: str | None) -> list[str]:
@@ -49,7 +49,7 @@ def open_or_create(args, settings):
     config = memory_config(settings)
     if args.story:
         seed = load_seed(Path(args.story)).filled()
-        return Slot.create(root, args.slot, seed, config=config)
+        return Slot.create(root, args.slot, seed, prefs_from(settings, seed), config=config)
     return Slot.open(root, args.slot, config)
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from game.engine.models import Preferences
 from game.saves.names import default_saves_dir
 from game.saves.slot import MemoryConfig
 from game.settings import Settings, load_settings
@@ -25,3 +26,8 @@ def saves_root(args, settings: Settings) -> Path:
 
 def memory_config(settings: Settings) -> MemoryConfig:
     return MemoryConfig(host=settings.chroma_host, port=settings.chroma_port)
+
+
+def prefs_from(settings: Settings, seed) -> Preferences:
+    """A new game's reader preferences: the player's settings, the seed's content rating."""
+    return Preferences(person=settings.person, tone=settings.tone, paragraph_words=settings.paragraph_words, rating=seed.rating)

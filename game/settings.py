@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     gguf: str | None = None
     temperature: float = Field(0.8, ge=0.0, le=2.0)
     paragraph_words: int = Field(180, ge=40, le=1000)
+    person: Literal["second", "third"] = "second"  # how new stories are told
+    tone: str = Field("", max_length=300)  # e.g. "wry and warm"; added to every prompt
     memory_words: int = Field(200, ge=50, le=1000)
     prompt_tokens: int = Field(3000, ge=800, le=200_000)
     saves_dir: str | None = None
