@@ -127,3 +127,14 @@ def test_bad_slot_names(name):
 @pytest.mark.parametrize("name", ["autosave", "My Story 2", "tale_1.b", "a-b"])
 def test_good_slot_names(name):
     assert check_name(name) == name
+
+
+async def test_a_slot_deleted_and_made_again_in_one_process_works(server, saves, seed_path):
+    from game.saves.slot import delete_slot
+
+    for _ in range(2):
+        game = await new_game(server, saves, seed_path, name="again")
+        await game.step("Check the lamp.")
+        assert game.slot.memory.count() == len(game.story.entries())
+        await end_game(game)
+        delete_slot(saves, "again")

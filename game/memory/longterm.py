@@ -144,6 +144,9 @@ class LongTermMemory:
             if self._writer is not None:
                 self._writer.shutdown(wait=True)
                 self._writer = None
+            close_client(self.client)
+            self.client = None
+
 
     def upsert(self, entries: list[Entry]) -> None:
         if not entries:
@@ -217,3 +220,13 @@ class LongTermMemory:
         distances = result["distances"][0] if result.get("distances") else [1.0] * len(ids)
         found = [(i, 1.0 - d) for i, d in zip(ids, distances) if i in self.known and self.known[i].step < before_step]
         return found[:limit]
+
+
+def close_client(client) -> None:
+    """Release Chroma's shared system for this folder; otherwise a slot deleted and made
+    again under the same name in one process would reuse a stale, read-only database."""
+    if client is not None and hasattr(client, "close"):
+        try:
+            client.close()
+        except Exception:
+            pass

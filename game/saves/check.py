@@ -41,11 +41,16 @@ def _marker(path: Path) -> dict:
 def _foreign_collections(root: Path, name: str, config: MemoryConfig) -> list[str]:
     """Collections in the slot's folder made by an embedder other than ours, when ours is absent."""
     slot = Slot(root, name, config)
+    from game.memory.longterm import close_client
+
+    client = None
     try:
         client, _embedder, ours = slot.memory_client()
         names = [getattr(c, "name", c) for c in client.list_collections()]
     except Exception:
         return []  # an unreadable folder is reported by the full check below
+    finally:
+        close_client(client)
     return [] if ours in names or not names else names
 
 

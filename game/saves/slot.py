@@ -85,8 +85,9 @@ class Slot:
 
     def close(self) -> None:
         if self.memory is not None:
+            memory, self.memory = self.memory, None
             try:
-                self.memory.close()  # finish the last background write before letting go
+                memory.close()  # finish the last background write before letting go
             except Exception:
                 pass  # the marker was not written, so the next open re-checks the index
         if self._lock is not None:
