@@ -78,8 +78,8 @@ async def test_damage_is_named_and_repaired(server, saves, seed_path):
     await game.step("Check the lamp.")
     await game.step("Read the logbook.")
     await end_game(game)
-    stored = game.slot.memory.stored_ids()
-    game.slot.memory.delete(sorted(stored)[:2])  # damage the index with the marker saying it is current
+    with Slot.open(saves, "test") as slot:
+        slot.memory.delete(sorted(slot.memory.stored_ids())[:2])  # damage the index; the marker says it is current
     report = check(saves, "test")
     assert not report.ok and "disagrees" in report.problems[0]
     repair(saves, "test")
