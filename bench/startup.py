@@ -25,6 +25,9 @@ from game.ui.app import make_app
 app = make_app(saves=sys.argv[2])
 
 def drawn():
+    if type(app.screen).__name__ != "TitleScreen" or not app.screen.query("#slots"):
+        app.call_later(lambda: app.screen.call_after_refresh(drawn))
+        return
     sys.stderr.write(f"{time.time() - start:.4f}\n")
     sys.stderr.write(f"heavy {'openai' in sys.modules} {'chromadb' in sys.modules}\n")
     app.exit()

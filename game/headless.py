@@ -76,14 +76,24 @@ async def write(args) -> int:
                 slot.close()
                 delete_slot(slot.root, slot.name)  # only the seed was written: leave no empty slot behind
             raise
+        fallbacks = 0
         for index in range(args.steps):
             line = lines[index] if index < len(lines) else ""
             action = pick(line, slot.story.options, empty="first")
-            await narrator.step(action, None, notice)
-            progress.show(index + 1)
+            step = await narrator.step(action, None, notice)
+            fallbacks += step.version.fallback
+            progress.show(index + 1)  # printed only once the step is in the journal
+        if args.steps:
+            sys.stderr.write(f"wrote {args.steps} steps to slot {slot.name}; {fallbacks} fell back to the previous memory "
+                             f"and generic options (the model's bookkeeping was not valid JSON)\n")
+            sys.stderr.flush()
         text = markdown(slot.story)
         if args.out:
-            Path(args.out).write_text(text, encoding="utf-8")
+            try:
+                Path(args.out).write_text(text, encoding="utf-8")
+            except OSError as error:
+                raise SlotError(f"{args.out}: cannot write the transcript ({error.strerror or error}); "
+                                f"the story is saved in slot {slot.name}") from None
         else:
             sys.stdout.write(text)
     finally:

@@ -20,6 +20,7 @@ from game.llm.base import Backend, InvalidOutput, ModelError, Notice
 TextListener = Callable[[str], None]
 NoticeListener = Callable[[Notice], None]
 
+MAX_ACTION_CHARS = 4000  # a paragraph of instructions at most; a pasted file is a mistake
 BEGIN = "Begin the story."
 CONTINUE = "Continue the story."
 
@@ -78,6 +79,8 @@ class Narrator:
         if not self.story.steps:
             await self.begin(None, on_notice)
         action = safe(action).strip() or CONTINUE
+        if len(action) > MAX_ACTION_CHARS:
+            raise StepError(f"an action can be at most {MAX_ACTION_CHARS:,} characters; this one has {len(action):,}")
         number = len(self.story.steps)
         version = await self._tell(number, action, on_text, on_notice)
         step = Step(number=number, action=action, version=version)
@@ -121,6 +124,10 @@ class Narrator:
 
     def set_pinned(self, notes: list[str]) -> None:
         self.slot.commit({"kind": "pinned", "notes": [safe(n).strip() for n in notes if n.strip()]})
+
+    def set_prefs(self, prefs) -> None:
+        """The reader's preferences (person, tone, paragraph length, rating) from the next step on."""
+        self.slot.commit({"kind": "prefs", "prefs": prefs.model_dump(mode="json")})
 
     def forget(self, entry_id: str) -> None:
         self.slot.commit({"kind": "forget", "id": entry_id})

@@ -6,7 +6,7 @@ import re
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
 _WORD = re.compile(r"[A-Za-z0-9']+")
 # Control characters and escape sequences a model might emit; they must never reach a terminal.
-_CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x80-\x9f]")
+_CONTROL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x80-\x9f\ud800-\udfff]")
 
 MIN_PIECE_WORDS = 6
 
@@ -60,5 +60,6 @@ def clip_tokens(text: str, limit: int) -> str:
 
 
 def safe(text: str) -> str:
-    """Text with terminal control and escape sequences removed (newlines and tabs kept)."""
+    """Text with terminal control and escape sequences removed (newlines and tabs kept), and
+    lone surrogates, which cannot be written as UTF-8, dropped."""
     return _CONTROL.sub("", text)

@@ -84,6 +84,7 @@ class LongTermMemory:
         self.lexicon = Lexicon()
         self._writer: ThreadPoolExecutor | None = None
         self._pending: Future | None = None
+        self._pending_low: int | None = None  # the oldest step the pending write touches
 
     # -- keeping in step with the journal ----------------------------------------
     def attach(self, entries: list[Entry]) -> None:
@@ -109,6 +110,8 @@ class LongTermMemory:
     def change(self, remove: list[str], add: list[Entry], then=None) -> None:
         """Remove and add entries: keyword index now, Chroma in the background, then `then()`."""
         self.flush()
+        touched = [e.step for e in add] + [self.known[i].step for i in remove if i in self.known]
+        self._pending_low = min(touched, default=None)
         for entry_id in remove:
             self.known.pop(entry_id, None)
             self.lexicon.remove(entry_id)
@@ -191,6 +194,8 @@ class LongTermMemory:
         """Entries from steps before `before_step`, best first: meaning and keywords fused."""
         if not query.strip() or not self.known:
             return []
+        if self._pending is not None and self._pending_low is not None and self._pending_low < before_step:
+            self.flush()  # an edit of an older step: wait for it, or its new vector would be missed
         vector_hits = self._by_meaning(query, limit * 3, before_step)
         word_hits = self.lexicon.search(query, limit * 3, allowed=lambda i: i in self.known and self.known[i].step < before_step)
         fused: dict[str, float] = {}

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from game.saves.journal import Journal, _line
 from game.saves.names import SlotError, check_name
-from game.saves.slot import JOURNAL, MARKER, MEMORY, MemoryConfig, Slot, replay
+from game.saves.slot import HEADER, JOURNAL, MARKER, MEMORY, SCHEMA, MemoryConfig, Slot, replay
 
 
 @dataclass
@@ -36,6 +36,25 @@ def _marker(path: Path) -> dict:
         return data if isinstance(data, dict) else {}
     except (OSError, ValueError):
         return {}
+
+
+def _header_problem(path: Path) -> str | None:
+    """None when header.json is fine or simply missing (a crash before it was first written)."""
+    try:
+        raw = (path / HEADER).read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        return f"header.json cannot be read ({error.strerror or error})"
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return "header.json is damaged (not JSON)"
+    if not isinstance(header, dict) or not {"title", "steps"} <= set(header):
+        return "header.json is damaged (title or steps missing)"
+    if isinstance(header.get("schema"), int) and header["schema"] > SCHEMA:
+        return f"header.json is from a newer version of Recurrent (save format {header['schema']})"
+    return None
 
 
 def _foreign_collections(root: Path, name: str, config: MemoryConfig) -> list[str]:
@@ -69,6 +88,10 @@ def check(root: Path, name: str, config: MemoryConfig | None = None) -> Report:
     except SlotError as error:
         report.problems.append(str(error).split(": ", 1)[-1])
         return report
+    header_problem = _header_problem(path)
+    if header_problem:
+        report.problems.append(header_problem)
+        return report
     config = config or MemoryConfig()
     marker = _marker(path)
     if not config.host and not (path / MEMORY).is_dir():
@@ -85,6 +108,9 @@ def check(root: Path, name: str, config: MemoryConfig | None = None) -> Report:
         with Slot.open(root, name, config, memory=False) as slot:
             if reading.torn_tail:
                 report.recovered.append("dropped a torn last journal record (a crash mid-step)")
+            if not (path / HEADER).exists():
+                slot._write_header()
+                report.recovered.append("wrote the missing header.json from the journal")
             slot._open_memory_only()
             memory = slot.memory
             stored = memory.collection.get(include=["documents", "metadatas"])

@@ -107,7 +107,9 @@ def _check(args) -> int:
     if report.ok:
         print(f"{args.name}: ok")
         return 0
-    print(f"{args.name}: {report.problems[0]}", file=sys.stderr)
+    problem = report.problems[0]
+    hint = "" if ("newer version" in problem or "in use" in problem) else f" (`recurrent saves repair {args.name}` rebuilds what the journal allows)"
+    print(f"{args.name}: {problem}{hint}", file=sys.stderr)
     return 1
 
 
@@ -139,7 +141,10 @@ def _export(args) -> int:
         raise SlotError(f"no slot named {args.name} in {root}")
     text = markdown(replay(Journal(path).read(), args.name))
     if args.out:
-        Path(args.out).write_text(text, encoding="utf-8")
+        try:
+            Path(args.out).write_text(text, encoding="utf-8")
+        except OSError as error:
+            raise SlotError(f"{args.out}: cannot write the transcript ({error.strerror or error})") from None
     else:
         sys.stdout.write(text)
     return 0

@@ -50,9 +50,23 @@ def write_atomic(path: Path, text: str, sync: bool = True) -> None:
     os.replace(tmp, path)
 
 
+def schema_of(record: dict) -> int:
+    """The save format a journal was written in (saves from before the field was added are 1)."""
+    schema = record.get("schema", 1)
+    return schema if isinstance(schema, int) and not isinstance(schema, bool) else -1
+
+
 def replay(reading: Reading, name: str) -> Story:
     if not reading.records:
         raise SlotError(f"slot {name}: the journal is empty")
+    schema = schema_of(reading.records[0])
+    if schema > SCHEMA:
+        raise SlotError(
+            f"slot {name}: saved by a newer version of Recurrent (save format {schema}; this version reads "
+            f"format {SCHEMA} and older): update Recurrent to open it"
+        )
+    if schema < 1:
+        raise SlotError(f"slot {name}: the journal's save format {reading.records[0].get('schema')!r} is not one Recurrent knows")
     try:
         story = Story.begin(reading.records[0])
         for record in reading.records[1:]:
@@ -85,11 +99,11 @@ class Slot:
 
     def close(self) -> None:
         if self.memory is not None:
-            memory, self.memory = self.memory, None
             try:
-                memory.close()  # finish the last background write before letting go
+                self.memory.close()  # finish the last background write (marker, header) before letting go
             except Exception:
                 pass  # the marker was not written, so the next open re-checks the index
+            self.memory = None
         if self._lock is not None:
             self._lock.release()
             self._lock = None
@@ -160,8 +174,11 @@ class Slot:
 
     def _open_memory(self) -> None:
         self._open_memory_only()
-        if self._marker() == self.story.seq:
-            self.memory.attach(self.story.entries())
+        entries = self.story.entries()
+        # The marker says the index was level at this record; the count catches a Chroma folder
+        # that was deleted or replaced since (it costs a millisecond).
+        if self._marker() == self.story.seq and self.memory.count() == len(entries):
+            self.memory.attach(entries)
         else:
             self.reindex()
 
@@ -198,6 +215,9 @@ class Slot:
         except OSError as error:
             self.story = replay(self.journal.read(), self.name)  # back to what the disk holds
             raise SlotError(f"slot {self.name}: could not save ({error.strerror or error}); nothing was lost, try again") from None
+        except (ValueError, TypeError) as error:  # text that cannot be written as UTF-8 JSON
+            self.story = replay(self.journal.read(), self.name)
+            raise SlotError(f"slot {self.name}: could not save ({type(error).__name__}); nothing was lost") from None
         self._update_index(record, before)
         return record
 

@@ -51,3 +51,11 @@ class SlotFailed(Message):
     def __init__(self, error: str) -> None:
         super().__init__()
         self.error = error
+
+
+class Said(Message):
+    """Something for the status line, from a worker (a copy saved, or why it was not)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text

@@ -111,3 +111,16 @@ async def test_stop_mid_stream_keeps_the_action(ui_env, saves, seed_path):
         await pilot.press("enter")  # the same action again, now it goes through
         await until(pilot, lambda: idle(app) and screen.slot.story.taken == 1)
         assert screen.slot.story.steps[1].action == "open the door"
+
+
+async def test_own_premise_is_written_by_the_model(ui_env, saves, stories):
+    app = app_for(saves, stories)
+    async with app.run_test() as pilot:
+        await pilot.press("n")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "NewGameScreen")
+        await pilot.press("ctrl+w", *"a clockmaker hears time stop", "enter")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "SetupScreen")
+        await pilot.press("ctrl+b")
+        await until(pilot, lambda: idle(app))
+        assert app.screen.slot.story.steps[0].version.paragraph
+        assert ui_env.chat_requests()[0]["response_format"]["json_schema"]["name"]

@@ -18,7 +18,7 @@ from textual.widgets import Button, Footer, Input, Static
 from game.engine.narrator import CONTINUE, Narrator, StepError, pick
 from game.errors import PLAYER_ERRORS, one_line
 from game.ui.advice import advice, engine_settings
-from game.ui.messages import SlotFailed, SlotReady, TurnFailed, TurnFinished, TurnNotice, TurnStarted, TurnText
+from game.ui.messages import Said, SlotFailed, SlotReady, TurnFailed, TurnFinished, TurnNotice, TurnStarted, TurnText
 from game.ui.widgets.fields import Field
 from game.ui.widgets.options import OptionBar, OptionButton
 from game.ui.widgets.status import StatusLine
@@ -92,8 +92,12 @@ class PlayScreen(Screen):
                 return Slot.create(saves, name, seed, prefs=prefs, config=memory_config(settings))
             return Slot.open(saves, name, memory_config(settings))
 
+        task = asyncio.ensure_future(asyncio.to_thread(opening))
         try:
-            slot = await asyncio.to_thread(opening)
+            slot = await asyncio.shield(task)
+        except asyncio.CancelledError:  # the player left while it opened: close it once it is open
+            task.add_done_callback(lambda done: done.cancelled() or done.exception() or done.result().close())
+            raise
         except PLAYER_ERRORS as error:
             self.post_message(SlotFailed(one_line(error)))
             return
@@ -365,12 +369,17 @@ class PlayScreen(Screen):
         from game.saves.slot import copy_slot
         from game.session import memory_config
 
+        source = self.slot.name
         try:
-            await asyncio.to_thread(copy_slot, self.app.saves, self.slot.name, name, memory_config(self.app.settings))
+            await asyncio.to_thread(copy_slot, self.app.saves, source, name, memory_config(self.app.settings))
         except PLAYER_ERRORS as error:
-            self.app.call_later(self.show_status, one_line(error))
+            self.post_message(Said(one_line(error)))
             return
-        self.app.call_later(self.show_status, f"saved a copy as {name}; you are still playing {self.slot.name}")
+        self.post_message(Said(f"saved a copy as {name}; you are still playing {source}"))
+
+    @on(Said)
+    def said(self, message: Said) -> None:
+        self.show_status(message.text)
 
     def action_export(self) -> None:
         from pathlib import Path
@@ -402,10 +411,12 @@ class PlayScreen(Screen):
 
     def settings_changed(self, saved: bool | None) -> None:
         """A new paragraph length applies to this story from the next step (a prefs record)."""
-        words = self.app.settings.paragraph_words
-        if saved and self.slot is not None and self.slot.story.prefs.paragraph_words != words:
-            prefs = self.slot.story.prefs.model_copy(update={"paragraph_words": words})
-            self.slot.commit({"kind": "prefs", "prefs": prefs.model_dump(mode="json")})
+        settings = self.app.settings
+        if saved and self.slot is not None and self.narrator is not None:
+            prefs = self.slot.story.prefs
+            wanted = prefs.model_copy(update={"paragraph_words": settings.paragraph_words, "person": settings.person, "tone": settings.tone})
+            if wanted != prefs:
+                self.narrator.set_prefs(wanted)
         self.show_status()
 
     def action_title(self) -> None:
