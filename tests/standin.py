@@ -78,6 +78,7 @@ class StandIn:
         self.slow_seconds = slow_seconds
         self.script: deque[str] = deque()  # scripted reply texts, used before the brain
         self.requests: list[dict] = []
+        self.api_keys: set[str] = set()  # the bearer tokens requests came with
         self.faults_sent: list[str] = []
         self.chunk_words = 4
         self.release = threading.Event()  # set to let "hold" answers finish
@@ -111,7 +112,7 @@ class StandIn:
 
     def start(self) -> None:
         handler = type("Handler", (_Handler,), {"standin": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = _Server(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
@@ -148,6 +149,15 @@ class StandIn:
             return self.brain.narrate(body.get("messages", []))
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        import sys
+
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return  # the client gave up (a timeout, a killed game): expected, not worth a traceback
+        super().handle_error(request, client_address)
+
+
 class _Handler(BaseHTTPRequestHandler):
     standin: StandIn
     protocol_version = "HTTP/1.0"
@@ -175,6 +185,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length) or b"{}")
         self.standin.requests.append(body)
+        self.standin.api_keys.add((self.headers.get("Authorization") or "").removeprefix("Bearer "))
         if self.path.endswith("/embeddings"):
             return self._embeddings(body)
         if not self.path.endswith("/chat/completions"):

@@ -55,7 +55,20 @@ def embedded_client(folder: Path):
     try:
         return chromadb.PersistentClient(path=str(folder), settings=chroma_settings())
     except Exception as error:
+        _forget_system(str(folder))
         raise MemoryStoreError(f"cannot open long-term memory in {folder}: {error}") from None
+
+
+def _forget_system(identifier: str) -> None:
+    """Chroma caches a folder's system before starting it; one that failed to start (a full or
+    read-only disk) would otherwise stay broken in this process, and a retry after freeing space
+    would fail too."""
+    try:
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        SharedSystemClient._identifier_to_system.pop(identifier, None)
+    except Exception:
+        pass
 
 
 def server_client(host: str, port: int):

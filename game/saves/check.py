@@ -9,6 +9,7 @@ deleting them.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -88,12 +89,21 @@ def check(root: Path, name: str, config: MemoryConfig | None = None) -> Report:
     except SlotError as error:
         report.problems.append(str(error).split(": ", 1)[-1])
         return report
+    marker = _marker(path)
+    try:
+        ahead = reading.torn_tail and int(marker.get("seq", -1)) > story.seq
+    except (TypeError, ValueError):
+        ahead = False
+    if ahead:
+        # A crash mid-append tears a record before long-term memory hears of it; an index that
+        # holds the torn record means the journal lost a record it once had whole.
+        report.problems.append(f"the journal's last record (record {story.seq + 1}) is cut short, and long-term memory still holds it")
+        return report
     header_problem = _header_problem(path)
     if header_problem:
         report.problems.append(header_problem)
         return report
     config = config or MemoryConfig()
-    marker = _marker(path)
     if not config.host and not (path / MEMORY).is_dir():
         if story.entries():
             report.problems.append("the long-term memory folder is missing")
@@ -139,6 +149,13 @@ def check(root: Path, name: str, config: MemoryConfig | None = None) -> Report:
 
 def repair(root: Path, name: str, config: MemoryConfig | None = None) -> list[str]:
     """Rebuild what the journal allows; returns what was done, one line each."""
+    try:
+        return _repair(root, name, config)
+    except OSError as error:  # a read-only or full disk
+        raise SlotError(f"slot {name}: cannot repair ({error.strerror or error})") from None
+
+
+def _repair(root: Path, name: str, config: MemoryConfig | None = None) -> list[str]:
     check_name(name)
     path = Path(root) / name
     if not (path / JOURNAL).exists():
@@ -149,11 +166,20 @@ def repair(root: Path, name: str, config: MemoryConfig | None = None) -> list[st
     reading = journal.read()
     if reading.damaged_line is not None or reading.torn_tail:
         kept = reading.records
+        if not kept:
+            raise SlotError(f"slot {name}: the journal's first record is damaged, so there is no story to rebuild from (nothing was changed)")
+        replay(reading, name)  # refuse, changing nothing, when the records before the damage do not make a story
+        lines = (path / JOURNAL).read_bytes().count(b"\n")
         shutil.copy2(path / JOURNAL, path / f"journal.damaged-{stamp}")
         tmp = path / (JOURNAL + ".tmp")
-        tmp.write_bytes(b"".join(_line(record) for record in kept))
+        with open(tmp, "wb") as handle:
+            handle.write(b"".join(_line(record) for record in kept))
+            handle.flush()
+            os.fsync(handle.fileno())
         tmp.replace(path / JOURNAL)
-        done.append(f"kept the {len(kept)} journal records before the damage (original kept as journal.damaged-{stamp})")
+        lost = max(0, lines - len(kept))
+        done.append(f"kept the {len(kept)} journal records before the damage; {lost} later line(s) set aside "
+                    f"(the original journal is kept as journal.damaged-{stamp})")
     replay(journal.read(), name)  # raises a one-line SlotError if even the kept records do not make a story
     config = config or MemoryConfig()
     if not config.host and (path / MEMORY).exists():

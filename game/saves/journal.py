@@ -6,6 +6,7 @@ so the journal always ends at its last complete record.
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import zlib
@@ -39,8 +40,8 @@ def _parse(raw: bytes) -> dict | None:
 class Reading:
     records: list[dict] = field(default_factory=list)
     good_bytes: int = 0  # where the last complete record ends
-    torn_tail: bool = False  # a partial last line (a crash mid-append)
-    damaged_line: int | None = None  # a bad line before the end: real damage, not a crash
+    torn_tail: bool = False  # a last line without its newline (a crash mid-append)
+    damaged_line: int | None = None  # a bad line that is not a torn tail: real damage, not a crash
 
 
 def read(path: Path) -> Reading:
@@ -60,7 +61,10 @@ def read(path: Path) -> Reading:
         complete = not is_last  # a line without its newline was cut off mid-write
         if record is None or not complete:
             rest = b"\n".join(lines[index + 1:]).strip()
-            if rest:
+            if rest or complete:
+                # A bad line before the end, or a last line that was written whole (it has its
+                # newline) but does not check out: damage. An append is one write, so a crash
+                # can only leave a last line without its newline.
                 reading.damaged_line = number
             else:
                 reading.torn_tail = True
@@ -86,20 +90,26 @@ class Journal:
             os.fsync(handle.fileno())
 
     def append(self, record: dict) -> None:
+        """Append one record and fsync it; on any failure the file is cut back to where it was."""
         data = _line(record)
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
-            written = os.write(fd, data)
-            if written != len(data):
-                raise OSError(f"short write to {self.path}")
-            os.fsync(fd)
-        except OSError:
-            # Leave no partial line behind: cut back to where this append started.
-            size = os.fstat(fd).st_size - (written if "written" in locals() else 0)
+            start = os.fstat(fd).st_size
+            written = 0
             try:
-                os.ftruncate(fd, max(0, size))
+                while written < len(data):  # a full disk may take part of a line, then refuse the rest
+                    count = os.write(fd, data[written:])
+                    if count <= 0:
+                        raise OSError(errno.EIO, f"no progress writing {self.path}")
+                    written += count
+                os.fsync(fd)
             except OSError:
-                pass
-            raise
+                # Leave no partial line behind: cut back to where this append started.
+                try:
+                    os.ftruncate(fd, start)
+                    os.fsync(fd)
+                except OSError:
+                    pass  # a torn tail is still recognised and dropped on the next open
+                raise
         finally:
             os.close(fd)

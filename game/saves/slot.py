@@ -96,6 +96,9 @@ class Slot:
         except Timeout:
             self._lock = None
             raise SlotError(f"slot {self.name} is in use by another game") from None
+        except OSError as error:  # a read-only or full disk, a folder we may not write to
+            self._lock = None
+            raise SlotError(f"slot {self.name}: cannot open it for writing ({error.strerror or error})") from None
 
     def close(self) -> None:
         if self.memory is not None:
@@ -119,12 +122,18 @@ class Slot:
         slot = cls(root, name, config)
         if (slot.path / JOURNAL).exists():
             raise SlotError(f"slot {name} already exists in {slot.root}")
-        slot.path.mkdir(parents=True, exist_ok=True)
+        try:
+            slot.path.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise SlotError(f"slot {name}: cannot make its folder in {slot.root} ({error.strerror or error})") from None
         slot._take_lock()
         try:
             record = {"seq": 0, "kind": "begin", "schema": SCHEMA, "created": _now(),
                       "seed": seed.model_dump(mode="json"), "prefs": (prefs or Preferences()).model_dump(mode="json")}
-            slot.journal.append(record)
+            try:
+                slot.journal.append(record)
+            except OSError as error:
+                raise SlotError(f"slot {name}: could not save ({error.strerror or error})") from None
             slot.story = Story.begin(record)
             slot._write_header()
             slot._open_memory()
@@ -318,6 +327,9 @@ def delete_slot(root: Path, name: str) -> None:
     slot._take_lock()
     try:
         shutil.rmtree(slot.path)
+    except OSError as error:
+        slot.close()
+        raise SlotError(f"slot {name}: could not delete it all ({error.strerror or error})") from None
     finally:
         slot._lock = None
 

@@ -1,0 +1,86 @@
+"""Crash at any instant, and two processes on one slot.
+
+The soak kills `python -m game write` with SIGKILL at random moments (delays from a seeded
+RNG) and, after every kill, checks that no acknowledged step was lost, that `saves check`
+passes, and that the slot opens at its last complete step with journal and long-term memory
+agreeing. bench/soak.py runs the same soak with 50+ kills.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from game.cli import main
+from game.saves.check import check
+from game.saves.names import SlotError
+from game.saves.slot import Slot
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+from soak import soak  # noqa: E402
+
+
+def test_sigkill_at_random_moments_loses_no_acknowledged_step(tmp_path):
+    result = soak(kills=10, seed=11, work=tmp_path, log=None)
+    assert result.kills >= 10
+    assert result.acknowledged > 0 and result.steps >= result.acknowledged
+    assert len(result.check_seconds) >= result.kills  # a check after every kill (verify raises on any failure)
+
+
+def _write(capsys, *args):
+    code = main(["write", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_second_process_on_a_slot_gets_one_line(game_env, saves, seed_path, capsys):
+    assert _write(capsys, "--story", str(seed_path), "--slot", "busy", "--steps", "1")[0] == 0
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    game_env.fail("hold")  # the other game's next model call waits until released
+    other = subprocess.Popen([sys.executable, "-m", "game", "write", "--slot", "busy", "--steps", "2"],
+                             env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        assert game_env.holding.wait(60), "the other game never asked the model"
+        journal = (saves / "busy" / "journal.jsonl").read_bytes()
+        code, out, err = _write(capsys, "--slot", "busy", "--steps", "1")
+        assert code == 1 and err == "recurrent: slot busy is in use by another game\n"
+        with pytest.raises(SlotError, match="in use"):
+            Slot.open(saves, "busy")
+        assert (saves / "busy" / "journal.jsonl").read_bytes() == journal  # the refused game wrote nothing
+    finally:
+        game_env.release.set()
+        _, err = other.communicate(timeout=120)
+    assert other.returncode == 0, err
+    assert check(saves, "busy").ok
+    with Slot.open(saves, "busy", memory=False) as slot:
+        assert slot.story.taken == 3
+
+
+def test_a_lock_left_by_a_killed_process_does_not_block(game_env, saves, seed_path, capsys):
+    assert _write(capsys, "--story", str(seed_path), "--slot", "stale", "--steps", "1")[0] == 0
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys; from game.saves.slot import Slot; s = Slot.open(sys.argv[1], 'stale', memory=False); "
+         "print('locked', flush=True); sys.stdin.read()", str(saves)],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(SlotError, match="in use"):
+            Slot.open(saves, "stale", memory=False)
+        os.kill(holder.pid, signal.SIGKILL)
+        holder.wait(30)
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
+    assert (saves / "stale" / "lock").exists()  # the lock file stays behind; the lock itself died with its holder
+    with Slot.open(saves, "stale") as slot:
+        assert slot.story.taken == 1
+    code, out, err = _write(capsys, "--slot", "stale", "--steps", "1")
+    assert code == 0, err

@@ -1,0 +1,201 @@
+"""Damaged saves: `saves check` names the problem in one line, `saves repair` rebuilds what the
+journal allows, other slots are never touched; schema versions old and new."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from game.cli import main
+from game.saves.journal import _line
+from game.saves.names import SlotError
+from game.saves.slot import HEADER, JOURNAL, MEMORY, SCHEMA, Slot
+
+
+def run(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def agrees(saves: Path, name: str) -> int:
+    with Slot.open(saves, name) as slot:
+        assert slot.memory.stored_ids() == {e.id for e in slot.story.entries()}
+        return slot.story.taken
+
+
+# -- each kind of damage ---------------------------------------------------------------------
+def _truncate_last_line(path: Path) -> None:
+    data = (path / JOURNAL).read_bytes()
+    (path / JOURNAL).write_bytes(data[:-40])  # the last record loses its end and its newline
+
+
+def _torn_by_a_crash(path: Path) -> None:
+    """What SIGKILL in the middle of an append leaves: the start of a new record, no newline."""
+    record = _line({"seq": 99, "kind": "memory", "text": "a record that was never acknowledged"})
+    with open(path / JOURNAL, "ab") as handle:
+        handle.write(record[: len(record) // 2])
+
+
+def _scribble_last_line(path: Path) -> None:
+    lines = (path / JOURNAL).read_bytes().split(b"\n")
+    lines[-2] = lines[-2][:30] + b"XXXX" + lines[-2][34:]  # whole, with its newline, but the checksum fails
+    (path / JOURNAL).write_bytes(b"\n".join(lines))
+
+
+def _garbage_header(path: Path) -> None:
+    (path / HEADER).write_bytes(b"\x00\xff{ not json at all")
+
+
+def _delete_memory(path: Path) -> None:
+    shutil.rmtree(path / MEMORY)
+
+
+def _other_embedder(path: Path) -> None:
+    """A Chroma folder made by another embedder: a collection with another name, and not ours."""
+    import chromadb
+
+    from game.memory.embedders import make_embedder
+    from game.memory.longterm import chroma_settings, close_client, collection_name
+
+    client = chromadb.PersistentClient(path=str(path / MEMORY), settings=chroma_settings())
+    try:
+        client.delete_collection(collection_name(make_embedder().key))
+        other = client.create_collection("story-minilm-int8-384", embedding_function=None)
+        other.add(ids=["v1-0"], documents=["a vector from another model"], embeddings=[[0.1] * 384])
+    finally:
+        close_client(client)
+
+
+def _garbage_mid_journal(path: Path) -> None:
+    lines = (path / JOURNAL).read_bytes().split(b"\n")
+    lines[2] = b"\x00\x01 this line was overwritten by something else \xff\xfe"
+    (path / JOURNAL).write_bytes(b"\n".join(lines))
+
+
+DAMAGE = {
+    # name: (how, what check says, steps kept after repair of a 3-step slot, exit code of check)
+    "torn last line (a crash)": (_torn_by_a_crash, "recovered: dropped a torn last journal record", 3, 0),
+    "truncated last line": (_truncate_last_line, "the journal's last record (record 4) is cut short", 2, 1),
+    "scribbled last line": (_scribble_last_line, "journal line 5 is damaged", 2, 1),
+    "garbage header": (_garbage_header, "header.json is damaged", 3, 1),
+    "deleted memory folder": (_delete_memory, "the long-term memory folder is missing", 3, 1),
+    "memory of another embedder": (_other_embedder, "long-term memory was made by another embedder (story-minilm-int8-384)", 3, 1),
+    "garbage mid-journal": (_garbage_mid_journal, "journal line 3 is damaged", 0, 1),
+}
+
+
+@pytest.mark.parametrize("kind", list(DAMAGE))
+def test_damage_is_named_repaired_and_other_slots_untouched(game_env, saves, seed_path, capsys, kind):
+    damage, said, kept, exit_code = DAMAGE[kind]
+    for name in ("hurt", "bystander"):
+        assert run(capsys, "write", "--story", str(seed_path), "--slot", name, "--steps", "3")[0] == 0
+    bystander = snapshot(saves / "bystander")
+    damage(saves / "hurt")
+
+    code, out, err = run(capsys, "saves", "check", "hurt")
+    assert code == exit_code
+    if exit_code:  # damage: one line on stderr, naming the problem and the way out
+        assert err.count("\n") == 1 and err.startswith(f"hurt: {said}") and "saves repair hurt" in err
+        assert "Traceback" not in err
+    else:  # what a crash leaves: named, recovered, and the check passes
+        assert said in out and out.rstrip().endswith("hurt: ok")
+
+    code, out, err = run(capsys, "saves", "repair", "hurt")
+    assert code == 0, err
+    assert "rebuilt long-term memory from the journal" in out
+    code, out, err = run(capsys, "saves", "check", "hurt")
+    assert (code, out) == (0, "hurt: ok\n"), err
+    assert agrees(saves, "hurt") == kept
+    header = json.loads((saves / "hurt" / HEADER).read_text())
+    assert header["schema"] == SCHEMA and header["steps"] == kept
+
+    assert snapshot(saves / "bystander") == bystander  # not one byte of another slot changed
+    assert run(capsys, "saves", "check", "bystander")[0] == 0
+    # and the repaired slot plays on
+    assert run(capsys, "write", "--slot", "hurt", "--steps", "1")[0] == 0
+    assert agrees(saves, "hurt") == kept + 1
+
+
+def test_repair_keeps_the_damaged_journal_aside(game_env, saves, seed_path, capsys):
+    assert run(capsys, "write", "--story", str(seed_path), "--slot", "hurt", "--steps", "3")[0] == 0
+    original = (saves / "hurt" / JOURNAL).read_bytes()
+    _garbage_mid_journal(saves / "hurt")
+    damaged = (saves / "hurt" / JOURNAL).read_bytes()
+    code, out, err = run(capsys, "saves", "show", "hurt")
+    assert code == 1 and "journal line 3 is damaged" in err and "saves repair hurt" in err and err.count("\n") == 1
+    assert run(capsys, "saves", "repair", "hurt")[0] == 0
+    (aside,) = (saves / "hurt").glob("journal.damaged-*")
+    assert aside.read_bytes() == damaged
+    assert (saves / "hurt" / JOURNAL).read_bytes() == original[: len(b"\n".join(original.split(b"\n")[:2])) + 1]
+
+
+def test_a_deleted_memory_folder_is_rebuilt_on_open(game_env, saves, seed_path, capsys):
+    assert run(capsys, "write", "--story", str(seed_path), "--slot", "s", "--steps", "2")[0] == 0
+    _delete_memory(saves / "s")  # the marker still says the index is current: opening must not believe it
+    assert agrees(saves, "s") == 2
+
+
+def test_a_journal_whose_first_record_is_garbage(game_env, saves, seed_path, capsys):
+    assert run(capsys, "write", "--story", str(seed_path), "--slot", "s", "--steps", "1")[0] == 0
+    (saves / "s" / JOURNAL).write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
+    for args in (("saves", "check", "s"), ("saves", "repair", "s"), ("saves", "show", "s"), ("write", "--slot", "s", "--steps", "1")):
+        code, out, err = run(capsys, *args)
+        assert code == 1 and err.count("\n") == 1 and "Traceback" not in err, (args, err)
+    code, out, err = run(capsys, "saves", "list", "--json")
+    assert code == 0 and json.loads(out)[0]["slot"] == "s"
+
+
+# -- schema versions ---------------------------------------------------------------------------
+OLD_SEED = {"title": "Old Times", "genre": "mystery", "premise": "A save from the first release.",
+            "protagonist": {"name": "Ada"}}
+
+
+def _old_journal(path: Path, schema: int | None = None, extra: list[dict] | None = None) -> None:
+    """A journal as an older version wrote it: no schema field, no prefs, no created stamp; steps
+    without `at`, alternatives, recalled passages, world, token counts or the fallback flag."""
+    begin = {"seq": 0, "kind": "begin", "seed": OLD_SEED}
+    if schema is not None:
+        begin["schema"] = schema
+    records = [begin]
+    for number in range(3):
+        records.append({"seq": number + 1, "kind": "step", "step": {
+            "number": number, "action": "" if number == 0 else f"Look at thing {number}.",
+            "version": {"seq": number + 1, "paragraph": f"Paragraph {number}. The old house creaks in the wind tonight.",
+                        "memory": "Things happened.", "options": ["One.", "Two.", "Three."]}}})
+    records += extra or []
+    path.mkdir(parents=True)
+    (path / JOURNAL).write_bytes(b"".join(_line(r) for r in records))
+
+
+def test_a_save_from_an_older_version_opens_and_plays_on(game_env, saves, capsys):
+    _old_journal(saves / "old")
+    code, out, err = run(capsys, "saves", "show", "old", "--json")
+    assert code == 0, err
+    info = json.loads(out)
+    assert info["steps"] == 2 and info["title"] == "Old Times" and info["memories"] > 0
+    assert run(capsys, "saves", "check", "old")[0] == 0
+    assert run(capsys, "write", "--slot", "old", "--steps", "1")[0] == 0
+    assert agrees(saves, "old") == 3
+    assert run(capsys, "saves", "list", "--json")[0] == 0
+
+
+def test_a_save_from_a_newer_version_is_refused_in_one_line(game_env, saves, capsys):
+    _old_journal(saves / "new", schema=SCHEMA + 1, extra=[{"seq": 4, "kind": "illustration", "png": "..."}])
+    journal = (saves / "new" / JOURNAL).read_bytes()
+    for args in (("saves", "show", "new"), ("saves", "check", "new"), ("saves", "repair", "new"),
+                 ("saves", "export", "new"), ("write", "--slot", "new", "--steps", "1")):
+        code, out, err = run(capsys, *args)
+        assert code == 1 and err.count("\n") == 1, (args, err)
+        assert "newer version of Recurrent" in err and "Traceback" not in err
+    with pytest.raises(SlotError, match="update Recurrent"):
+        Slot.open(saves, "new")
+    code, out, err = run(capsys, "saves", "list")
+    assert code == 0 and "newer version" in out
+    assert (saves / "new" / JOURNAL).read_bytes() == journal  # refused, not touched
