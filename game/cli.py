@@ -71,9 +71,11 @@ def main(argv: list[str] | None = None) -> int:
     from game.errors import PLAYER_ERRORS, one_line
 
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # `recurrent` alone, or with only play's options (`recurrent --gguf F`), means `recurrent play`.
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
+        argv = ["play", *argv]
     args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        args = parser.parse_args(["play", *(argv or sys.argv[1:])])
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

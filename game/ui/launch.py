@@ -14,6 +14,10 @@ def play(args) -> int:
 
     settings = settings_from(args)
     saves = saves_root(args, settings)
+    if settings.gguf:
+        from game.llm.local import check_gguf
+
+        check_gguf(settings.gguf)  # a wrong model path is one line here, not a surprise mid-game
     seed = None
     story = getattr(args, "story", None)
     slot = getattr(args, "slot", None)

@@ -1,0 +1,127 @@
+"""`recurrent doctor`: what it finds, that it never shows a key, and its exit status."""
+from __future__ import annotations
+
+import importlib.util
+import socket
+
+import pytest
+
+from game.cli import main
+from game.doctor import mask
+from standin import StandIn
+
+KEY = "sk-test-0123456789secretvalue-abcd"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch, tmp_path):
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("BACKEND", "BASE_URL", "MODEL", "GGUF", "CHROMA_HOST", "CHROMA_PORT"):
+        monkeypatch.delenv(f"RECURRENT_{name}", raising=False)
+    monkeypatch.setenv("RECURRENT_CONFIG", str(tmp_path / "no-settings.toml"))
+    monkeypatch.setenv("RECURRENT_SAVES_DIR", str(tmp_path / "saves"))
+    monkeypatch.setenv("RECURRENT_RETRY_BASE", "0.01")
+    monkeypatch.setenv("OLLAMA_HOST", f"127.0.0.1:{free_port()}")  # nothing there
+
+
+def lines(text: str) -> dict[str, str]:
+    found = {}
+    for line in text.splitlines():
+        label, _, rest = line.partition(" ")
+        found.setdefault(label, rest.strip())
+    return found
+
+
+def test_mask():
+    assert mask(KEY) == "sk-...abcd"
+    assert mask("abcdefghijklmnop") == "...mnop"
+    assert mask("short") == "set (hidden)"
+
+
+def test_ready_with_a_server_that_answers(monkeypatch, tmp_path, capsys):
+    (tmp_path / "saves" / "one").mkdir(parents=True)
+    (tmp_path / "saves" / "one" / "journal.jsonl").write_text("")
+    with StandIn() as standin:
+        monkeypatch.setenv("OPENAI_BASE_URL", standin.url)
+        monkeypatch.setenv("OPENAI_API_KEY", KEY)
+        monkeypatch.setenv("RECURRENT_MODEL", "standin")
+        code = main(["doctor"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert KEY not in out and KEY[3:-4] not in out
+    found = lines(out)
+    assert found["backend"].startswith(f"openai ({standin.url})") and "OPENAI_BASE_URL" in found["backend"]
+    assert found["key"] == "OPENAI_API_KEY sk-...abcd"
+    assert found["model"] == "standin"
+    assert found["answers"].startswith("yes, in ")
+    assert found["embedder"].startswith("wordllama ok, 256 dimensions")
+    assert found["saves"] == f"{tmp_path / 'saves'}: writable, 1 slot"
+    assert found["chroma"].startswith("embedded")
+    for name in ("python", "recurrent", "chromadb", "openai", "textual"):
+        assert f"{name} " in found["versions"]
+    assert out.strip().endswith("ready to play")
+
+
+def test_a_server_that_does_not_answer(monkeypatch, capsys):
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    monkeypatch.setenv("OPENAI_BASE_URL", url)
+    monkeypatch.setenv("RECURRENT_MODEL", "m")
+    monkeypatch.setenv("RECURRENT_RETRY_ATTEMPTS", "5")  # the doctor tries once whatever this says
+    code = main(["doctor", "--timeout", "5"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert lines(out)["answers"] == f"PROBLEM: cannot reach the model server at {url}"
+    assert "not ready" in out.splitlines()[-1]
+
+
+def test_no_backend_at_all(monkeypatch, capsys):
+    monkeypatch.setattr("game.llm.local.llama_available", lambda: False)
+    code = main(["doctor"])
+    out = capsys.readouterr().out
+    assert code == 1
+    backend = lines(out)["backend"]
+    assert backend.startswith("PROBLEM: no model backend found") and "pip install -e '.[local]'" in backend
+    assert "embedder" in lines(out) and "versions" in lines(out)  # the rest is still checked
+
+
+def test_saves_folder_not_made_yet(monkeypatch, tmp_path, capsys):
+    with StandIn() as standin:
+        monkeypatch.setenv("OPENAI_BASE_URL", standin.url)
+        monkeypatch.setenv("RECURRENT_MODEL", "standin")
+        code = main(["doctor", "--no-call", "--saves-dir", str(tmp_path / "new" / "saves")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert lines(out)["saves"].endswith("not made yet; will be created")
+    assert lines(out)["answers"] == "not asked (--no-call)"
+
+
+def test_chroma_server_unreachable(monkeypatch, capsys):
+    port = free_port()
+    monkeypatch.setenv("RECURRENT_CHROMA_HOST", "127.0.0.1")
+    monkeypatch.setenv("RECURRENT_CHROMA_PORT", str(port))
+    with StandIn() as standin:
+        monkeypatch.setenv("OPENAI_BASE_URL", standin.url)
+        monkeypatch.setenv("RECURRENT_MODEL", "standin")
+        code = main(["doctor", "--no-call"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert lines(out)["chroma"].startswith(f"PROBLEM: cannot reach the Chroma server at 127.0.0.1:{port}")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None, reason="the [local] extra is not installed")
+def test_local_demo_model(capsys):
+    code = main(["doctor", "--backend", "local"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    found = lines(out)
+    assert found["backend"].startswith("local (llama.cpp in this process)")
+    assert "demo" in found["model"] and ".gguf" in found["model"]
+    assert found["answers"].startswith("yes")
+    assert "llama_cpp " in found["versions"]
