@@ -6,6 +6,7 @@ Screens own their own state; workers only post messages.
 """
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from textual.app import App
@@ -38,15 +39,30 @@ class RecurrentApp(App):
         self.start_slot = slot
         self.blink = blink
         self._backend = None
+        self._backend_lock = threading.Lock()
 
     # -- the model backend, made when a game first needs it -------------------------------
     def backend(self):
         """The backend for the current settings; raises NoBackend/ModelError with a how-to."""
-        if self._backend is None:
-            from game.llm import from_settings
+        with self._backend_lock:
+            if self._backend is None:
+                from game.llm import from_settings
 
-            self._backend = from_settings(settings=self.settings)
-        return self._backend
+                self._backend = from_settings(settings=self.settings)
+            return self._backend
+
+    def prepare_backend(self) -> None:
+        """Make the backend in a thread while the player reads: importing the client and
+        probing for Ollama take a moment that should not freeze the screen. Errors are
+        shown later, when a step needs the backend."""
+
+        def make() -> None:
+            try:
+                self.backend()
+            except Exception:
+                pass
+
+        self.run_worker(make, thread=True, exclusive=False, group="backend")
 
     @property
     def model_name(self) -> str:

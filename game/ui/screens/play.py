@@ -115,6 +115,8 @@ class PlayScreen(Screen):
             return
         self.slot = message.slot
         self.narrator = Narrator(self.slot, None, engine_settings(self.app.settings))
+        if self.slot.story.steps:
+            self.app.prepare_backend()  # the opening needs it at once; otherwise make it while the player reads
         self.show_story()
         if not self.slot.story.steps and self.ready():
             self.start("begin")
