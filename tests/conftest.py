@@ -8,7 +8,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from standin import StandIn  # noqa: E402
+from standin import StandIn, free_port  # noqa: E402
 
 SEED = '''
 title = "The Lighthouse at Skerry Point"
@@ -56,10 +56,13 @@ def saves(tmp_path: Path) -> Path:
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch, tmp_path: Path):
     """No test sees the developer's keys, servers or settings file."""
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "RECURRENT_MODEL", "RECURRENT_BACKEND", "RECURRENT_SAVES_DIR",
-                 "RECURRENT_CHROMA_HOST", "RECURRENT_BASE_URL", "RECURRENT_GGUF", "OLLAMA_HOST"):
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "RECURRENT_MODEL", "RECURRENT_BACKEND", "RECURRENT_CHROMA_HOST",
+                 "RECURRENT_CHROMA_PORT", "RECURRENT_BASE_URL", "RECURRENT_GGUF", "RECURRENT_RETRY_ATTEMPTS"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("RECURRENT_CONFIG", str(tmp_path / "settings.toml"))
+    monkeypatch.setenv("RECURRENT_SAVES_DIR", str(tmp_path / "saves"))  # never the checkout's saves/
+    # Nothing listens here, so an Ollama running on this machine never changes a test's outcome.
+    monkeypatch.setenv("OLLAMA_HOST", f"127.0.0.1:{free_port()}")
     monkeypatch.setenv("RECURRENT_RETRY_BASE", "0.01")
     monkeypatch.setenv("RECURRENT_TIMEOUT", "5")
 

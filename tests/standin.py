@@ -20,6 +20,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 FAULTS = ("429", "500", "slow", "cut", "invalid", "drop")
 
 
+def free_port() -> int:
+    """A loopback port nothing listens on (for "server down" tests)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def _tokens(text: str) -> int:
     return max(1, len(text) // 4)
 

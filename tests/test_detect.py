@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from standin import free_port
 
 from game.cli import main
 from game.llm import NoBackend, from_settings
@@ -19,12 +19,6 @@ from game.settings import load_settings
 CHAT = {"name": "llama3.2:1b", "model": "llama3.2:1b", "details": {"family": "llama", "families": ["llama"]}}
 EMBED = {"name": "nomic-embed-text:latest", "details": {"family": "nomic-bert", "families": ["nomic-bert"]}}
 BERT = {"name": "all-minilm:l6", "details": {"family": "bert", "families": ["bert"]}}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class FakeOllama:
@@ -68,18 +62,9 @@ class FakeOllama:
 
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch, tmp_path):
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OLLAMA_HOST"):
-        monkeypatch.delenv(name, raising=False)
-    for name in ("BACKEND", "BASE_URL", "MODEL", "GGUF", "CHROMA_HOST", "CHROMA_PORT"):
-        monkeypatch.delenv(f"RECURRENT_{name}", raising=False)
-    monkeypatch.setenv("RECURRENT_CONFIG", str(tmp_path / "no-settings.toml"))
-    monkeypatch.setenv("RECURRENT_SAVES_DIR", str(tmp_path / "saves"))
-    monkeypatch.setenv("RECURRENT_RETRY_BASE", "0.01")
+def few_retries(monkeypatch):
+    """conftest's clean_env clears the environment; these tests want a backend to give up fast."""
     monkeypatch.setenv("RECURRENT_RETRY_ATTEMPTS", "2")
-    # Nothing listens here, so a real Ollama on this machine never changes a test's outcome.
-    monkeypatch.setenv("OLLAMA_HOST", f"127.0.0.1:{free_port()}")
-
 
 @pytest.fixture
 def no_local(monkeypatch):

@@ -2,33 +2,14 @@
 from __future__ import annotations
 
 import importlib.util
-import socket
 
 import pytest
 
 from game.cli import main
 from game.doctor import mask
-from standin import StandIn
+from standin import StandIn, free_port
 
 KEY = "sk-test-0123456789secretvalue-abcd"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch, tmp_path):
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    for name in ("BACKEND", "BASE_URL", "MODEL", "GGUF", "CHROMA_HOST", "CHROMA_PORT"):
-        monkeypatch.delenv(f"RECURRENT_{name}", raising=False)
-    monkeypatch.setenv("RECURRENT_CONFIG", str(tmp_path / "no-settings.toml"))
-    monkeypatch.setenv("RECURRENT_SAVES_DIR", str(tmp_path / "saves"))
-    monkeypatch.setenv("RECURRENT_RETRY_BASE", "0.01")
-    monkeypatch.setenv("OLLAMA_HOST", f"127.0.0.1:{free_port()}")  # nothing there
 
 
 def lines(text: str) -> dict[str, str]:

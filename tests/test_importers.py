@@ -1,7 +1,6 @@
 """Importing lore: AI Dungeon story cards, Character Card V2 (JSON and PNG), lorebooks."""
 from __future__ import annotations
 
-import argparse
 import base64
 import json
 import struct
@@ -10,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from game.stories import commands
+from game.cli import main
+
 from game.stories.importers import MAX_JSON, CardError, import_cards
 from game.stories.loader import load_seed
 
@@ -70,10 +70,8 @@ def write(tmp_path: Path, name: str, data) -> Path:
 
 
 def run(*argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="recurrent")
-    commands.register(parser.add_subparsers())
-    args = parser.parse_args(list(argv))
-    return args.func(args)
+    """`recurrent ...` through the real command line."""
+    return main(list(argv))
 
 
 # -- AI Dungeon ------------------------------------------------------------------------------

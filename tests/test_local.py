@@ -29,16 +29,9 @@ options = ["Walk into the forest.", "Call out to whoever is there.", "Look for t
 
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch, tmp_path):
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OLLAMA_HOST"):
-        monkeypatch.delenv(name, raising=False)
-    for name in ("BACKEND", "BASE_URL", "MODEL", "GGUF", "CHROMA_HOST", "CHROMA_PORT"):
-        monkeypatch.delenv(f"RECURRENT_{name}", raising=False)
-    monkeypatch.setenv("RECURRENT_CONFIG", str(tmp_path / "no-settings.toml"))
-    monkeypatch.setenv("RECURRENT_SAVES_DIR", str(tmp_path / "saves"))
-    monkeypatch.setenv("RECURRENT_RETRY_BASE", "0.01")
+def few_retries(monkeypatch):
+    """conftest's clean_env clears the environment; these tests want a backend to give up fast."""
     monkeypatch.setenv("RECURRENT_RETRY_ATTEMPTS", "2")
-
 
 def seed_file(folder: Path) -> Path:
     path = folder / "well.toml"

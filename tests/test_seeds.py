@@ -1,14 +1,14 @@
 """Seed files: the shipped library, every way a seed can be wrong, placeholders, the CLI."""
 from __future__ import annotations
 
-import argparse
 import asyncio
 from pathlib import Path
 
 import pytest
 
+from game.cli import main
+
 from game.llm.base import InvalidOutput, ModelError
-from game.stories import commands
 from game.stories.loader import MAX_BYTES, SeedError, default_stories_dir, list_seeds, load_seed, parse_seed
 from game.stories.seed import Seed
 from game.stories.writer import DraftEntry, SeedDraft, draft_to_seed, seed_to_toml, slugify, write_seed
@@ -264,10 +264,8 @@ def test_shipped_placeholders_fill_keys_and_names():
 
 
 def run(*argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="recurrent")
-    commands.register(parser.add_subparsers())
-    args = parser.parse_args(list(argv))
-    return args.func(args)
+    """`recurrent ...` through the real command line."""
+    return main(list(argv))
 
 
 def test_list_seeds_mixes_good_and_bad(tmp_path):
