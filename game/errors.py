@@ -25,5 +25,7 @@ PLAYER_ERRORS = _collect()
 
 
 def one_line(error: BaseException) -> str:
-    text = " ".join(str(error).split())
+    from game.engine.text import safe
+
+    text = " ".join(safe(str(error)).split())  # an error may quote a file or a server: no escape codes
     return text or type(error).__name__

@@ -50,6 +50,17 @@ def write_atomic(path: Path, text: str, sync: bool = True) -> None:
     os.replace(tmp, path)
 
 
+def sync_folder(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass  # some file systems cannot sync a folder; the journal itself is synced
+
+
 def schema_of(record: dict) -> int:
     """The save format a journal was written in (saves from before the field was added are 1)."""
     schema = record.get("schema", 1)
@@ -134,6 +145,7 @@ class Slot:
                 slot.journal.append(record)
             except OSError as error:
                 raise SlotError(f"slot {name}: could not save ({error.strerror or error})") from None
+            sync_folder(slot.path)  # the new journal's name is on disk too, not only its bytes
             slot.story = Story.begin(record)
             slot._write_header()
             slot._open_memory()

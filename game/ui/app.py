@@ -83,6 +83,8 @@ class RecurrentApp(App):
 
     # -- screens --------------------------------------------------------------------------
     def on_mount(self) -> None:
+        if self.settings.keys:
+            self.set_keymap(self.settings.keys)  # the player's own keys, by binding id (F1 lists them)
         from game.ui.screens.title import TitleScreen
 
         self.push_screen(TitleScreen())

@@ -124,3 +124,20 @@ async def test_own_premise_is_written_by_the_model(ui_env, saves, stories):
         await until(pilot, lambda: idle(app))
         assert app.screen.slot.story.steps[0].version.paragraph
         assert ui_env.chat_requests()[0]["response_format"]["json_schema"]["name"]
+
+
+async def test_keys_can_be_remapped_in_settings(ui_env, saves, seed_path, tmp_path, monkeypatch):
+    from game.stories.loader import load_seed
+
+    config = tmp_path / "keys.toml"
+    config.write_text('[keys]\nundo = "f9"\n', encoding="utf-8")
+    monkeypatch.setenv("RECURRENT_CONFIG", str(config))
+    app = app_for(saves, story=load_seed(seed_path), slot="keys")
+    async with app.run_test() as pilot:
+        await until(pilot, lambda: idle(app))
+        await pilot.press("1", "enter")
+        await until(pilot, lambda: idle(app) and app.screen.slot.story.taken == 1)
+        await pilot.press("ctrl+z")  # no longer undo
+        assert app.screen.slot.story.taken == 1
+        await pilot.press("f9")
+        await until(pilot, lambda: app.screen.slot.story.taken == 0)

@@ -124,7 +124,8 @@ class HelpScreen(Dialog):
             if (binding.action, key) in seen:
                 continue
             seen.add((binding.action, key))
-            lines.append(f"{self.app.get_key_display(binding):>12}  {binding.description}")
+            name = f"  ({binding.id})" if binding.id else ""
+            lines.append(f"{self.app.get_key_display(binding):>12}  {binding.description}{name}")
         if hasattr(self.over, "action_stop"):
             lines.insert(0, f"{'esc':>12}  Stop narrating (the step is discarded, your action kept)")
         with Vertical(classes="dialog"):
@@ -132,4 +133,5 @@ class HelpScreen(Dialog):
             with VerticalScroll(id="help-keys"):
                 yield Static("\n".join(lines), markup=False)
             yield Static("In the action box: 1, 2 or 3 and Enter picks an option; your own words are your own "
-                         "action; Enter alone continues the story.", markup=False, classes="hint")
+                         "action; Enter alone continues the story. To change a key, name it by the id in brackets "
+                         "in the settings file: [keys] undo = \"f9\".", markup=False, classes="hint")
