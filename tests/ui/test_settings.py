@@ -97,3 +97,22 @@ async def test_no_backend_configured(ui_env, saves, seed_path, monkeypatch):
         assert "no model named" in problem and "RECURRENT_MODEL" in problem and "Settings" in problem
         assert not screen.query_one("#try-again").display
         assert screen.query_one("#action", Input).value == "listen"
+
+
+async def test_how_the_story_is_told_changes_from_the_next_step(ui_env, saves, seed_path):
+    prepared_slot(saves, seed_path, "told", steps=1)
+    app = app_for(saves, slot="told")
+    async with app.run_test() as pilot:
+        await until(pilot, lambda: idle(app))
+        play = app.screen
+        await pilot.press("f5")
+        await until(pilot, lambda: isinstance(app.screen, SettingsScreen))
+        app.screen.query_one("#person", Select).value = "third"
+        app.screen.query_one("#tone", Input).value = "wry and warm"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: app.screen is play)
+        assert play.slot.story.prefs.person == "third" and play.slot.story.prefs.tone == "wry and warm"
+        await pilot.press(*"look out to sea", "enter")
+        await until(pilot, lambda: idle(app) and play.slot.story.taken == 2)
+    system = [r for r in ui_env.chat_requests() if r.get("stream")][-1]["messages"][0]["content"]
+    assert "third person" in system and "wry and warm" in system

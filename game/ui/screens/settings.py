@@ -1,4 +1,4 @@
-"""Settings: backend profile, base URL, model, temperature, paragraph length.
+"""Settings: backend profile, base URL, model, temperature, and how the story is told.
 
 The API key is read from OPENAI_API_KEY and shown masked; it is never saved (Settings has no
 key field). Environment variables win over the settings file, as the player would expect.
@@ -19,6 +19,8 @@ from game.ui.widgets.fields import Field
 
 CHOICES = [("auto-detect", "auto"), ("OpenAI", "openai"), ("Ollama", "ollama"), ("LM Studio", "lmstudio"),
            ("vLLM", "vllm"), ("llama.cpp server", "llamacpp"), ("local (offline demo model)", "local")]
+
+PERSONS = [("second person, present tense (you ...)", "second"), ("third person, past tense (she ...)", "third")]
 
 
 def masked(key: str) -> str:
@@ -56,6 +58,10 @@ class SettingsScreen(Screen):
             yield Field(str(settings.temperature), id="temperature", type="number")
             yield Static("Paragraph length in words (40-1000)", classes="label")
             yield Field(str(settings.paragraph_words), id="paragraph-words", type="integer")
+            yield Static("Told in the", classes="label")
+            yield Select(PERSONS, value=settings.person, allow_blank=False, id="person", compact=True)
+            yield Static("Tone (a few words the narrator keeps to, e.g. wry and warm)", classes="label")
+            yield Field(settings.tone, id="tone", placeholder="the story's own")
             yield Static("API key (from the environment; never saved)", classes="label")
             yield Static(masked(os.environ.get("OPENAI_API_KEY", "")), id="api-key", markup=False)
             yield Static("", id="settings-problem", markup=False)
@@ -85,6 +91,8 @@ class SettingsScreen(Screen):
             "model": text("model") or None,
             "temperature": text("temperature") or "0.8",
             "paragraph_words": text("paragraph-words") or "180",
+            "person": self.query_one("#person", Select).value,
+            "tone": text("tone"),
         }
         try:
             settings = Settings(**{**self.app.settings.model_dump(), **changes})  # validates; env cannot override
