@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     chroma_port: int = 8000
     retry_base: float = Field(0.5, ge=0.0, le=60.0)
     retry_attempts: int = Field(5, ge=1, le=20)
-    timeout: float = Field(60.0, gt=0.0, le=3600.0)
+    timeout: float = Field(120.0, gt=0.0, le=3600.0)
     keys: dict[str, str] = Field(default_factory=dict)  # binding id -> key, e.g. {undo = "f9"}
 
     @classmethod

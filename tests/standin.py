@@ -17,7 +17,7 @@ import time
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-FAULTS = ("429", "500", "slow", "cut", "invalid", "drop")
+FAULTS = ("429", "500", "slow", "cut", "invalid", "drop", "html", "garbled", "quota", "400")
 
 
 def free_port() -> int:
@@ -90,6 +90,7 @@ class StandIn:
         self.api_keys: set[str] = set()  # the bearer tokens requests came with
         self.faults_sent: list[str] = []
         self.chunk_words = 4
+        self.refuse_schema = False  # answer 400 to response_format json_schema, as some servers do
         self.release = threading.Event()  # set to let "hold" answers finish
         self.holding = threading.Event()  # set when a "hold" request has arrived
         self.lock = threading.Lock()
@@ -200,6 +201,22 @@ class _Handler(BaseHTTPRequestHandler):
         if not self.path.endswith("/chat/completions"):
             return self._json(404, {"error": {"message": "not found"}})
         fault = self.standin.next_fault()
+        fmt = (body.get("response_format") or {}).get("type")
+        if self.standin.refuse_schema and fmt in ("json_schema", "json_object"):
+            return self._json(400, {"error": {"message": f"response_format {fmt} is not supported"}})
+        if fault == "html":
+            page = b"<html><body>Welcome to nginx!</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+            return
+        if fault == "quota":
+            return self._json(429, {"error": {"message": "You exceeded your current quota.", "code": "insufficient_quota",
+                                              "type": "insufficient_quota"}})
+        if fault == "400":
+            return self._json(400, {"error": {"message": "This model's maximum context length is 2048 tokens."}})
         if fault == "429":
             return self._json(429, {"error": {"message": "rate limited"}}, {"retry-after-ms": "10"})
         if fault == "500":
@@ -217,7 +234,7 @@ class _Handler(BaseHTTPRequestHandler):
             text = "Sure! Here is the memory: **Memory:** it was a dark night {not json"
         prompt = _tokens(json.dumps(body.get("messages", [])))
         if body.get("stream"):
-            return self._stream(body, text, prompt, cut=(fault == "cut"))
+            return self._stream(body, text, prompt, cut=(fault == "cut"), garbled=(fault == "garbled"))
         self._json(200, {
             "id": "chatcmpl-standin", "object": "chat.completion", "created": int(time.time()),
             "model": body.get("model", "standin"),
@@ -225,7 +242,7 @@ class _Handler(BaseHTTPRequestHandler):
             "usage": {"prompt_tokens": prompt, "completion_tokens": _tokens(text), "total_tokens": prompt + _tokens(text)},
         })
 
-    def _stream(self, body: dict, text: str, prompt: int, cut: bool) -> None:
+    def _stream(self, body: dict, text: str, prompt: int, cut: bool, garbled: bool = False) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.end_headers()
@@ -242,6 +259,10 @@ class _Handler(BaseHTTPRequestHandler):
         base = {"id": "chatcmpl-standin", "object": "chat.completion.chunk", "created": int(time.time()), "model": body.get("model", "standin")}
         for piece in pieces:
             send({**base, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]})
+            if garbled:
+                self.wfile.write(b"data: {not json at all\n\n")
+                self.wfile.flush()
+                return
         if cut:
             return  # the connection closes with no finish_reason and no [DONE]
         send({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})

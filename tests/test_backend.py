@@ -98,3 +98,66 @@ def test_first_json_object_skips_braces_in_prose():
     assert first_json_object(text) == {"memory": "m", "options": ["x", "y", "z"]}
     assert parse_as('{"memory": "m", "options": ["x"]}', Bookkeeping) is None  # not three options
     assert first_json_object("no json at all") is None
+
+
+async def test_a_web_page_instead_of_an_api_is_one_line_not_retried(server):
+    backend = backend_for(server)
+    server.fail("html")
+    with pytest.raises(ModelError, match="did not answer like an OpenAI-compatible API"):
+        await backend.structured(MESSAGES, Bookkeeping, max_tokens=200, temperature=0.2)
+    server.fail("html")
+    with pytest.raises(ModelError, match="ends in /v1"):
+        await _stream(backend, [])
+    assert server.faults_sent == ["html", "html"]  # neither was asked again
+    await backend.close()
+
+
+async def test_a_garbled_stream_event_is_retried(server):
+    backend = backend_for(server)
+    server.fail("garbled")
+    notices = []
+    text = await _stream(backend, notices)
+    assert text.rstrip().endswith("quiet.") and "garbled" in notices[0].text and notices[0].restart
+    await backend.close()
+
+
+async def test_out_of_quota_is_said_plainly_and_not_retried(server):
+    backend = backend_for(server)
+    server.fail("quota", "quota")
+    with pytest.raises(ModelError, match="out of quota"):
+        await _stream(backend, [])
+    assert server.faults_sent == ["quota"]
+    await backend.close()
+
+
+async def test_the_servers_reason_for_a_400_is_shown(server):
+    backend = backend_for(server)
+    server.fail("400")
+    with pytest.raises(ModelError, match="answered 400: This model's maximum context length is 2048 tokens"):
+        await _stream(backend, [])
+    await backend.close()
+
+
+async def test_a_server_that_refuses_json_schemas_gets_plain_json(server):
+    backend = backend_for(server)
+    server.refuse_schema = True
+    notices = []
+    server.say('Here: {"memory": "Ada waits.", "options": ["a", "b", "c"]}')
+    notes = await backend.structured(MESSAGES, Bookkeeping, max_tokens=200, temperature=0.2, on_notice=notices.append)
+    assert notes.memory == "Ada waits."
+    formats = [(r.get("response_format") or {}).get("type") for r in server.chat_requests()]
+    assert formats == ["json_schema", "json_object", None]
+    assert len(notices) == 2
+    await backend.close()
+
+
+def test_a_quoted_object_before_the_answer_is_skipped():
+    text = 'The schema says {"type": "object"}. Here you go: {"memory": "m", "options": ["a", "b", "c"]}'
+    assert parse_as(text, Bookkeeping).options == ["a", "b", "c"]
+
+
+def test_retry_after_is_honoured_beyond_the_backoff_cap():
+    from game.llm.base import RetryPolicy
+
+    policy = RetryPolicy(base=0.5, cap=8.0)
+    assert policy.delay(0, 20.0) == 20.0 and policy.delay(0, 600.0) == 60.0 and policy.delay(10) == 8.0

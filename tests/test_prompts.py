@@ -56,3 +56,10 @@ def test_pieces_keep_each_fact_in_its_own_sentence():
 
 def test_safe_strips_terminal_sequences():
     assert safe("a\x1b]0;title\x07b\x1b[2Jc\x07d\x00e\n\tf") == "abcde\n\tf"
+
+
+def test_one_long_passage_does_not_crowd_out_the_others():
+    story = story_with("The gull cries.", "Ada came to the lighthouse.")
+    recalled = [Recalled(step=1, text="word " * 3000, score=1, why="w"), Recalled(step=2, text="The key is under the mat.", score=1, why="w")]
+    user = narration_messages(story, 3, "Look.", recalled, [], Budget())[-1]["content"]
+    assert "The key is under the mat." in user and "(step 1) word word" in user

@@ -138,3 +138,53 @@ async def test_a_slot_deleted_and_made_again_in_one_process_works(server, saves,
         assert game.slot.memory.count() == len(game.story.entries())
         await end_game(game)
         delete_slot(saves, "again")
+
+
+async def test_an_amend_that_never_reached_memory_is_rebuilt(server, saves, seed_path):
+    game = await new_game(server, saves, seed_path)
+    await game.step("Read the logbook.")
+    entry = next(e for e in game.story.entries() if e.step == 1 and e.kind == "paragraph")
+    await end_game(game)
+    with Slot.open(saves, "test", memory=False) as slot:  # as if killed before the index write
+        slot.commit({"kind": "amend", "id": entry.id, "text": "The keeper hid a brass key under the mat."})
+    with Slot.open(saves, "test") as slot:
+        assert slot.memory.collection.get(ids=[entry.id])["documents"] == ["The keeper hid a brass key under the mat."]
+    assert check(saves, "test").ok
+
+
+async def test_a_failed_memory_write_never_stops_the_story(server, saves, seed_path, monkeypatch):
+    game = await new_game(server, saves, seed_path)
+    await game.step("Read the logbook.")
+    collection = game.slot.memory.collection
+    real = collection.upsert
+
+    def full_disk(*args, **kwargs):
+        raise RuntimeError("database or disk is full")
+
+    monkeypatch.setattr(collection, "upsert", full_disk)
+    entry = next(e for e in game.story.entries() if e.step == 0)
+    game.amend(entry.id, "The lens was cracked on purpose.")
+    step = await game.step("Look at the lens.")  # recall meets the failed write: no exception
+    assert step.number == 2
+    monkeypatch.setattr(collection, "upsert", real)
+    await game.step("Go down the stairs.")  # the next commit rebuilds the index
+    await end_game(game)
+    assert check(saves, "test").ok
+
+
+async def test_an_edit_during_a_step_cannot_share_its_memory_ids(server, saves, seed_path):
+    import asyncio
+
+    game = await new_game(server, saves, seed_path)
+    await game.step("Read the logbook.")
+    server.fail("ok", "hold")  # the narration goes through; the bookkeeping call waits
+    task = asyncio.create_task(game.step("Check the lamp."))
+    await asyncio.to_thread(server.holding.wait, 10)
+    game.edit(1, "You read the logbook by the light of the great lens, and one page is torn out.")
+    server.release.set()
+    await task
+    ids = [e.id for e in game.story.entries()]
+    assert len(ids) == len(set(ids))
+    assert [s.version.seq for s in game.story.steps] == sorted({s.version.seq for s in game.story.steps})
+    await end_game(game)
+    assert check(saves, "test").ok

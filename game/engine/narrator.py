@@ -72,8 +72,7 @@ class Narrator:
         else:
             version = await self._tell(0, BEGIN, on_text, on_notice)
         step = Step(number=0, action="", version=version)
-        self.slot.commit({"kind": "step", "step": step.model_dump(mode="json")})
-        return step
+        return self._commit("step", step)
 
     async def step(self, action: str, on_text: TextListener | None = None, on_notice: NoticeListener | None = None) -> Step:
         if not self.story.steps:
@@ -84,8 +83,7 @@ class Narrator:
         number = len(self.story.steps)
         version = await self._tell(number, action, on_text, on_notice)
         step = Step(number=number, action=action, version=version)
-        self.slot.commit({"kind": "step", "step": step.model_dump(mode="json")})
-        return step
+        return self._commit("step", step)
 
     async def retry(self, on_text: TextListener | None = None, on_notice: NoticeListener | None = None) -> Step:
         """The last step told again; the earlier telling is kept as an alternative."""
@@ -95,7 +93,13 @@ class Narrator:
         version = await self._tell(last.number, last.action, on_text, on_notice)
         step = Step(number=last.number, action=last.action, version=version,
                     alternatives=[last.version, *last.alternatives])
-        self.slot.commit({"kind": "redo", "step": step.model_dump(mode="json")})
+        return self._commit("redo", step)
+
+    def _commit(self, kind: str, step: Step) -> Step:
+        # The version's seq (the root of its memory ids) is the record's own, taken here with no
+        # await before the commit: an edit saved while the model was busy cannot share it.
+        step.version = step.version.model_copy(update={"seq": self.story.seq + 1})
+        self.slot.commit({"kind": kind, "step": step.model_dump(mode="json")})
         return step
 
     def undo(self) -> Step:
@@ -142,7 +146,14 @@ class Narrator:
         started = time.perf_counter()
         story = self.story
         budget = Budget(self.settings.prompt_tokens)
-        recalled = recall(self.slot.memory, story, number, action)
+        try:
+            recalled = recall(self.slot.memory, story, number, action)
+        except Exception as error:  # Chroma failing must not stop the story; the slot rebuilds the index
+            if self.slot.memory is not None:
+                self.slot.memory.write_failed = True
+            if on_notice:
+                on_notice(Notice(f"long-term memory could not be searched this step ({type(error).__name__}); going on without it"))
+            recalled = []
         recent = recent_window(story, number, budget.recent)
         lore = triggered(story.seed.world, f"{action}\n{recent}")
         messages = narration_messages(story, number, action, recalled, lore, budget)
@@ -180,7 +191,7 @@ class Narrator:
         })
 
     async def _bookkeep(self, number, action, paragraph, previous, on_notice, premade: list[str] | None = None) -> Version:
-        seq = self.story.seq + 1  # the record this version will be committed as
+        seq = self.story.seq + 1  # provisional: _commit sets it to the record's seq
         story = self.story
         messages = bookkeeping_messages(previous, action, paragraph, story.prefs, self.settings.memory_words, story.seed.premise)
         try:

@@ -105,10 +105,13 @@ def narration_messages(
         parts.append(_section("The story so far", clip_tokens(memory, budget.memory)))
     left = budget.recalled
     remembered = []
+    share = max(40, budget.recalled // max(1, len(recalled)))
     for passage in recalled:
-        line = f"- (step {passage.step}) {passage.text}"
+        # A very long passage (a rewritten memory, a paragraph with no sentence breaks) is
+        # clipped to its share rather than crowding out the others.
+        line = f"- (step {passage.step}) {clip_tokens(passage.text, share)}"
         if tokens(line) > left:
-            break
+            continue
         remembered.append(line)
         left -= tokens(line)
     if remembered:

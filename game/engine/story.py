@@ -85,14 +85,20 @@ class Story(BaseModel):
     def _on_begin(self, record: dict) -> None:
         raise RecordError(f"record {record['seq']}: a story begins only once")
 
+    def _check_seq(self, step: Step, record: dict) -> None:
+        if step.version.seq != record["seq"]:
+            raise RecordError(f"record {record['seq']}: its text claims record {step.version.seq}")
+
     def _on_step(self, record: dict) -> None:
         step = Step.model_validate(record["step"])
+        self._check_seq(step, record)
         if step.number != len(self.steps):
             raise RecordError(f"record {record['seq']}: step {step.number} does not follow step {len(self.steps) - 1}")
         self.steps.append(step)
 
     def _on_redo(self, record: dict) -> None:
         step = Step.model_validate(record["step"])
+        self._check_seq(step, record)
         if not self.steps or step.number != self.steps[-1].number:
             raise RecordError(f"record {record['seq']}: retry of a step that is not the last")
         self.steps[-1] = step

@@ -89,12 +89,14 @@ class RetryPolicy:
     base: float = 0.5  # seconds before the first retry; doubles each time
     cap: float = 8.0
     invalid_attempts: int = 3  # tries when the answer is not valid JSON for the schema
-    timeout: float = 60.0  # seconds without a byte before a call counts as failed
+    timeout: float = 120.0  # seconds without a byte before a call counts as failed (a whole answer, unstreamed)
+
+    hint_cap: float = 60.0  # the longest wait a server's Retry-After can ask of us
 
     def delay(self, attempt: int, hint: float | None = None) -> float:
         wait = min(self.cap, self.base * (2 ** attempt))
         if hint is not None:
-            wait = min(self.cap, max(wait, hint))
+            wait = min(self.hint_cap, max(wait, hint))  # the server knows best, within reason
         return wait
 
 

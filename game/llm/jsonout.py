@@ -16,29 +16,34 @@ T = TypeVar("T", bound=BaseModel)
 _decoder = json.JSONDecoder()
 
 
-def first_json_object(text: str) -> dict | None:
+def json_objects(text: str):
+    """Every decodable JSON object in `text`, in order (nested ones are not repeated)."""
     start = text.find("{")
     while start != -1:
         try:
-            value, _ = _decoder.raw_decode(text, start)
+            value, end = _decoder.raw_decode(text, start)
         except json.JSONDecodeError:
             start = text.find("{", start + 1)
             continue
         if isinstance(value, dict):
-            return value
-        start = text.find("{", start + 1)
-    return None
+            yield value
+            start = text.find("{", end)
+        else:
+            start = text.find("{", start + 1)
+
+
+def first_json_object(text: str) -> dict | None:
+    return next(json_objects(text), None)
 
 
 def parse_as(text: str, schema: type[T]) -> T | None:
-    """The schema instance found in `text`, or None when there is none that validates."""
-    value = first_json_object(text)
-    if value is None:
-        return None
-    try:
-        return schema.model_validate(value)
-    except ValidationError:
-        return None
+    """The first object in `text` that validates as `schema` (a preamble may quote another)."""
+    for value in json_objects(text):
+        try:
+            return schema.model_validate(value)
+        except ValidationError:
+            continue
+    return None
 
 
 def response_format(schema: type[BaseModel]) -> dict:

@@ -7,6 +7,7 @@ player is told plainly what is happening while they wait.
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import AsyncIterator, TypeVar
 
 import httpx
@@ -14,6 +15,7 @@ import openai
 from pydantic import BaseModel
 
 from game.llm.base import CallRecord, InvalidOutput, Listener, Message, ModelError, Notice, RetryPolicy, Usage
+from game.engine.text import safe
 from game.llm.jsonout import parse_as, response_format
 
 T = TypeVar("T", bound=BaseModel)
@@ -21,6 +23,29 @@ T = TypeVar("T", bound=BaseModel)
 
 class StreamCut(Exception):
     """The server closed a stream before saying it was finished."""
+
+
+class Garbled(Exception):
+    """The server sent a stream event that is not JSON."""
+
+
+class NotOpenAI(Exception):
+    """The server answered, but not the way an OpenAI-compatible API does (a web page, say)."""
+
+
+# What we ask for when a server refuses `response_format`: the JSON schema, plain JSON, then
+# nothing but the prompt's own "answer with JSON only" (and the tolerant parser).
+FORMATS = ("json_schema", "json_object", None)
+
+
+def _server_says(error: Exception) -> str:
+    """The server's own reason, short and safe to print."""
+    body = getattr(error, "body", None)
+    if isinstance(body, dict):
+        body = body.get("error", body)
+        body = body.get("message") if isinstance(body, dict) else body
+    text = " ".join(safe(str(body or "")).split())
+    return text[:160]
 
 
 def _estimate_tokens(text: str) -> int:
@@ -43,7 +68,12 @@ def _retry_hint(error: Exception) -> float | None:
 
 def _describe(error: Exception, base_url: str, model: str) -> tuple[str, bool]:
     """One plain sentence for the player, and whether trying again may help."""
+    if isinstance(error, NotOpenAI):
+        return (f"the server at {base_url} did not answer like an OpenAI-compatible API "
+                "(check the URL: it usually ends in /v1)"), False
     if isinstance(error, openai.RateLimitError):
+        if getattr(error, "code", None) == "insufficient_quota" or "quota" in _server_says(error).lower():
+            return f"the model server says the account is out of quota or credit ({_server_says(error)})", False
         return "the model server is rate limiting us", True
     if isinstance(error, openai.APITimeoutError):
         return "the model server is slow to answer", True
@@ -55,9 +85,12 @@ def _describe(error: Exception, base_url: str, model: str) -> tuple[str, bool]:
         return f"the model server at {base_url} has no model {model!r} (set --model or RECURRENT_MODEL)", False
     if isinstance(error, openai.APIStatusError):
         retry = error.status_code >= 500 or error.status_code in (408, 409)
-        return f"the model server answered {error.status_code}", retry
+        reason = _server_says(error)
+        return f"the model server answered {error.status_code}" + (f": {reason}" if reason else ""), retry
     if isinstance(error, StreamCut):
         return "the model's answer was cut short", True
+    if isinstance(error, Garbled):
+        return "the model server sent a garbled answer", True
     if isinstance(error, httpx.HTTPError):
         return "the connection to the model server broke", True
     return f"the model call failed ({type(error).__name__})", False
@@ -79,6 +112,7 @@ class OpenAIBackend:
         self.usage = Usage()
         self.last = CallRecord()
         self.extra_body = extra_body or {}
+        self._format = 0  # index into FORMATS: how structured output is asked for
         self._client = openai.AsyncOpenAI(
             base_url=base_url,
             api_key=api_key or "not-needed",
@@ -113,7 +147,7 @@ class OpenAIBackend:
                     sent_any = True
                     yield piece
                 return
-            except (openai.APIError, httpx.HTTPError, StreamCut) as error:
+            except (openai.APIError, httpx.HTTPError, StreamCut, Garbled, NotOpenAI) as error:
                 await self._wait(attempt, error, on_notice, restart=sent_any)
 
     async def _stream_once(self, messages, max_tokens, temperature) -> AsyncIterator[str]:
@@ -126,11 +160,15 @@ class OpenAIBackend:
             stream_options={"include_usage": True},
             extra_body=self.extra_body or None,
         )
+        kind = stream.response.headers.get("content-type", "")
+        if "event-stream" not in kind and "json" not in kind:
+            await stream.close()
+            raise NotOpenAI()
         finished = False
         text: list[str] = []
         usage = None
         async with stream:
-            async for chunk in stream:
+            async for chunk in self._chunks(stream):
                 if chunk.usage is not None:
                     usage = chunk.usage
                 for choice in chunk.choices:
@@ -146,6 +184,14 @@ class OpenAIBackend:
         self.usage.add(prompt, completion)
         self.last = CallRecord(prompt, completion)
 
+    @staticmethod
+    async def _chunks(stream):
+        try:
+            async for chunk in stream:
+                yield chunk
+        except json.JSONDecodeError:
+            raise Garbled() from None
+
     async def structured(
         self,
         messages: list[Message],
@@ -158,19 +204,32 @@ class OpenAIBackend:
         invalid = 0
         failures = 0
         while True:
+            wanted = FORMATS[self._format]
             try:
                 response = await self._client.chat.completions.create(
                     model=self.model,
                     messages=messages,
                     max_tokens=max_tokens,
                     temperature=temperature,
-                    response_format=response_format(schema),
+                    **({"response_format": response_format(schema) if wanted == "json_schema" else {"type": wanted}} if wanted else {}),
                     extra_body=self.extra_body or None,
                 )
+            except openai.BadRequestError as error:
+                if self._format + 1 < len(FORMATS):
+                    # Some servers refuse JSON schemas (or JSON mode): ask more simply, for good.
+                    self._format += 1
+                    if on_notice:
+                        on_notice(Notice(f"the server refused {wanted} output; asking for {FORMATS[self._format] or 'JSON in the text'}"))
+                    continue
+                await self._wait(failures, error, on_notice, restart=False)
+                failures += 1
+                continue
             except (openai.APIError, httpx.HTTPError) as error:
                 await self._wait(failures, error, on_notice, restart=False)
                 failures += 1
                 continue
+            if not hasattr(response, "choices"):  # a web page or plain text where JSON was due
+                raise ModelError(_describe(NotOpenAI(), self.base_url, self.model)[0])
             text = (response.choices[0].message.content or "") if response.choices else ""
             if response.usage:
                 self.usage.add(response.usage.prompt_tokens, response.usage.completion_tokens)

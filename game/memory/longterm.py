@@ -98,6 +98,7 @@ class LongTermMemory:
         self._writer: ThreadPoolExecutor | None = None
         self._pending: Future | None = None
         self._pending_low: int | None = None  # the oldest step the pending write touches
+        self.write_failed = False  # a background write failed and its error was already taken
 
     # -- keeping in step with the journal ----------------------------------------
     def attach(self, entries: list[Entry]) -> None:
@@ -192,10 +193,13 @@ class LongTermMemory:
             self.flush()
         except Exception:
             pass  # a failed background write is exactly what this repairs
-        stored = self.stored_ids()
+        self.write_failed = False
+        got = self.collection.get(include=["documents", "metadatas"])
+        stored = {i: (doc, (meta or {}).get("step")) for i, doc, meta in zip(got["ids"], got["documents"], got["metadatas"])}
         wanted = {entry.id: entry for entry in expected}
-        extra = sorted(stored - set(wanted))
-        missing = [entry for entry_id, entry in wanted.items() if entry_id not in stored]
+        extra = sorted(set(stored) - set(wanted))
+        # Missing, or stored with other text (an amend whose write was lost keeps its id).
+        missing = [e for i, e in wanted.items() if stored.get(i) != (e.text, e.step)]
         self.delete(extra)
         for start in range(0, len(missing), 256):
             self.upsert(missing[start:start + 256])
@@ -208,7 +212,10 @@ class LongTermMemory:
         if not query.strip() or not self.known:
             return []
         if self._pending is not None and self._pending_low is not None and self._pending_low < before_step:
-            self.flush()  # an edit of an older step: wait for it, or its new vector would be missed
+            try:
+                self.flush()  # an edit of an older step: wait for it, or its new vector would be missed
+            except Exception:
+                self.write_failed = True  # the slot rebuilds the index at its next commit
         vector_hits = self._by_meaning(query, limit * 3, before_step)
         word_hits = self.lexicon.search(query, limit * 3, allowed=lambda i: i in self.known and self.known[i].step < before_step)
         fused: dict[str, float] = {}

@@ -269,6 +269,8 @@ class Slot:
             self.memory.flush()
         except Exception:
             self.index_stale = True  # the last background write failed
+        if self.memory.write_failed:
+            self.index_stale = True  # ... and recall already met that failure
         try:
             if self.index_stale:
                 self.reindex()
