@@ -76,7 +76,7 @@ def test_fifty_good_steps_through_thirty_percent_faults(saves, seed_path, tmp_pa
 
 @pytest.mark.parametrize("where, says", [
     ("down", "cannot reach the model server at http://127.0.0.1:9/v1"),
-    ("500", "the model server answered 500"),
+    ("500", "the model server answered 500: server error"),
     ("429", "the model server is rate limiting us"),
 ])
 def test_a_backend_that_is_down_costs_nothing(game_env, saves, seed_path, capsys, monkeypatch, where, says):
