@@ -79,7 +79,15 @@ def load_settings(**overrides) -> Settings:
     except ValidationError as error:
         first = error.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or "settings"
-        raise SettingsError(f"{path if path.exists() else 'settings'}: {field}: {first['msg']}") from None
+        # Say where the bad value came from: the command line, the environment, or the file.
+        top = str(first["loc"][0]) if first["loc"] else ""
+        if top in given:
+            where = f"--{top.replace('_', '-')}"
+        elif f"RECURRENT_{top.upper()}" in os.environ:
+            where = f"RECURRENT_{top.upper()}"
+        else:
+            where = str(path) if path.exists() else "settings"
+        raise SettingsError(f"{where}: {field}: {first['msg']}") from None
 
 
 def save_settings(settings: Settings) -> Path:

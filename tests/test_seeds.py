@@ -234,7 +234,7 @@ def test_placeholders_take_given_values_and_blank_means_default():
 def test_protagonist_rename_wins():
     seed = parse_seed(BLANKS).filled({"hero": "Mirela"}, protagonist="Tomas")
     assert seed.protagonist.name == "Tomas"
-    assert seed.premise == "Mirela is looking for Old Bo."
+    assert seed.premise == "Tomas is looking for Old Bo."  # one name for the hero, everywhere
 
 
 def test_protagonist_rename_fills_the_name_blank():
@@ -420,3 +420,15 @@ def test_cli_new_reports_model_errors_in_one_line(tmp_path, monkeypatch, capsys)
 def test_slugify():
     assert slugify("The Glassmaker's Flight!") == "the-glassmaker-s-flight"
     assert slugify("???") == "story"
+
+
+def test_renaming_the_protagonist_renames_them_in_notes_and_lore():
+    seed = Seed(title="T", genre="g", premise="Ruth Calloway boards the ferry.", protagonist={"name": "Ruth Calloway"},
+                pinned=["Ruth is afraid of deep water.", "Calloway's knee hurts on ladders."],
+                world=[{"name": "Truth", "keys": ["truth"], "text": "Ruthless men and Ruth's own secret."}])
+    renamed = seed.filled(protagonist="Mina Hart")
+    assert renamed.protagonist.name == "Mina Hart"
+    assert renamed.premise == "Mina Hart boards the ferry."
+    assert renamed.pinned == ["Mina is afraid of deep water.", "Hart's knee hurts on ladders."]
+    assert renamed.world[0].text == "Ruthless men and Mina's own secret."  # whole words only
+    assert renamed.world[0].name == "Truth"

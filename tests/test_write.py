@@ -24,10 +24,10 @@ def test_fifty_steps_headless(game_env, saves, seed_path, tmp_path, capsys):
     assert code == 0, err
     text = out_md.read_text()
     assert text.startswith("# The Lighthouse at Skerry Point")
-    assert len(re.findall(r"^> \*\*\d+\.\*\*", text, flags=re.M)) == 50
-    assert "> **1.** Check the lamp." in text  # "2" picked the seed's second option
-    assert "> **2.** Read the logbook." not in text and "> **2.** " in text  # empty line picks option 1 of step 1
-    assert "> **3.** Climb the lamp housing and look for the keeper." in text
+    assert len(re.findall(r"^> \*\*Step \d+:\*\*", text, flags=re.M)) == 50
+    assert "> **Step 1:** Check the lamp." in text  # "2" picked the seed's second option
+    assert "> **Step 2:** Read the logbook." not in text and "> **Step 2:** " in text  # empty line picks option 1 of step 1
+    assert "> **Step 3:** Climb the lamp housing and look for the keeper." in text
     assert "step 50/50" in err
     code, out, err = run(capsys, "saves", "show", "long", "--json")
     info = json.loads(out)
@@ -41,12 +41,12 @@ def test_fifty_steps_headless(game_env, saves, seed_path, tmp_path, capsys):
 def test_continue_a_slot_and_list_export_delete(game_env, saves, seed_path, capsys):
     assert run(capsys, "write", "--story", str(seed_path), "--slot", "tale", "--steps", "2")[0] == 0
     code, out, err = run(capsys, "write", "--slot", "tale", "--steps", "3")
-    assert code == 0 and len(re.findall(r"^> \*\*\d+\.\*\*", out, flags=re.M)) == 5
+    assert code == 0 and len(re.findall(r"^> \*\*Step \d+:\*\*", out, flags=re.M)) == 5
     code, out, _ = run(capsys, "saves", "list", "--json")
     rows = json.loads(out)
     assert [(r["slot"], r["steps"]) for r in rows] == [("tale", 5)]
     code, out, _ = run(capsys, "saves", "export", "tale", "--format", "md")
-    assert out.startswith("# The Lighthouse") and "> **5.**" in out
+    assert out.startswith("# The Lighthouse") and "> **Step 5:**" in out
     assert run(capsys, "saves", "delete", "tale")[0] == 0
     assert not (saves / "tale").exists()
 

@@ -63,11 +63,12 @@ def _list(args) -> int:
         return 0
     if not rows:
         print(f"no saves in {root}")
+    width = max([len(row["slot"]) for row in rows] + [4])
     for row in rows:
         if "error" in row:
-            print(f"{row['slot']:<24} {row['error']}")
+            print(f"{row['slot']:<{width}}  {row['error']}")
         else:
-            print(f"{row['slot']:<24} {row['title'][:36]:<36} {row['steps']:>6} steps {row.get('words', 0):>8} words  {row.get('updated') or ''}")
+            print(f"{row['slot']:<{width}}  {row['title'][:36]:<36} {row['steps']:>6} steps {row.get('words', 0):>8} words  {row.get('updated') or ''}")
     return 0
 
 

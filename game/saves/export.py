@@ -14,6 +14,6 @@ def markdown(story: Story) -> str:
     out = [f"# {safe(seed.title)}", "", f"*{safe(seed.genre)}* — {safe(seed.premise)}", ""]
     for step in story.steps:
         if step.number > 0:
-            out += [_quote(f"**{step.number}.** {safe(step.action)}"), ""]
+            out += [_quote(f"**Step {step.number}:** {safe(step.action)}"), ""]
         out += [safe(step.version.paragraph), ""]
     return "\n".join(out).rstrip() + "\n"

@@ -134,9 +134,11 @@ class Seed(Strict):
         data = self.model_dump()
         data.pop("placeholders")
         data = _substitute(data, chosen)
-        name = _plain(protagonist or "")
-        if name:
-            data["protagonist"]["name"] = name[:SHORT]
+        name = _plain(protagonist or "")[:SHORT]
+        old = data["protagonist"]["name"]
+        if name and name != old:
+            data = _renamed(data, old, name)  # "Ruth Calloway" in the notes and lore becomes the new name too
+            data["protagonist"]["name"] = name
         try:
             return Seed.model_validate(data)
         except ValidationError as err:
@@ -150,6 +152,29 @@ class Seed(Strict):
                     holder = holder[part]
                 holder[last] = holder[last][: problem["ctx"]["max_length"]]
             return Seed.model_validate(data)
+
+
+def _renamed(data, old: str, new: str):
+    """Every whole-word mention of the protagonist's old name, full or first or last, renamed."""
+    olds, news = old.split(), new.split()
+    pairs = [(old, new)]
+    if len(olds) > 1:
+        pairs.append((olds[0], news[0]))
+        pairs.append((olds[-1], news[-1] if len(news) > 1 else news[0]))
+    patterns = [(re.compile(r"(?<![\w$])" + re.escape(a) + r"(?!\w)"), b) for a, b in pairs if a and a[0].isupper()]
+
+    def walk(value):
+        if isinstance(value, str):
+            for pattern, replacement in patterns:
+                value = pattern.sub(lambda _m, r=replacement: r, value)
+            return value
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        if isinstance(value, dict):
+            return {k: walk(v) for k, v in value.items()}
+        return value
+
+    return walk(data)
 
 
 class FieldProblem(ValueError):

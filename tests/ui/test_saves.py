@@ -64,7 +64,7 @@ async def test_save_as_export_and_delete(ui_env, saves, seed_path, tmp_path):
         await pilot.press("enter")
         await until(pilot, lambda: (tmp_path / "trunk.md").exists())
         text = (tmp_path / "trunk.md").read_text()
-        assert text.startswith("# The Lighthouse at Skerry Point") and "**2.** Check the lamp." in text
+        assert text.startswith("# The Lighthouse at Skerry Point") and "**Step 2:** Check the lamp." in text
         assert "sk-test" not in text
         await pilot.press("ctrl+t")
         await until(pilot, lambda: isinstance(app.screen, TitleScreen))
