@@ -149,3 +149,19 @@ async def test_recall_brings_back_a_planted_fact(server, saves, seed_path):
     user = [r for r in server.chat_requests() if r.get("stream")][-1]["messages"][-1]["content"]
     assert "barometer" in user
     await end_game(game)
+
+
+async def test_an_opening_the_model_wrote_can_be_retold(server, saves, seed_path, tmp_path):
+    bare = tmp_path / "bare.toml"
+    bare.write_text("\n".join(line for line in seed_path.read_text().splitlines()
+                              if not line.startswith(("opening", "options"))), encoding="utf-8")
+    game = await new_game(server, saves, bare, name="bare")
+    first = game.story.steps[0].version.paragraph
+    again = await game.retry()
+    assert again.number == 0 and again.version.paragraph != first
+    assert [v.paragraph for v in again.alternatives] == [first]
+    await end_game(game)
+    authored = await new_game(server, saves, seed_path, name="authored")
+    with pytest.raises(StepError):
+        await authored.retry()  # the author's opening stays
+    await end_game(authored)

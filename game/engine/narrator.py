@@ -87,10 +87,11 @@ class Narrator:
 
     async def retry(self, on_text: TextListener | None = None, on_notice: NoticeListener | None = None) -> Step:
         """The last step told again; the earlier telling is kept as an alternative."""
-        if len(self.story.steps) < 2:
-            raise StepError("there is no step to retry yet")
-        last = self.story.steps[-1]
-        version = await self._tell(last.number, last.action, on_text, on_notice)
+        steps = self.story.steps
+        if not steps or (len(steps) == 1 and self.story.seed.opening.strip()):
+            raise StepError("there is no step to retry yet")  # an author's opening is not the model's to retell
+        last = steps[-1]
+        version = await self._tell(last.number, last.action or BEGIN, on_text, on_notice)
         step = Step(number=last.number, action=last.action, version=version,
                     alternatives=[last.version, *last.alternatives])
         return self._commit("redo", step)
