@@ -74,15 +74,23 @@ class Lexicon:
         average = self.total_length / len(self.docs) or 1.0
         scores: dict[str, float] = {}
         wanted = set(terms(query))
-        # A term in more than a fifth of all pieces ("walk", "look") adds almost nothing to
-        # BM25 but costs a pass over a long posting list; leave it out unless it is all we have.
-        rare = {t for t in wanted if self.df.get(t, 0) <= len(self.docs) / 5}
+        # A term in more than a twentieth of all pieces ("walk", "look") adds little to BM25 but
+        # costs a pass over a long posting list; leave it out unless it is all we have.
+        common = max(10, len(self.docs) / 20)
+        rare = {t for t in wanted if self.df.get(t, 0) <= common}
         for term in rare or wanted:
             weight = self.idf(term)
             for doc_id in self.postings.get(term, ()):
-                if allowed is not None and not allowed(doc_id):
-                    continue
                 tf = self.docs[doc_id][term]
                 norm = tf * (self.K1 + 1) / (tf + self.K1 * (1 - self.B + self.B * self.lengths[doc_id] / average))
                 scores[doc_id] = scores.get(doc_id, 0.0) + weight * norm
-        return sorted(scores.items(), key=lambda item: -item[1])[:limit]
+        ranked = sorted(scores.items(), key=lambda item: -item[1])
+        if allowed is None:
+            return ranked[:limit]
+        found = []
+        for doc_id, score in ranked:  # filtering only as far down as needed
+            if allowed(doc_id):
+                found.append((doc_id, score))
+                if len(found) == limit:
+                    break
+        return found
