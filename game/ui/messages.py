@@ -54,8 +54,9 @@ class SlotFailed(Message):
 
 
 class Said(Message):
-    """Something for the status line, from a worker (a copy saved, or why it was not)."""
+    """Something to tell the player, from a worker (a copy saved, or why it was not)."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, error: bool = False) -> None:
         super().__init__()
         self.text = text
+        self.error = error

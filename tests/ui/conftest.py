@@ -51,6 +51,11 @@ async def until(pilot, condition, timeout: float = 15.0) -> None:
     raise AssertionError(f"timed out waiting for {condition}")
 
 
+def notices(app) -> list[str]:
+    """The toasts the app has shown (and not yet timed out)."""
+    return [notification.message for notification in app._notifications]
+
+
 def idle(app) -> bool:
     screen = app.screen
     return getattr(screen, "slot", None) is not None and screen.slot.story.steps and not screen.busy

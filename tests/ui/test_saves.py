@@ -7,7 +7,7 @@ from game.saves.slot import list_slots
 from game.ui.screens.play import PlayScreen
 from game.ui.screens.title import TitleScreen
 
-from .conftest import app_for, idle, prepared_slot, until
+from .conftest import app_for, idle, notices, prepared_slot, until
 
 
 async def test_title_lists_slots_and_continue_resumes_the_latest(ui_env, saves, seed_path):
@@ -46,7 +46,10 @@ async def test_resume_from_the_command_line(ui_env, saves, seed_path):
         assert slot.story.taken == 3
 
 
-async def test_save_as_export_and_delete(ui_env, saves, seed_path, tmp_path):
+async def test_save_as_export_and_delete(ui_env, saves, seed_path, tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))  # the export goes to ~/<slot>.md, not the working directory
     prepared_slot(saves, seed_path, "trunk", steps=2)
     app = app_for(saves, slot="trunk")
     async with app.run_test() as pilot:
@@ -57,13 +60,15 @@ async def test_save_as_export_and_delete(ui_env, saves, seed_path, tmp_path):
         assert app.screen.query_one("#answer", Input).value == "trunk-2"
         app.screen.query_one("#answer", Input).value = "branch"
         await pilot.press("enter")
-        await until(pilot, lambda: "branch" in list_slots(saves) and "saved a copy" in str(play.query_one("#status-state").render()))
+        await until(pilot, lambda: "branch" in list_slots(saves)
+                    and "saved a copy as branch; you are still playing trunk" in notices(app))
         await pilot.press("ctrl+o")
         await until(pilot, lambda: app.screen.__class__.__name__ == "AskScreen")
-        assert app.screen.query_one("#answer", Input).value == str(tmp_path / "trunk.md")
+        assert app.screen.query_one("#answer", Input).value == str(home / "trunk.md")
         await pilot.press("enter")
-        await until(pilot, lambda: (tmp_path / "trunk.md").exists())
-        text = (tmp_path / "trunk.md").read_text()
+        await until(pilot, lambda: (home / "trunk.md").exists())
+        assert f"transcript written to {home / 'trunk.md'}" in notices(app)  # the full path, in full
+        text = (home / "trunk.md").read_text()
         assert text.startswith("# The Lighthouse at Skerry Point") and "**Step 2:** Check the lamp." in text
         assert "sk-test" not in text
         await pilot.press("ctrl+t")

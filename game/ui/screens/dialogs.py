@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Footer, Input, Static
 
 from game.ui.widgets.fields import Box, Field
 
@@ -89,9 +89,12 @@ class EditScreen(Dialog):
             with Horizontal(classes="buttons"):
                 yield Button("Save", id="save", variant="primary", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
+        yield Footer()  # this dialog's keys, over the play screen's
 
     def on_mount(self) -> None:
-        self.query_one("#text").focus()
+        box = self.query_one("#text", Box)
+        box.move_cursor(box.document.end)  # ready to add to the paragraph
+        box.focus()
 
     def action_save(self) -> None:
         self.dismiss(self.query_one("#text", Box).text)

@@ -146,7 +146,7 @@ class MemoryScreen(Screen):
         try:
             self.narrator.amend(self.chosen.id, self.query_one("#entry", Box).text)
         except PLAYER_ERRORS as error:
-            self.say(one_line(error))
+            self.notify(one_line(error), severity="error")
             return
         self.say(f"entry from step {self.chosen.step} saved")
         self.search(self.query_one("#query", Input).value)
@@ -169,7 +169,7 @@ class MemoryScreen(Screen):
         self.app.push_screen(ConfirmScreen(f"Delete this memory for good?\n\n{entry.text[:300]}"), confirmed)
 
     def say(self, text: str) -> None:
-        self.query_one("#memory-title", Static).update(f"Memory · {self.story.seed.title} · {text}")
+        self.notify(text)  # a toast: the title line would cut a long message short
 
     def action_close(self) -> None:
         self.dismiss(None)

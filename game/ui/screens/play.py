@@ -55,6 +55,7 @@ class PlayScreen(Screen):
         self.typed = ""  # what the player typed for it
         self.action = ""
         self.before = -1  # the journal seq when the turn began
+        self.edited_memory: tuple[int, str] | None = None  # (version seq, text) of the player's memory edit
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
@@ -105,8 +106,13 @@ class PlayScreen(Screen):
 
     @on(SlotFailed)
     def slot_failed(self, message: SlotFailed) -> None:
-        self.query_one(StatusLine).state("")
-        self.show_problem(message.error, retry=False)
+        """The slot cannot be opened (in use by another game, damaged...): back to the title, saying why."""
+        if self not in self.app.screen_stack:
+            return
+        self.app.notify(message.error, title="Cannot open the story", severity="error", timeout=8)
+        while self.app.screen is not self:  # e.g. the help, opened while the slot was opening
+            self.app.pop_screen()
+        self.dismiss()
 
     @on(SlotReady)
     def slot_ready(self, message: SlotReady) -> None:
@@ -174,9 +180,12 @@ class PlayScreen(Screen):
     def start(self, kind: str, action: str = "", typed: str = "") -> None:
         story = self.slot.story
         self.turn += 1
+        if kind == "retry":
+            typed = self.typed  # a retry takes no action from the box: what is typed there stays
         self.busy, self.kind, self.action, self.typed, self.before = True, kind, action, typed, story.seq
         self.hide_problem()
-        self.query_one("#action", Input).value = ""
+        if kind == "step":
+            self.query_one("#action", Input).value = ""
         log = self.query_one(StoryLog)
         if kind == "retry":
             log.show(story, hide_last=True)
@@ -223,12 +232,32 @@ class PlayScreen(Screen):
         if message.restart:
             self.query_one(StoryLog).restart()
         self.show_status(message.text[:70])
+        self.notify(message.text, severity="warning", timeout=6)  # the status line may cut it short
 
     @on(TurnFinished)
     def turn_finished(self, message: TurnFinished) -> None:
         if message.turn == self.turn:
+            kind = self.kind
             self.end_turn()
+            if kind == "retry":
+                self.keep_edited_memory()
         self.show_story()
+
+    def keep_edited_memory(self) -> None:
+        """A retry tells the step again from the memory before it; the player's own edit of the
+        step's memory (F2) is put back on the new telling rather than lost on the old one."""
+        edited, steps = self.edited_memory, self.slot.story.steps
+        if edited is None or not steps:
+            return
+        seq, text = edited
+        if any(v.seq == seq for v in steps[-1].alternatives) and steps[-1].version.memory != text:
+            try:
+                self.narrator.set_memory(text)
+            except PLAYER_ERRORS as error:
+                self.notify(f"your memory edit could not be kept: {one_line(error)}", severity="error")
+                return
+            self.edited_memory = (steps[-1].version.seq, text)
+            self.notify("your edit of the memory was kept for the new telling")
 
     @on(TurnFailed)
     def turn_failed(self, message: TurnFailed) -> None:
@@ -254,9 +283,11 @@ class PlayScreen(Screen):
         self.turn += 1  # whatever the cancelled worker still posts is stale
         saved = self.slot.story.seq != self.before  # the step made it in before the stop
         self.end_turn(restore=not saved)
+        if saved and self.kind == "retry":
+            self.keep_edited_memory()
         self.show_story()
         if not saved:
-            self.show_status("stopped: nothing was saved")
+            self.notify("stopped: nothing was saved")
 
     # -- the player's moves ---------------------------------------------------------------
     @on(Input.Submitted, "#action")
@@ -283,7 +314,7 @@ class PlayScreen(Screen):
 
     def submit(self, text: str, keep_box: bool = False) -> None:
         if self.busy:
-            self.show_status("still narrating… Esc stops")
+            self.notify("still narrating… Esc stops")
             return
         if self.slot is None or not self.ready():
             return
@@ -305,27 +336,30 @@ class PlayScreen(Screen):
         try:
             undone = self.narrator.undo()
         except StepError as error:
-            self.show_status(str(error))
+            self.notify(one_line(error), severity="warning")
             return
         self.hide_problem()
         box = self.query_one("#action", Input)
         if not box.value or box.value == self.typed:
             box.value = self.typed = undone.action if undone.action != CONTINUE else ""
         self.show_story()
-        self.show_status(f"undid step {undone.number}")
+        self.notify(f"undid step {undone.number}")
 
     def action_retry(self) -> None:
         if len(self.slot.story.steps) < 2:
-            self.show_status("there is no step to retry yet")
+            self.notify("there is no step to retry yet", severity="warning")
             return
         if self.ready():
             self.start("retry")
 
     def action_flip(self, direction: int) -> None:
         last = self.slot.story.steps[-1] if self.slot.story.steps else None
-        index = flip_index(last, direction) if last else None
+        if last is None or not last.alternatives:
+            self.notify("this step has only one version (Ctrl+R tells it again)")
+            return
+        index = flip_index(last, direction)
         if index is None:
-            self.show_status("this step has only one version (Ctrl+R tells it again)")
+            self.notify("this is the newest version" if direction > 0 else "this is the oldest version")
             return
         self.narrator.flip(last.number, index)
         self.show_story()
@@ -343,17 +377,26 @@ class PlayScreen(Screen):
             try:
                 self.narrator.edit(last.number, text)
             except PLAYER_ERRORS as error:
-                self.show_status(one_line(error))
+                self.notify(one_line(error), severity="error")
                 return
             self.show_story()
-            self.show_status("paragraph edited")
+            self.notify("paragraph edited")
 
         self.app.push_screen(EditScreen("Edit the last paragraph", last.version.paragraph), done)
 
     def action_memory(self) -> None:
         from game.ui.screens.memory import MemoryScreen
 
-        self.app.push_screen(MemoryScreen(self.slot, self.narrator), lambda _: self.show_story())
+        story = self.slot.story
+        before = (story.steps[-1].version.seq, story.memory) if story.steps else None
+
+        def closed(_) -> None:
+            after = (story.steps[-1].version.seq, story.memory) if story.steps else None
+            if after and before and after[0] == before[0] and after[1] != before[1]:
+                self.edited_memory = after  # kept if this step is retried
+            self.show_story()
+
+        self.app.push_screen(MemoryScreen(self.slot, self.narrator), closed)
 
     def action_save_as(self) -> None:
         from game.ui.app import unique_slot
@@ -375,20 +418,20 @@ class PlayScreen(Screen):
         try:
             await asyncio.to_thread(copy_slot, self.app.saves, source, name, memory_config(self.app.settings))
         except PLAYER_ERRORS as error:
-            self.post_message(Said(one_line(error)))
+            self.post_message(Said(one_line(error), error=True))
             return
         self.post_message(Said(f"saved a copy as {name}; you are still playing {source}"))
 
     @on(Said)
     def said(self, message: Said) -> None:
-        self.show_status(message.text)
+        self.notify(message.text, severity="error" if message.error else "information")
 
     def action_export(self) -> None:
         from pathlib import Path
 
         from game.ui.screens.dialogs import AskScreen
 
-        default = str(Path.cwd() / f"{self.slot.name}.md")
+        default = str(Path.home() / f"{self.slot.name}.md")
         self.app.push_screen(AskScreen("Export the transcript as Markdown to", default), self.export)
 
     def export(self, path: str | None) -> None:
@@ -398,13 +441,13 @@ class PlayScreen(Screen):
 
         if not path:
             return
-        target = Path(path).expanduser()
+        target = Path(path).expanduser().absolute()
         try:
             target.write_text(markdown(self.slot.story), encoding="utf-8")
         except OSError as error:
-            self.show_status(f"could not write {target}: {error.strerror or error}")
+            self.notify(f"could not write {target}: {error.strerror or error}", severity="error", timeout=8)
             return
-        self.show_status(f"transcript written to {target}")
+        self.notify(f"transcript written to {target}", timeout=8)
 
     def action_settings(self) -> None:
         from game.ui.screens.settings import SettingsScreen
@@ -422,4 +465,7 @@ class PlayScreen(Screen):
         self.show_status()
 
     def action_title(self) -> None:
+        if self.busy:  # leaving now would drop the step and the typed action
+            self.notify("still narrating: Esc stops it first", severity="warning")
+            return
         self.app.pop_screen()

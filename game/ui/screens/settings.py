@@ -41,6 +41,37 @@ def saved_values() -> dict:
         return {}
 
 
+def field_problem(error) -> str:
+    """A pydantic ValidationError as one short line: the field and what it allows, never the repr."""
+    from annotated_types import Ge, Gt, Le, Lt, MaxLen
+
+    from game.settings import Settings
+
+    first = error.errors()[0]
+    name = str(first["loc"][0]) if first["loc"] else "settings"
+    field = Settings.model_fields.get(name)
+    limits = {type(m): m for m in (field.metadata if field else [])}
+    low = limits.get(Ge) or limits.get(Gt)
+    high = limits.get(Le) or limits.get(Lt)
+
+    def num(limit) -> str:
+        value = next(getattr(limit, a) for a in ("ge", "gt", "le", "lt") if hasattr(limit, a))
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+    label = name.replace("_", " ")
+    kind = first.get("type", "")
+    between = f"between {num(low)} and {num(high)}" if low is not None and high is not None else ""
+    if between and kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        return f"{label}: must be {between}"
+    if kind.startswith(("float_", "int_")):
+        number = "a whole number" if kind.startswith("int_") else "a number"
+        return f"{label}: must be {number}" + (f" {between}" if between else "")
+    if MaxLen in limits and kind == "string_too_long":
+        return f"{label}: at most {limits[MaxLen].max_length} characters"
+    message = first.get("msg", "not a valid value")
+    return f"{label}: {message[:1].lower()}{message[1:]}"
+
+
 class SettingsScreen(Screen):
     BINDINGS = [Binding("escape", "back", "Back", id="back"), Binding("ctrl+s", "save", "Save", id="save")]
 
@@ -71,21 +102,16 @@ class SettingsScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.shown = self.on_screen()  # what the screen showed: only what the player changes is saved
         self.query_one("#backend").focus()
 
-    @on(Select.Changed, "#backend")
-    def profile_changed(self, event: Select.Changed) -> None:
-        url = PROFILES.get(str(event.value), "")
-        self.query_one("#base-url", Field).placeholder = url or os.environ.get("OPENAI_BASE_URL", "")
-
-    def action_save(self) -> None:
-        from game.errors import one_line
-        from game.settings import Settings, SettingsError, save_settings
+    def on_screen(self) -> dict:
+        """Each setting as the screen holds it now (text as typed)."""
 
         def text(field: str) -> str:
             return self.query_one(f"#{field}", Field).value.strip()
 
-        changes = {
+        return {
             "backend": self.query_one("#backend", Select).value,
             "base_url": text("base-url") or None,
             "model": text("model") or None,
@@ -94,16 +120,42 @@ class SettingsScreen(Screen):
             "person": self.query_one("#person", Select).value,
             "tone": text("tone"),
         }
+
+    @on(Select.Changed, "#backend")
+    def profile_changed(self, event: Select.Changed) -> None:
+        url = PROFILES.get(str(event.value), "")
+        self.query_one("#base-url", Field).placeholder = url or os.environ.get("OPENAI_BASE_URL", "")
+
+    def action_save(self) -> None:
+        from pydantic import ValidationError
+
+        from game.errors import one_line
+        from game.settings import Settings, SettingsError, save_settings
+
+        now = self.on_screen()
+        # Only what the player changed here: a value shown from the environment (RECURRENT_MODEL...)
+        # or from the file, left as it was, is not copied into the file.
+        changes = {key: value for key, value in now.items() if value != self.shown.get(key)}
         try:
             settings = Settings(**{**self.app.settings.model_dump(), **changes})  # validates; env cannot override
             chosen = {key: getattr(settings, key) for key in changes}
             path = save_settings(Settings.model_construct(**{**saved_values(), **chosen}))
+        except ValidationError as error:
+            self.problem(field_problem(error), error.errors()[0]["loc"])
+            return
         except (ValueError, SettingsError, OSError) as error:
-            self.query_one("#settings-problem", Static).update(one_line(error)[:200])
+            self.problem(one_line(error)[:200])
             return
         self.app.apply_settings(settings)
         self.notify(f"Settings saved to {path}", timeout=3)
         self.dismiss(True)
+
+    def problem(self, text: str, loc: tuple = ()) -> None:
+        """Said twice: on the screen's problem line (may be below the fold) and as a toast (always seen)."""
+        self.query_one("#settings-problem", Static).update(text)
+        self.notify(text, title="Not saved", severity="error", timeout=8)
+        if loc and (fields := self.query(f"#{str(loc[0]).replace('_', '-')}")):
+            fields.first().focus()
 
     @on(Button.Pressed, "#save")
     def save(self) -> None:

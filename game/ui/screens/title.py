@@ -12,6 +12,7 @@ from rich.text import Text
 from textual.widgets import Button, DataTable, Footer, Static
 
 BANNER = "R E C U R R E N T"
+SLOT_WIDTH = 20  # slot names longer than this are clipped in the list (the Delete question names them in full)
 TAGLINE = "interactive fiction with a long memory"
 
 
@@ -22,6 +23,10 @@ def last_played(updated: str | None) -> str:
         return datetime.fromisoformat(updated).astimezone().strftime("%Y-%m-%d %H:%M")
     except ValueError:
         return "—"
+
+
+def clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(1, width - 1)] + "…"
 
 
 def saved_stories(saves) -> list[dict]:
@@ -40,13 +45,14 @@ def saved_stories(saves) -> list[dict]:
 
 
 class TitleScreen(Screen):
+    stories: list[dict] = []  # replaced (never changed in place) by refresh_slots
     BINDINGS = [
         Binding("n", "new", "New game", id="new-game"),
         Binding("c", "resume", "Continue", id="continue"),
         Binding("l", "load", "Load", id="load"),
         Binding("d,delete", "delete", "Delete", id="delete"),
         Binding("s", "settings", "Settings", id="settings"),
-        Binding("q", "app.quit", "Quit", id="quit-title"),
+        Binding("q", "app.quit", "Quit", show=False, id="quit-title"),  # ^q Quit is in the footer already
     ]
 
     def compose(self) -> ComposeResult:
@@ -61,7 +67,7 @@ class TitleScreen(Screen):
                 yield Button("Quit", id="quit", compact=True)
             yield Static("", id="slots-label", markup=False)
             yield DataTable(id="slots", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield Footer(show_command_palette=False)  # ^p still opens it; 80 columns are better spent on F1 Help
 
     def on_mount(self) -> None:
         table = self.query_one("#slots", DataTable)
@@ -76,15 +82,31 @@ class TitleScreen(Screen):
     def on_screen_resume(self) -> None:
         self.refresh_slots()
 
+    def on_resize(self) -> None:
+        if self.query_one("#slots", DataTable).columns:  # mounted: the columns are there
+            self.refresh_slots()  # the story titles are clipped to the width
+
     def refresh_slots(self) -> None:
+        """Read the slots again, keeping the cursor on the same slot (by name) when it is still there."""
         table = self.query_one("#slots", DataTable)
+        keep, row = self.selected(), table.cursor_row
         table.clear()
         self.stories = saved_stories(self.app.saves)
-        for header in self.stories:
-            words = header.get("words")
-            table.add_row(Text(str(header.get("title", "?"))), Text(header["slot"]), str(header.get("steps", "?")),
-                          f"{words:,}" if isinstance(words, int) else str(words), last_played(header.get("updated")),
-                          key=header["slot"])
+        slots = [clip(header["slot"], SLOT_WIDTH) for header in self.stories]
+        words = [f"{w:,}" if isinstance(w := header.get("words"), int) else str(w) for header in self.stories]
+        # Steps, words and the date need little room; the story's title gets what is left.
+        used = sum(max([len(c) for c in column] + [len(name)]) + 2
+                   for column, name in ((slots, "Slot"), (words, "Words"), (["9999"], "Steps"), (["0" * 16], "Last played")))
+        scrollbar = 2 if len(self.stories) >= table.size.height else 0  # no height yet: assume one
+        room = max(12, (self.app.size.width or 80) - 4 - 2 - scrollbar - used)  # the box's and the column's padding
+        for header, slot, count in zip(self.stories, slots, words):
+            table.add_row(Text(clip(str(header.get("title", "?")), room)), Text(slot), str(header.get("steps", "?")),
+                          count, last_played(header.get("updated")), key=header["slot"])
+        names = [header["slot"] for header in self.stories]
+        if keep in names:
+            table.move_cursor(row=names.index(keep), animate=False)
+        elif names and row:
+            table.move_cursor(row=min(row, len(names) - 1), animate=False)  # the slot went: its neighbour
         label = f"Saved stories ({len(self.stories)})" if self.stories else "No saved stories yet: start a new game."
         self.query_one("#slots-label", Static).update(label)
         self.query_one("#resume", Button).disabled = not self.stories
@@ -104,6 +126,8 @@ class TitleScreen(Screen):
     def action_resume(self) -> None:
         if self.stories:
             self.app.open_game(self.stories[0]["slot"])
+        else:
+            self.notify("No saved stories yet: press N to start a new game.")
 
     def action_load(self) -> None:
         table = self.query_one("#slots", DataTable)

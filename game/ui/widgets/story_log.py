@@ -89,9 +89,12 @@ def version_place(step) -> tuple[int, int]:
 
 
 def flip_index(step, direction: int) -> int | None:
-    """The index in `step.alternatives` of the next older (-1) or newer (+1) telling."""
+    """The index in `step.alternatives` of the next older (-1) or newer (+1) telling; None at either end."""
     if not step.alternatives:
         return None
     versions = sorted([step.version, *step.alternatives], key=lambda v: v.seq)
-    target = versions[(versions.index(step.version) + direction) % len(versions)]
+    place = versions.index(step.version) + direction
+    if not 0 <= place < len(versions):
+        return None
+    target = versions[place]
     return next(i for i, v in enumerate(step.alternatives) if v is target)
