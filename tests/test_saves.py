@@ -188,3 +188,14 @@ async def test_an_edit_during_a_step_cannot_share_its_memory_ids(server, saves, 
     assert [s.version.seq for s in game.story.steps] == sorted({s.version.seq for s in game.story.steps})
     await end_game(game)
     assert check(saves, "test").ok
+
+
+async def test_a_header_behind_the_journal_is_levelled_on_open(server, saves, seed_path):
+    game = await new_game(server, saves, seed_path)
+    await game.step("Read the logbook.")
+    await game.step("Check the lamp.")
+    await end_game(game)
+    header = json.loads((saves / "test" / "header.json").read_text())
+    (saves / "test" / "header.json").write_text(json.dumps({**header, "steps": 1}))  # killed before the header write
+    Slot.open(saves, "test", memory=False).close()
+    assert json.loads((saves / "test" / "header.json").read_text())["steps"] == 2

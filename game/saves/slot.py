@@ -170,6 +170,7 @@ class Slot:
             if reading.torn_tail:
                 slot.journal.cut_to(reading.good_bytes)  # a crash mid-append: that record never counted
             slot.story = replay(reading, name)
+            slot._refresh_header()
             if memory:
                 slot._open_memory()
         except BaseException:
@@ -288,6 +289,16 @@ class Slot:
             self._write_header(header)
 
     # -- the header ---------------------------------------------------------------------
+    def _refresh_header(self) -> None:
+        """After a crash the header (written last, for listings) can lag the journal: level it."""
+        try:
+            header = json.loads((self.path / HEADER).read_text(encoding="utf-8"))
+            current = isinstance(header, dict) and header.get("steps") == self.story.taken and header.get("schema") == SCHEMA
+        except (OSError, ValueError):
+            current = False
+        if not current:
+            self._write_header()
+
     def _header(self) -> dict:
         story = self.story
         return {
