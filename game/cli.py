@@ -35,21 +35,13 @@ def build_parser() -> argparse.ArgumentParser:
     write.add_argument("--out", help="write the story as Markdown here (default: stdout)")
     write.set_defaults(func=_run_write)
 
+    from game.doctor import register as register_doctor
     from game.saves.commands import register as register_saves
+    from game.stories.commands import register as register_stories
 
     register_saves(sub, _common_backend)
-    try:
-        from game.stories.commands import register as register_stories
-    except ImportError:  # pragma: no cover - only while the stories commands are being written
-        register_stories = None
-    if register_stories:
-        register_stories(sub)
-    try:
-        from game.doctor import register as register_doctor
-    except ImportError:
-        register_doctor = None
-    if register_doctor:
-        register_doctor(sub, _common_backend)
+    register_stories(sub)
+    register_doctor(sub, _common_backend)
     return parser
 
 

@@ -2,30 +2,16 @@
 from __future__ import annotations
 
 from game.engine.narrator import StepError
+from game.engine.text import safe
 from game.llm.base import ModelError
+from game.memory.longterm import MemoryStoreError  # EmbedderError is one of these
 from game.saves.names import SlotError
 from game.settings import SettingsError
+from game.stories.loader import SeedError
 
-
-def _collect() -> tuple[type[BaseException], ...]:
-    errors: list[type[BaseException]] = [StepError, ModelError, SlotError, SettingsError]
-    try:
-        from game.stories.loader import SeedError
-
-        errors.append(SeedError)
-    except ImportError:  # pragma: no cover
-        pass
-    from game.memory.longterm import MemoryStoreError
-
-    errors.append(MemoryStoreError)  # EmbedderError is one of these
-    return tuple(errors)
-
-
-PLAYER_ERRORS = _collect()
+PLAYER_ERRORS = (StepError, ModelError, SlotError, SettingsError, SeedError, MemoryStoreError)
 
 
 def one_line(error: BaseException) -> str:
-    from game.engine.text import safe
-
     text = " ".join(safe(str(error)).split())  # an error may quote a file or a server: no escape codes
     return text or type(error).__name__

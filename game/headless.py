@@ -4,11 +4,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from game.engine.narrator import EngineSettings, Narrator, pick
+from game.engine.narrator import Narrator, pick
 from game.saves.export import markdown
 from game.saves.names import SlotError
 from game.saves.slot import delete_slot
-from game.session import memory_config, prefs_from, saves_root, settings_from
+from game.session import engine_settings, memory_config, prefs_from, saves_root, settings_from
 
 
 def _actions(path: str | None) -> list[str]:
@@ -63,7 +63,7 @@ async def write(args) -> int:
     backend = from_settings(settings=settings)
     slot = open_or_create(args, settings)
     try:
-        narrator = Narrator(slot, backend, EngineSettings(settings.temperature, settings.memory_words, settings.prompt_tokens))
+        narrator = Narrator(slot, backend, engine_settings(settings))
         progress = Progress(args.steps)
 
         def notice(event) -> None:

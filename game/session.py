@@ -31,3 +31,10 @@ def memory_config(settings: Settings) -> MemoryConfig:
 def prefs_from(settings: Settings, seed) -> Preferences:
     """A new game's reader preferences: the player's settings, the seed's content rating."""
     return Preferences(person=settings.person, tone=settings.tone, paragraph_words=settings.paragraph_words, rating=seed.rating)
+
+
+def engine_settings(settings: Settings):
+    """The engine's share of the player's settings (the CLI and the UI both use this)."""
+    from game.engine.narrator import EngineSettings
+
+    return EngineSettings(settings.temperature, settings.memory_words, settings.prompt_tokens)

@@ -6,7 +6,6 @@ journal record, so a step that is cancelled or fails leaves the story as it was.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -53,7 +52,6 @@ class Narrator:
         self.backend = backend
         self.settings = settings or EngineSettings()
         self.last_prompt_tokens = 0  # the estimated size of the last narration prompt
-        self.last_seconds = 0.0
 
     @property
     def story(self):
@@ -68,7 +66,7 @@ class Narrator:
         if opening:
             if on_text:
                 on_text(opening)
-            version = await self._bookkeep(0, "", opening, "", on_notice, premade=self.story.seed.options)
+            version = await self._bookkeep("", opening, "", on_notice, premade=self.story.seed.options)
         else:
             version = await self._tell(0, BEGIN, on_text, on_notice)
         step = Step(number=0, action="", version=version)
@@ -144,7 +142,6 @@ class Narrator:
 
     # -- one telling ----------------------------------------------------------------------
     async def _tell(self, number: int, action: str, on_text, on_notice) -> Version:
-        started = time.perf_counter()
         story = self.story
         budget = Budget(self.settings.prompt_tokens)
         try:
@@ -182,8 +179,7 @@ class Narrator:
         if not paragraph:
             raise StepError("the model returned an empty paragraph; try again")
         previous = story.steps[number - 1].version.memory if number > 0 else ""
-        version = await self._bookkeep(number, action, paragraph, previous, on_notice)
-        self.last_seconds = time.perf_counter() - started
+        version = await self._bookkeep(action, paragraph, previous, on_notice)
         return version.model_copy(update={
             "recalled": recalled,
             "world": [entry.name for entry in lore],
@@ -191,10 +187,9 @@ class Narrator:
             "completion_tokens": self.backend.last.completion_tokens,
         })
 
-    async def _bookkeep(self, number, action, paragraph, previous, on_notice, premade: list[str] | None = None) -> Version:
-        seq = self.story.seq + 1  # provisional: _commit sets it to the record's seq
+    async def _bookkeep(self, action, paragraph, previous, on_notice, premade: list[str] | None = None) -> Version:
         story = self.story
-        messages = bookkeeping_messages(previous, action, paragraph, story.prefs, self.settings.memory_words, story.seed.premise)
+        messages = bookkeeping_messages(previous, action, paragraph, self.settings.memory_words, story.seed.premise)
         try:
             notes = await self.backend.structured(
                 messages, Bookkeeping, max_tokens=self.settings.memory_words * 2 + 200,
@@ -215,4 +210,5 @@ class Narrator:
             raise StepError(f"the story could not go on: {error}") from None
         if premade:
             options = list(premade)
-        return Version(seq=seq, paragraph=paragraph, memory=memory, options=options, fallback=fallback)
+        # seq is the record's own, set by _commit once the step is ready to be saved
+        return Version(seq=-1, paragraph=paragraph, memory=memory, options=options, fallback=fallback)

@@ -149,7 +149,7 @@ def recent_window(story: Story, upto: int, limit: int) -> str:
     return text
 
 
-def bookkeeping_messages(memory: str, action: str, paragraph: str, prefs: Preferences, memory_words: int, seed_premise: str) -> list[Message]:
+def bookkeeping_messages(memory: str, action: str, paragraph: str, memory_words: int, seed_premise: str) -> list[Message]:
     system = (
         "You keep the notes of an interactive story. Answer with JSON only.\n"
         f"`memory`: the summary of the whole story so far, rewritten to include the new paragraph, at most {memory_words} words. "

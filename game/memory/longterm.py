@@ -126,25 +126,34 @@ class LongTermMemory:
         self.flush()
         touched = [e.step for e in add] + [self.known[i].step for i in remove if i in self.known]
         self._pending_low = min(touched, default=None)
+        self._note(remove, add)
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memory-writer")
+        self._pending = self._writer.submit(self._write, list(remove), list(add), then)
+
+    def _note(self, remove: list[str], add: list[Entry]) -> None:
+        """The in-memory side: what the journal holds and the keyword index."""
         for entry_id in remove:
             self.known.pop(entry_id, None)
             self.lexicon.remove(entry_id)
         for entry in add:
             self.known[entry.id] = entry
             self.lexicon.add(entry.id, entry.text)
-        if self._writer is None:
-            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memory-writer")
-        self._pending = self._writer.submit(self._write, list(remove), list(add), then)
+
+    def _store(self, remove: list[str], add: list[Entry]) -> None:
+        """The Chroma side, in batches a rebuild of a long story can afford."""
+        if remove:
+            self.collection.delete(ids=list(remove))
+        for start in range(0, len(add), 256):
+            batch = add[start:start + 256]
+            self.collection.upsert(
+                ids=[e.id for e in batch],
+                documents=[e.text for e in batch],
+                metadatas=[{"step": e.step, "kind": e.kind, "paragraph": e.paragraph} for e in batch],
+            )
 
     def _write(self, remove: list[str], add: list[Entry], then) -> None:
-        if remove:
-            self.collection.delete(ids=remove)
-        if add:
-            self.collection.upsert(
-                ids=[e.id for e in add],
-                documents=[e.text for e in add],
-                metadatas=[{"step": e.step, "kind": e.kind, "paragraph": e.paragraph} for e in add],
-            )
+        self._store(remove, add)
         if then is not None:
             then()
 
@@ -164,28 +173,11 @@ class LongTermMemory:
             close_client(self.client)
             self.client = None
 
-
-    def upsert(self, entries: list[Entry]) -> None:
-        if not entries:
-            return
-        self.flush()
-        self.collection.upsert(
-            ids=[e.id for e in entries],
-            documents=[e.text for e in entries],
-            metadatas=[{"step": e.step, "kind": e.kind, "paragraph": e.paragraph} for e in entries],
-        )
-        for entry in entries:
-            self.known[entry.id] = entry
-            self.lexicon.add(entry.id, entry.text)
-
     def delete(self, ids: list[str]) -> None:
-        if not ids:
-            return
+        """Remove entries at once, from Chroma and the keyword index."""
         self.flush()
-        self.collection.delete(ids=list(ids))
-        for entry_id in ids:
-            self.known.pop(entry_id, None)
-            self.lexicon.remove(entry_id)
+        self._store(ids, [])
+        self._note(ids, [])
 
     def sync(self, expected: list[Entry]) -> tuple[int, int]:
         """Make the collection hold exactly `expected`; returns (added, removed)."""
@@ -200,9 +192,7 @@ class LongTermMemory:
         extra = sorted(set(stored) - set(wanted))
         # Missing, or stored with other text (an amend whose write was lost keeps its id).
         missing = [e for i, e in wanted.items() if stored.get(i) != (e.text, e.step)]
-        self.delete(extra)
-        for start in range(0, len(missing), 256):
-            self.upsert(missing[start:start + 256])
+        self._store(extra, missing)
         self.attach(expected)
         return len(missing), len(extra)
 

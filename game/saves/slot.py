@@ -378,5 +378,4 @@ def copy_slot(root: Path, source: str, target: str, config: MemoryConfig | None 
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, dst / JOURNAL)
-    with Slot.open(root, target, config) as slot:
-        slot._write_header()
+    Slot.open(root, target, config).close()  # opening writes the header and rebuilds the index

@@ -19,9 +19,3 @@ def advice(error: str) -> str:
     if "rate limit" in low:
         return f"{text}. Wait a moment and try again."
     return f"{text}. Try again, or {SETTINGS}."
-
-
-def engine_settings(settings):
-    from game.engine.narrator import EngineSettings
-
-    return EngineSettings(settings.temperature, settings.memory_words, settings.prompt_tokens)

@@ -17,7 +17,8 @@ from textual.widgets import Button, Footer, Input, Static
 
 from game.engine.narrator import CONTINUE, Narrator, StepError, pick
 from game.errors import PLAYER_ERRORS, one_line
-from game.ui.advice import advice, engine_settings
+from game.session import engine_settings
+from game.ui.advice import advice
 from game.ui.messages import Said, SlotFailed, SlotReady, TurnFailed, TurnFinished, TurnNotice, TurnStarted, TurnText
 from game.ui.widgets.fields import Field
 from game.ui.widgets.options import OptionBar, OptionButton
