@@ -1,4 +1,4 @@
-"""Time per step and tokens per second with the bundled demo model (llama.cpp in-process).
+"""Time per step and tokens per second with the bundled demo model (llama.cpp in its child process).
 
     python bench/local_model.py [--steps 5] [--threads N] [--gguf PATH] [--no-write]
 
@@ -102,8 +102,9 @@ async def run(steps: int, threads: int, gguf: str | None) -> dict:
             print(f"step {step.number}: {seconds:.1f} s, paragraph {para['tokens']} tokens at {rows[-1]['para_rate']:.0f}/s "
                   f"(first token {para['first']:.2f} s), bookkeeping {rows[-1]['book_tokens']} tokens at "
                   f"{rows[-1]['book_rate']:.0f}/s, fallback={step.version.fallback}", flush=True)
+    system = backend.child.system if backend.child else ""
     await timed.close()
-    return {"rows": rows, "load": load, "model": backend.model, "threads": backend.threads}
+    return {"rows": rows, "load": load, "model": backend.model, "threads": backend.threads, "system": system}
 
 
 def median(rows: list[dict], key: str) -> float:
@@ -114,11 +115,15 @@ def report(result: dict, asked: int | None) -> str:
     rows = result["rows"]
     threads = result["threads"]
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    from game.doctor import cpu_build
+
+    build = cpu_build(result["system"])
     return "\n".join([
         f"### {date.today().isoformat()}, {threads} thread{'s' if threads != 1 else ''}",
         "",
         f"{date.today().isoformat()}, `python bench/local_model.py --steps {len(rows)}{f' --threads {asked}' if asked else ''}`: "
-        f"{result['model']}, llama-cpp-python in-process, {threads} thread{'s' if threads != 1 else ''}, n_ctx 4096, "
+        f"{result['model']}, llama-cpp-python's server in a child process (CPU build: {build}), "
+        f"{threads} thread{'s' if threads != 1 else ''}, n_ctx 4096, "
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}, load average {load:.1f} at the end. "
         "Engine defaults: 180-word paragraphs (max 540 tokens), 200-word memory (bookkeeping max 600 tokens).",
         "",
@@ -132,7 +137,7 @@ def report(result: dict, asked: int | None) -> str:
         f"| bookkeeping tokens | {median(rows, 'book_tokens'):.0f} |",
         f"| narration prompt tokens | {median(rows, 'prompt'):.0f} |",
         f"| steps whose bookkeeping fell back | {sum(r['fallback'] for r in rows)} of {len(rows)} |",
-        f"| model load + opening bookkeeping | {result['load']:.1f} s |",
+        f"| child start (model load) + opening bookkeeping | {result['load']:.1f} s |",
         "",
     ])
 
@@ -163,11 +168,14 @@ def main() -> int:
         path = ROOT / "bench" / "RESULTS.md"
         if not path.exists():
             path.write_text("# Benchmark results\n", encoding="utf-8")
-        headings = [line for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("## ")]
-        with open(path, "a", encoding="utf-8") as handle:
-            # Runs go under one "## Local model" heading while it is the last section of the file.
-            handle.write(("\n" if headings[-1:] == ["## Local model"] else "\n" + NOTE) + text)
-        print(f"appended to {path}")
+        old = path.read_text(encoding="utf-8")
+        if "\n## Local model\n" not in old:
+            old = old.rstrip() + "\n\n" + NOTE
+        # Each run goes at the end of the "## Local model" section, after the earlier ones.
+        head, rest = old.split("\n## Local model\n", 1)
+        section, sep, after = rest.partition("\n## ")
+        path.write_text(f"{head}\n## Local model\n{section.rstrip()}\n\n{text}\n{sep}{after}".rstrip() + "\n", encoding="utf-8")
+        print(f"written to {path}")
     return 0
 
 

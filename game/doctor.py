@@ -89,7 +89,7 @@ def _check_backend(report: Report, settings, timeout: float | None) -> None:
     except Exception as error:  # NoBackend and settings errors alike
         report.add("backend", one_line(error), ok=False)
         return
-    where = "llama.cpp in this process" if choice.kind == "local" else choice.base_url
+    where = "llama.cpp in a child process" if choice.kind == "local" else choice.base_url
     report.add("backend", f"{choice.kind} ({where}); {choice.how}")
     key = os.environ.get("OPENAI_API_KEY", "")
     if choice.kind == "openai":
@@ -107,12 +107,41 @@ def _check_backend(report: Report, settings, timeout: float | None) -> None:
     if getattr(backend, "demo", False):
         detail += " - a tiny demo model; see the README for a better one"
     report.add("model", detail)
+    if choice.kind == "local" and not _check_local_build(report, backend):
+        asyncio.run(backend.close())
+        return
     if timeout:
         ok, text = asyncio.run(_with_close(backend, timeout))
         report.add("answers", text, ok=ok)
     else:
         asyncio.run(backend.close())
         report.add("answers", "not asked (--no-call)")
+
+
+# The instruction sets llama.cpp's CPU build can use, as its system info names them.
+INSTRUCTION_SETS = ("SSE3", "SSSE3", "AVX", "AVX_VNNI", "AVX2", "F16C", "FMA", "BMI2", "AVX512", "AVX512_VBMI",
+                    "AVX512_VNNI", "AVX512_BF16", "AMX_INT8", "NEON", "ARM_FMA", "FP16_VA", "SVE", "DOTPROD", "MATMUL_INT8")
+
+
+def cpu_build(system: str) -> str:
+    """'AVX AVX2 F16C FMA (no AVX512, no AMX)' from llama.cpp's `llama_print_system_info()`."""
+    on = [name for name in INSTRUCTION_SETS if f" {name} = 1 " in f" {system} "]
+    off = [name for name in ("AVX512", "AMX_INT8") if f" {name} = 1 " not in f" {system} "]
+    text = " ".join(on) or "baseline (no SIMD extensions)"
+    return text + (f" (no {', no '.join(n.replace('_INT8', '') for n in off)})" if off and "AVX2" in on else "")
+
+
+def _check_local_build(report: Report, backend) -> bool:
+    """Start the model's child process: which CPU build llama.cpp has, and whether it runs here."""
+    from game.errors import one_line
+
+    try:
+        child = backend.start()
+    except Exception as error:  # noqa: BLE001 - a crash at load is exactly what the doctor is for
+        report.add("llama.cpp", one_line(error), ok=False)
+        return False
+    report.add("llama.cpp", f"{child.version} in a child process (pid {child.pid}); CPU build: {cpu_build(child.system)}")
+    return True
 
 
 async def _with_close(backend, timeout: float) -> tuple[bool, str]:

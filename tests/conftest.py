@@ -61,10 +61,19 @@ def clean_env(monkeypatch, tmp_path: Path):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("RECURRENT_CONFIG", str(tmp_path / "settings.toml"))
     monkeypatch.setenv("RECURRENT_SAVES_DIR", str(tmp_path / "saves"))  # never the checkout's saves/
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))  # logs, such as the local model's
     # Nothing listens here, so an Ollama running on this machine never changes a test's outcome.
     monkeypatch.setenv("OLLAMA_HOST", f"127.0.0.1:{free_port()}")
     monkeypatch.setenv("RECURRENT_RETRY_BASE", "0.01")
     monkeypatch.setenv("RECURRENT_TIMEOUT", "5")
+
+
+@pytest.fixture(autouse=True)
+def no_llama_in_this_process():
+    """llama.cpp runs only in the game's child process: loaded here, a build for another CPU
+    would kill pytest itself with SIGILL (and it would break the game's own promise)."""
+    yield
+    assert "llama_cpp" not in sys.modules, "a test loaded llama.cpp into pytest's own process"
 
 
 @pytest.fixture

@@ -248,7 +248,8 @@ def test_named_local_without_llama_cpp_is_one_line(no_local, tmp_path, capsys):
     story = write_seed(tmp_path)
     assert main(["write", "--backend", "local", "--story", str(story), "--slot", "s", "--steps", "1"]) == 1
     err = capsys.readouterr().err.strip()
-    assert err == "recurrent: the local backend needs llama-cpp-python: pip install -e '.[local]'"
+    assert err.startswith("recurrent: the local backend needs llama-cpp-python and its server: install the [local] extra")
+    assert "\n" not in err
 
 
 def test_detect_module_has_no_network_default_beyond_loopback():

@@ -1,12 +1,12 @@
 """`recurrent doctor`: what it finds, that it never shows a key, and its exit status."""
 from __future__ import annotations
 
-import importlib.util
 
 import pytest
 
 from game.cli import main
 from game.doctor import mask
+from game.llm.local import llama_available
 from standin import StandIn, free_port
 
 KEY = "sk-test-0123456789secretvalue-abcd"
@@ -68,7 +68,7 @@ def test_no_backend_at_all(monkeypatch, capsys):
     out = capsys.readouterr().out
     assert code == 1
     backend = lines(out)["backend"]
-    assert backend.startswith("PROBLEM: no model backend found") and "pip install -e '.[local]'" in backend
+    assert backend.startswith("PROBLEM: no model backend found") and "the [local] extra" in backend
     assert "embedder" in lines(out) and "versions" in lines(out)  # the rest is still checked
 
 
@@ -96,13 +96,13 @@ def test_chroma_server_unreachable(monkeypatch, capsys):
     assert lines(out)["chroma"].startswith(f"PROBLEM: cannot reach the Chroma server at 127.0.0.1:{port}")
 
 
-@pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None, reason="the [local] extra is not installed")
+@pytest.mark.skipif(not llama_available(), reason="the [local] extra is not installed")
 def test_local_demo_model(capsys):
     code = main(["doctor", "--backend", "local"])
     out = capsys.readouterr().out
     assert code == 0, out
     found = lines(out)
-    assert found["backend"].startswith("local (llama.cpp in this process)")
+    assert found["backend"].startswith("local (llama.cpp in a child process)")
     assert "demo" in found["model"] and ".gguf" in found["model"]
     assert found["answers"].startswith("yes")
     assert "llama_cpp " in found["versions"]

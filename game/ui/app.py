@@ -58,7 +58,10 @@ class RecurrentApp(App):
 
         def make() -> None:
             try:
-                self.backend()
+                backend = self.backend()
+                warm = getattr(backend, "start", None)
+                if warm is not None:
+                    warm()  # the local model's child process starts while the player reads
             except Exception:
                 pass
 
