@@ -189,7 +189,7 @@ def load_seconds(name: str, tokenizer: Path | None, runs: int = 5) -> float:
 def texts():
     from storygen import make_story
 
-    from game.engine.text import pieces
+    from game.core.text import pieces
 
     _actions, paragraphs, _facts = make_story(steps=320, seed=5)
     paragraphs = paragraphs[1:301]
@@ -302,7 +302,7 @@ def main() -> None:
     row("one 160-step recall run, instant model (mean)", lambda r: f"{r['seconds']:.1f} s")
 
     intro = (f"Machine: {machine()}. `python bench/embedders.py --tokenizer ...`. Paragraphs and sentence pieces "
-             f"(`game.engine.text.pieces`) from a synthetic story (bench/storygen.py); load is the first call in a fresh "
+             f"(`game.core.text.pieces`) from a synthetic story (bench/storygen.py); load is the first call in a fresh "
              f"process that has already imported the game and chromadb. Recall is bench/recall.py's harness (three "
              f"160-step stories, 20 planted facts each) with the engine's embedder swapped. MiniLM runs as "
              f"sentence-transformers does (truncation at 256 word pieces, dynamic padding, mean pooling, L2 norm) on "

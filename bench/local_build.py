@@ -119,7 +119,7 @@ def main() -> int:
              f"game's child process, {args.threads} thread(s); rounds alternate between builds.", "",
              "| build | CPU features llama.cpp uses | first token, ~600-token prompt (median) | tokens/s after it (median) | vs portable |",
              "| --- | --- | --- | --- | --- |"]
-    from game.doctor import cpu_build
+    from game.cli.doctor import cpu_build
 
     for name in rows:
         got = rows[name]

@@ -115,7 +115,7 @@ def report(result: dict, asked: int | None) -> str:
     rows = result["rows"]
     threads = result["threads"]
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    from game.doctor import cpu_build
+    from game.cli.doctor import cpu_build
 
     build = cpu_build(result["system"])
     return "\n".join([

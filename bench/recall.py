@@ -26,7 +26,7 @@ from storygen import make_story  # noqa: E402
 
 from game.engine.narrator import Narrator  # noqa: E402
 from game.saves.slot import Slot  # noqa: E402
-from game.stories.seed import Seed  # noqa: E402
+from game.core.seed import Seed  # noqa: E402
 
 
 def seed_with(opening: str) -> Seed:

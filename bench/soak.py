@@ -33,9 +33,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
-from standin import StandIn  # noqa: E402
+
+from tests.standin import StandIn  # noqa: E402
 
 SLOT = "soak"
 SEED = '''

@@ -1,12 +1,22 @@
-"""What the command line and the UI share: settings, the saves folder, memory config."""
+"""One playthrough, opened the same way by every face of the game.
+
+`Game` holds the slot, the narrator, the model backend and the reader's preferences. The
+TUI opens one in a thread worker, `recurrent write` opens one directly, and the tests open
+them too, so a new game gets its preferences, its backend and its cleanup from one place.
+"""
 from __future__ import annotations
 
+import asyncio
+import threading
 from pathlib import Path
+from typing import Callable
 
-from game.engine.models import Preferences
+from game.core.errors import PlayerError
+from game.core.models import Preferences
+from game.core.settings import Settings, load_settings
+from game.engine.narrator import EngineSettings, Narrator
 from game.saves.names import default_saves_dir
-from game.saves.slot import MemoryConfig
-from game.settings import Settings, load_settings
+from game.saves.slot import MemoryConfig, Slot, delete_slot
 
 
 def settings_from(args) -> Settings:
@@ -28,13 +38,95 @@ def memory_config(settings: Settings) -> MemoryConfig:
     return MemoryConfig(host=settings.chroma_host, port=settings.chroma_port)
 
 
-def prefs_from(settings: Settings, seed) -> Preferences:
-    """A new game's reader preferences: the player's settings, the seed's content rating."""
-    return Preferences(person=settings.person, tone=settings.tone, paragraph_words=settings.paragraph_words, rating=seed.rating)
+def prefs_from(settings: Settings, seed, current: Preferences | None = None) -> Preferences:
+    """The reader's preferences: the player's settings, the seed's content rating (kept from
+    `current`, the story's own, when there is one)."""
+    rating = current.rating if current is not None else seed.rating
+    return Preferences(person=settings.person, tone=settings.tone, paragraph_words=settings.paragraph_words, rating=rating)
 
 
-def engine_settings(settings: Settings):
-    """The engine's share of the player's settings (the CLI and the UI both use this)."""
-    from game.engine.narrator import EngineSettings
-
+def engine_settings(settings: Settings) -> EngineSettings:
+    """The engine's share of the player's settings."""
     return EngineSettings(settings.temperature, settings.memory_words, settings.prompt_tokens)
+
+
+class Game:
+    """One playthrough. `open` and `close` block (a slot opens and levels its memory): from an
+    event loop, call `open` in a thread and await `close`."""
+
+    def __init__(self, settings: Settings, slot: Slot, backend=None, *, fresh: bool = False) -> None:
+        self.settings = settings
+        self.slot = slot
+        self.fresh = fresh  # this game made the slot: if it ends with no step told, it leaves none behind
+        # A backend, or a function that gives one (the TUI shares one backend between games).
+        self._given: Callable | None = backend if callable(backend) else (lambda: backend) if backend else None
+        self._backend = None
+        self._lock = threading.Lock()
+        self._closing: asyncio.Future | None = None
+        self.narrator = Narrator(slot, None, engine_settings(settings))
+
+    @classmethod
+    def open(cls, settings: Settings, saves: Path, name: str, seed=None, backend=None) -> "Game":
+        """Slot `name` in `saves`, new from `seed` when one is given."""
+        config = memory_config(settings)
+        if seed is not None:
+            slot = Slot.create(saves, name, seed, prefs_from(settings, seed), config=config)
+        else:
+            slot = Slot.open(saves, name, config)
+        return cls(settings, slot, backend, fresh=seed is not None)
+
+    @property
+    def story(self):
+        return self.slot.story
+
+    @property
+    def name(self) -> str:
+        return self.slot.name
+
+    def backend(self):
+        """The model backend, made on first use; NoBackend (with how to set one up) if there is none.
+        Blocking the first time (a probe for Ollama, the local model's start)."""
+        with self._lock:
+            if self._given is not None:
+                backend = self._given()
+            else:
+                if self._backend is None:
+                    from game.llm import from_settings
+
+                    self._backend = from_settings(settings=self.settings)
+                backend = self._backend
+            self.narrator.backend = backend
+            return backend
+
+    async def use_settings(self, settings: Settings) -> bool:
+        """New settings from the next step on: the engine's share at once, the way the story is
+        told as a record of the story (so it survives a reload). True if the story changed."""
+        self.settings = settings
+        self.narrator.settings = engine_settings(settings)
+        wanted = prefs_from(settings, self.story.seed, self.story.prefs)
+        if wanted == self.story.prefs:
+            return False
+        await self.narrator.set_prefs(wanted)
+        return True
+
+    async def close(self) -> None:
+        """Idempotent, and whole even when the caller is cancelled: the TUI closes a game from
+        its screen, and again (waiting for that close to finish) as the app ends."""
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self._close())
+        await asyncio.shield(self._closing)
+
+    async def _close(self) -> None:
+        await asyncio.to_thread(self._close_slot)
+        backend, self._backend = self._backend, None
+        if backend is not None:  # only the one this game made; a shared one belongs to its giver
+            await backend.close()
+
+    def _close_slot(self) -> None:
+        slot = self.slot
+        slot.close()
+        if self.fresh and slot.story is not None and not slot.story.steps:
+            try:
+                delete_slot(slot.root, slot.name)  # only the seed was written: leave no empty slot behind
+            except PlayerError:
+                pass  # an empty slot left behind costs nothing: the same seed goes on from it

@@ -6,9 +6,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from standin import StandIn, free_port  # noqa: E402
+from tests.standin import StandIn, free_port
 
 SEED = '''
 title = "The Lighthouse at Skerry Point"
@@ -84,3 +82,44 @@ def game_env(monkeypatch, server, saves):
     monkeypatch.setenv("RECURRENT_MODEL", "standin")
     monkeypatch.setenv("RECURRENT_SAVES_DIR", str(saves))
     return server
+
+
+# -- the engine in this process, against the stand-in ------------------------------------------
+@pytest.fixture
+def backend_for():
+    """`backend_for(server, **policy)`: the real OpenAI-compatible backend pointed at a stand-in."""
+    from game.llm.base import RetryPolicy
+    from game.llm.openai_backend import OpenAIBackend
+
+    def make(server, **policy) -> OpenAIBackend:
+        settings = {"base": 0.01, "timeout": 2.0, **policy}
+        return OpenAIBackend(base_url=server.url, api_key="sk-test", model="standin", policy=RetryPolicy(**settings))
+
+    return make
+
+
+@pytest.fixture
+def new_game(backend_for):
+    """`await new_game(server, saves, seed_path, name="test", **policy)`: a narrator with its opening told."""
+    from game.engine.narrator import EngineSettings, Narrator
+    from game.saves.slot import Slot
+    from game.stories.loader import load_seed
+
+    async def make(server, saves: Path, seed_path: Path, name: str = "test", **policy) -> Narrator:
+        slot = Slot.create(saves, name, load_seed(seed_path))
+        narrator = Narrator(slot, backend_for(server, **policy), EngineSettings())
+        await narrator.begin()
+        return narrator
+
+    return make
+
+
+@pytest.fixture
+def end_game():
+    """`await end_game(narrator)`: its slot closed and its backend let go."""
+
+    async def end(narrator) -> None:
+        narrator.store.close()
+        await narrator.backend.close()
+
+    return end

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from game.engine.models import GENERIC_OPTIONS, Bookkeeping
+from game.core.models import GENERIC_OPTIONS, Bookkeeping
 from game.llm.base import InvalidOutput, ModelError
 from game.llm.jsonout import first_json_object, parse_as
-from helpers import backend_for, end_game, new_game
+
 
 MESSAGES = [{"role": "user", "content": "The reader's action: look"}]
 
@@ -16,7 +16,7 @@ async def _stream(backend, notices):
 
 
 @pytest.mark.parametrize("fault", ["429", "500", "slow", "cut", "drop"])
-async def test_stream_recovers_from_each_fault(server, fault):
+async def test_stream_recovers_from_each_fault(server, fault, backend_for):
     server.slow_seconds = 1.0
     backend = backend_for(server, timeout=0.4)
     server.fail(fault)
@@ -31,7 +31,7 @@ async def test_stream_recovers_from_each_fault(server, fault):
 
 
 @pytest.mark.parametrize("fault", ["429", "500", "slow", "drop", "invalid"])
-async def test_structured_recovers_from_each_fault(server, fault):
+async def test_structured_recovers_from_each_fault(server, fault, backend_for):
     server.slow_seconds = 1.0
     backend = backend_for(server, timeout=0.4)
     server.fail(fault)
@@ -40,7 +40,7 @@ async def test_structured_recovers_from_each_fault(server, fault):
     await backend.close()
 
 
-async def test_gives_up_with_one_line_after_the_attempts(server):
+async def test_gives_up_with_one_line_after_the_attempts(server, backend_for):
     backend = backend_for(server, attempts=3)
     server.fail("500", "500", "500")
     with pytest.raises(ModelError) as caught:
@@ -49,8 +49,8 @@ async def test_gives_up_with_one_line_after_the_attempts(server):
     await backend.close()
 
 
-async def test_unreachable_server_is_one_line():
-    from standin import StandIn
+async def test_unreachable_server_is_one_line(backend_for):
+    from tests.standin import StandIn
 
     with StandIn() as gone:
         url = gone.url
@@ -61,7 +61,7 @@ async def test_unreachable_server_is_one_line():
     await backend.close()
 
 
-async def test_invalid_json_every_time_raises_invalid_output(server):
+async def test_invalid_json_every_time_raises_invalid_output(server, backend_for):
     backend = backend_for(server)
     server.fail("invalid", "invalid", "invalid")
     with pytest.raises(InvalidOutput):
@@ -69,7 +69,7 @@ async def test_invalid_json_every_time_raises_invalid_output(server):
     await backend.close()
 
 
-async def test_step_falls_back_when_bookkeeping_stays_invalid(server, saves, seed_path):
+async def test_step_falls_back_when_bookkeeping_stays_invalid(server, saves, seed_path, end_game, new_game):
     game = await new_game(server, saves, seed_path)
     old_memory = game.story.memory
     # the narration call succeeds; every bookkeeping answer is prose, not JSON
@@ -84,7 +84,7 @@ async def test_step_falls_back_when_bookkeeping_stays_invalid(server, saves, see
     await end_game(game)
 
 
-async def test_json_in_fences_and_prose_is_found(server, saves, seed_path):
+async def test_json_in_fences_and_prose_is_found(server, saves, seed_path, end_game, new_game):
     game = await new_game(server, saves, seed_path)
     fenced = 'Here you go:\n```json\n{"memory": "Ada is on the gallery.", "options": ["a", "b", "c"]}\n```'
     server.say("The gallery is slick with rain.", fenced)
@@ -100,7 +100,7 @@ def test_first_json_object_skips_braces_in_prose():
     assert first_json_object("no json at all") is None
 
 
-async def test_a_web_page_instead_of_an_api_is_one_line_not_retried(server):
+async def test_a_web_page_instead_of_an_api_is_one_line_not_retried(server, backend_for):
     backend = backend_for(server)
     server.fail("html")
     with pytest.raises(ModelError, match="did not answer like an OpenAI-compatible API"):
@@ -112,7 +112,7 @@ async def test_a_web_page_instead_of_an_api_is_one_line_not_retried(server):
     await backend.close()
 
 
-async def test_a_garbled_stream_event_is_retried(server):
+async def test_a_garbled_stream_event_is_retried(server, backend_for):
     backend = backend_for(server)
     server.fail("garbled")
     notices = []
@@ -121,7 +121,7 @@ async def test_a_garbled_stream_event_is_retried(server):
     await backend.close()
 
 
-async def test_out_of_quota_is_said_plainly_and_not_retried(server):
+async def test_out_of_quota_is_said_plainly_and_not_retried(server, backend_for):
     backend = backend_for(server)
     server.fail("quota", "quota")
     with pytest.raises(ModelError, match="out of quota"):
@@ -130,7 +130,7 @@ async def test_out_of_quota_is_said_plainly_and_not_retried(server):
     await backend.close()
 
 
-async def test_the_servers_reason_for_a_400_is_shown(server):
+async def test_the_servers_reason_for_a_400_is_shown(server, backend_for):
     backend = backend_for(server)
     server.fail("400")
     with pytest.raises(ModelError, match="answered 400: This model's maximum context length is 2048 tokens"):
@@ -138,7 +138,7 @@ async def test_the_servers_reason_for_a_400_is_shown(server):
     await backend.close()
 
 
-async def test_a_server_that_refuses_json_schemas_gets_plain_json(server):
+async def test_a_server_that_refuses_json_schemas_gets_plain_json(server, backend_for):
     backend = backend_for(server)
     server.refuse_schema = True
     notices = []

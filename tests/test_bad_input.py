@@ -9,10 +9,10 @@ import pytest
 
 from game.cli import main
 from game.engine.narrator import StepError
-from game.engine.text import safe
+from game.core.text import safe
 from game.saves.journal import Journal
 from game.saves.slot import JOURNAL, Slot
-from helpers import end_game, new_game
+
 
 
 def run(capsys, *args):
@@ -137,7 +137,7 @@ def test_a_binary_actions_file_is_one_line(game_env, saves, seed_path, tmp_path,
     one_line_error(*run(capsys, "write", "--slot", "s", "--steps", "1", "--actions", str(actions)))
 
 
-async def test_binary_and_odd_text_as_an_action(server, saves, seed_path):
+async def test_binary_and_odd_text_as_an_action(server, saves, seed_path, end_game, new_game):
     game = await new_game(server, saves, seed_path)
     with pytest.raises(StepError, match="at most 4,000 characters"):
         await game.step("x" * 1_000_000)

@@ -1,6 +1,8 @@
 """Long-term memory on a real Chroma server (`chroma run`), one collection per slot."""
 from __future__ import annotations
 
+import asyncio
+
 import os
 import shutil
 import socket
@@ -13,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from game.cli import main
-from standin import StandIn
+from tests.standin import StandIn
 
 CHROMA = shutil.which("chroma", path=os.path.dirname(sys.executable)) or shutil.which("chroma")
 
@@ -140,7 +142,7 @@ def test_undo_removes_entries_from_the_server(env, chroma_server):
     assert main(["write", "--story", str(story), "--slot", "undo", "--steps", "2", "--out", str(env / "a.md")]) == 0
     with Slot.open(env / "saves", "undo", MemoryConfig(host=host, port=port)) as slot:
         before = slot.memory.count()
-        Narrator(slot, backend=None).undo()
+        asyncio.run(Narrator(slot, backend=None).undo())
         assert 0 < slot.memory.count() < before
         assert slot.memory.stored_ids() == {entry.id for entry in slot.story.entries()}
     assert load_seed(story).title == "The Night Ferry"

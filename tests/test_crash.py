@@ -15,15 +15,13 @@ from pathlib import Path
 
 import pytest
 
+from bench.soak import soak
 from game.cli import main
 from game.saves.check import check
 from game.saves.names import SlotError
 from game.saves.slot import Slot
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "bench"))
-
-from soak import soak  # noqa: E402
 
 
 def test_sigkill_at_random_moments_loses_no_acknowledged_step(tmp_path):

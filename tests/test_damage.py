@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from game.cli import main
-from game.saves.journal import _line
+from game.saves.journal import encode
 from game.saves.names import SlotError
 from game.saves.slot import HEADER, JOURNAL, MEMORY, SCHEMA, Slot
 
@@ -38,7 +38,7 @@ def _truncate_last_line(path: Path) -> None:
 
 def _torn_by_a_crash(path: Path) -> None:
     """What SIGKILL in the middle of an append leaves: the start of a new record, no newline."""
-    record = _line({"seq": 99, "kind": "memory", "text": "a record that was never acknowledged"})
+    record = encode({"seq": 99, "kind": "memory", "text": "a record that was never acknowledged"})
     with open(path / JOURNAL, "ab") as handle:
         handle.write(record[: len(record) // 2])
 
@@ -171,7 +171,7 @@ def _old_journal(path: Path, schema: int | None = None, extra: list[dict] | None
                         "memory": "Things happened.", "options": ["One.", "Two.", "Three."]}}})
     records += extra or []
     path.mkdir(parents=True)
-    (path / JOURNAL).write_bytes(b"".join(_line(r) for r in records))
+    (path / JOURNAL).write_bytes(b"".join(encode(r) for r in records))
 
 
 def test_a_save_from_an_older_version_opens_and_plays_on(game_env, saves, capsys):

@@ -8,13 +8,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from standin import free_port
+from tests.standin import free_port
 
 from game.cli import main
 from game.llm import NoBackend, from_settings
 from game.llm import detect
 from game.llm.detect import choose, is_embedding_model, ollama_models, ollama_root
-from game.settings import load_settings
+from game.core.settings import load_settings
 
 CHAT = {"name": "llama3.2:1b", "model": "llama3.2:1b", "details": {"family": "llama", "families": ["llama"]}}
 EMBED = {"name": "nomic-embed-text:latest", "details": {"family": "nomic-bert", "families": ["nomic-bert"]}}

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from game.cli import main
-from game.doctor import mask
+from game.cli.doctor import mask
 from game.llm.local import llama_available
-from standin import StandIn, free_port
+from tests.standin import StandIn, free_port
 
 KEY = "sk-test-0123456789secretvalue-abcd"
 

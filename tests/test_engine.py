@@ -7,10 +7,10 @@ import pytest
 
 from game.engine.narrator import CONTINUE, StepError, pick
 from game.saves.slot import Slot
-from helpers import end_game, new_game
 
 
-async def test_a_step_makes_two_calls_and_is_saved(server, saves, seed_path):
+
+async def test_a_step_makes_two_calls_and_is_saved(server, saves, seed_path, end_game, new_game):
     game = await new_game(server, saves, seed_path)
     before = len(server.chat_requests())
     step = await game.step("Read the logbook by the lamp.")
@@ -27,7 +27,7 @@ async def test_a_step_makes_two_calls_and_is_saved(server, saves, seed_path):
         assert slot.memory.count() == len(slot.story.entries())
 
 
-async def test_prompt_has_stable_prefix_first_and_action_last(server, saves, seed_path):
+async def test_prompt_has_stable_prefix_first_and_action_last(server, saves, seed_path, end_game, new_game):
     game = await new_game(server, saves, seed_path)
     await game.step("Check the lamp.")
     await game.step("Open the logbook.")
@@ -41,7 +41,7 @@ async def test_prompt_has_stable_prefix_first_and_action_last(server, saves, see
     await end_game(game)
 
 
-async def test_options_and_empty_input(server, saves, seed_path):
+async def test_options_and_empty_input(server, saves, seed_path, end_game, new_game):
     game = await new_game(server, saves, seed_path)
     options = game.story.options
     assert options == ["Read the logbook.", "Check the lamp.", "Go back down the stairs."]
@@ -52,34 +52,34 @@ async def test_options_and_empty_input(server, saves, seed_path):
     await end_game(game)
 
 
-async def test_undo_removes_step_and_its_memories(server, saves, seed_path):
+async def test_undo_removes_step_and_its_memories(server, saves, seed_path, end_game, new_game):
     game = await new_game(server, saves, seed_path)
     await game.step("Check the lamp.")
-    count = game.slot.memory.count()
+    count = game.store.memory.count()
     step = await game.step("Search the keeper's cot for letters.")
-    assert game.slot.memory.count() > count
-    undone = game.undo()
+    assert game.store.memory.count() > count
+    undone = await game.undo()
     assert undone.number == step.number
     assert game.story.taken == 1
-    assert game.slot.memory.count() == count
-    assert not any(e.step == 2 for e in game.slot.memory.known.values())
-    game.undo()
+    assert game.store.memory.count() == count
+    assert not any(e.step == 2 for e in game.store.memory.known.values())
+    await game.undo()
     with pytest.raises(StepError):
-        game.undo()  # the opening cannot be undone
+        await game.undo()  # the opening cannot be undone
     await end_game(game)
 
 
-async def test_retry_keeps_earlier_versions_to_flip(server, saves, seed_path):
+async def test_retry_keeps_earlier_versions_to_flip(server, saves, seed_path, end_game, new_game):
     game = await new_game(server, saves, seed_path)
     first = await game.step("Check the lamp.")
     second = await game.retry()
     assert second.number == first.number and second.action == first.action
     assert second.version.paragraph != first.version.paragraph
     assert [v.paragraph for v in second.alternatives] == [first.version.paragraph]
-    ids_now = {e.id for e in game.slot.memory.known.values() if e.step == 1}
-    game.flip(1, 0)
+    ids_now = {e.id for e in game.store.memory.known.values() if e.step == 1}
+    await game.flip(1, 0)
     assert game.story.steps[1].version.paragraph == first.version.paragraph
-    ids_flipped = {e.id for e in game.slot.memory.known.values() if e.step == 1}
+    ids_flipped = {e.id for e in game.store.memory.known.values() if e.step == 1}
     assert ids_now.isdisjoint(ids_flipped) and ids_flipped
     await end_game(game)
     with Slot.open(saves, "test") as slot:
@@ -87,26 +87,26 @@ async def test_retry_keeps_earlier_versions_to_flip(server, saves, seed_path):
         assert len(slot.story.steps[1].alternatives) == 1
 
 
-async def test_edit_re_embeds_the_paragraph(server, saves, seed_path):
+async def test_edit_re_embeds_the_paragraph(server, saves, seed_path, end_game, new_game):
     game = await new_game(server, saves, seed_path)
     await game.step("Check the lamp.")
-    game.edit(1, "You find a brass compass wedged behind the lens. Its needle points at the village, not north.")
-    texts = [e.text for e in game.slot.memory.known.values() if e.step == 1]
+    await game.edit(1, "You find a brass compass wedged behind the lens. Its needle points at the village, not north.")
+    texts = [e.text for e in game.store.memory.known.values() if e.step == 1]
     assert any("brass compass" in t for t in texts)
-    hits = game.slot.memory.search("the brass compass", limit=3, before_step=5)
+    hits = game.store.memory.search("the brass compass", limit=3, before_step=5)
     assert hits and hits[0].entry.step == 1
     await end_game(game)
 
 
-async def test_memory_pins_forget_and_amend_are_saved(server, saves, seed_path):
+async def test_memory_pins_forget_and_amend_are_saved(server, saves, seed_path, end_game, new_game):
     game = await new_game(server, saves, seed_path)
     await game.step("Check the lamp.")
-    game.set_memory("Ada found the lamp cold.")
-    game.set_pinned(["Ada is afraid of heights."])
-    entry = next(e for e in game.slot.memory.known.values() if e.kind == "paragraph")
-    game.amend(entry.id, "The lamp was sabotaged with sand.")
-    other = next(e for e in game.slot.memory.known.values() if e.id != entry.id)
-    game.forget(other.id)
+    await game.set_memory("Ada found the lamp cold.")
+    await game.set_pinned(["Ada is afraid of heights."])
+    entry = next(e for e in game.store.memory.known.values() if e.kind == "paragraph")
+    await game.amend(entry.id, "The lamp was sabotaged with sand.")
+    other = next(e for e in game.store.memory.known.values() if e.id != entry.id)
+    await game.forget(other.id)
     await game.step("Look closer at the lamp.")
     request = [r for r in server.chat_requests() if r.get("stream")][-1]
     assert "Ada found the lamp cold." in request["messages"][-1]["content"]
@@ -118,7 +118,7 @@ async def test_memory_pins_forget_and_amend_are_saved(server, saves, seed_path):
         assert stored["ids"] == [entry.id] and stored["documents"] == ["The lamp was sabotaged with sand."]
 
 
-async def test_cancelling_a_step_leaves_the_story_as_it_was(server, saves, seed_path):
+async def test_cancelling_a_step_leaves_the_story_as_it_was(server, saves, seed_path, end_game, new_game):
     game = await new_game(server, saves, seed_path)
     await game.step("Check the lamp.")
     journal = (saves / "test" / "journal.jsonl").read_bytes()
@@ -136,9 +136,9 @@ async def test_cancelling_a_step_leaves_the_story_as_it_was(server, saves, seed_
     await end_game(game)
 
 
-async def test_recall_brings_back_a_planted_fact(server, saves, seed_path):
+async def test_recall_brings_back_a_planted_fact(server, saves, seed_path, end_game, new_game):
     game = await new_game(server, saves, seed_path)
-    game.edit(0, "You climb the stair. The keeper's spare key hangs on a nail behind the barometer, "
+    await game.edit(0, "You climb the stair. The keeper's spare key hangs on a nail behind the barometer, "
                  "wrapped in red twine. The lamp room is empty and the lens turns for no one.")
     for i in range(12):
         await game.step(f"Walk the gallery and count the gulls, round {i}.")
@@ -151,7 +151,7 @@ async def test_recall_brings_back_a_planted_fact(server, saves, seed_path):
     await end_game(game)
 
 
-async def test_an_opening_the_model_wrote_can_be_retold(server, saves, seed_path, tmp_path):
+async def test_an_opening_the_model_wrote_can_be_retold(server, saves, seed_path, tmp_path, end_game, new_game):
     bare = tmp_path / "bare.toml"
     bare.write_text("\n".join(line for line in seed_path.read_text().splitlines()
                               if not line.startswith(("opening", "options"))), encoding="utf-8")

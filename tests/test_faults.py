@@ -16,8 +16,8 @@ from game.saves.check import check
 from game.saves.journal import Journal
 from game.saves.names import SlotError
 from game.saves.slot import JOURNAL, Slot
-from helpers import end_game, new_game
-from standin import StandIn
+
+from tests.standin import StandIn
 
 
 def run(capsys, *args):
@@ -101,7 +101,7 @@ def test_a_backend_that_is_down_costs_nothing(game_env, saves, seed_path, capsys
     assert run(capsys, "write", "--slot", "kept", "--steps", "1")[0] == 0  # and the player can go on
 
 
-async def test_engine_usage_is_zero_when_the_backend_is_down(server, saves, seed_path):
+async def test_engine_usage_is_zero_when_the_backend_is_down(server, saves, seed_path, end_game, new_game):
     game = await new_game(server, saves, seed_path, attempts=2)
     spent = game.backend.usage.total
     journal = (saves / "test" / JOURNAL).read_bytes()
@@ -151,26 +151,26 @@ def fill(disk: Path) -> Path:
     return filler
 
 
-def pad_journal(game, slack: int) -> None:
+async def pad_journal(game, slack: int) -> None:
     """Commit one real record sized so that the journal then ends `slack` bytes before a page
     boundary: with the disk full, the next append can write at most `slack` bytes."""
-    from game.saves.journal import _line
+    from game.saves.journal import encode
 
-    path = game.slot.path / JOURNAL
+    path = game.store.path / JOURNAL
     size = path.stat().st_size
-    probe = len(_line({"seq": game.story.seq + 1, "kind": "memory", "text": ""}))
+    probe = len(encode({"seq": game.story.seq + 1, "kind": "memory", "text": ""}))
     filler = (-(size + probe + slack)) % 4096
-    game.set_memory("x" * filler)
+    await game.set_memory("x" * filler)
     assert (path.stat().st_size + slack) % 4096 == 0
-    game.slot.memory.flush()
+    game.store.memory.flush()
 
 
 @pytest.mark.parametrize("slack", [0, 300], ids=["nothing fits", "part of the record fits"])
-async def test_full_disk_is_a_plain_error_and_the_step_can_be_retried(server, tiny_disk, seed_path, slack):
+async def test_full_disk_is_a_plain_error_and_the_step_can_be_retried(server, tiny_disk, seed_path, slack, end_game, new_game):
     saves = tiny_disk / "saves"
     game = await new_game(server, saves, seed_path)
     await game.step("Check the lamp.")
-    pad_journal(game, slack)
+    await pad_journal(game, slack)
     journal = (saves / "test" / JOURNAL).read_bytes()
     filler = fill(tiny_disk)
     for _ in range(2):  # refused twice, the game still running between the tries
@@ -224,7 +224,7 @@ def test_read_only_disk_is_one_line_and_changes_nothing(game_env, tiny_disk, see
     assert run(capsys, "write", "--slot", "ro", "--steps", "1")[0] == 0
 
 
-async def test_disk_turning_read_only_mid_game(server, saves, seed_path, monkeypatch):
+async def test_disk_turning_read_only_mid_game(server, saves, seed_path, monkeypatch, end_game, new_game):
     """Second best to a real mount: the journal's open() fails with EROFS, as it would."""
     game = await new_game(server, saves, seed_path)
     await game.step("Check the lamp.")

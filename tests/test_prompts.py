@@ -1,12 +1,12 @@
 """Prompt assembly: every part has a ceiling, so the prompt cannot grow with the story."""
 from __future__ import annotations
 
-from game.engine.models import Recalled, Step, Version
+from game.core.models import Recalled, Step, Version
 from game.engine.prompts import Budget, narration_messages
-from game.engine.story import Story
-from game.engine.text import pieces, safe, tokens
-from game.engine.world import triggered
-from game.stories.seed import Seed, WorldEntry
+from game.core.story import Story
+from game.core.text import pieces, safe, tokens
+from game.core.world import triggered
+from game.core.seed import Seed, WorldEntry
 
 
 def story_with(paragraph: str, memory: str, steps: int = 3) -> Story:

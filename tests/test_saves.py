@@ -9,10 +9,11 @@ import sys
 
 import pytest
 
+from game.core.records import Amended
 from game.saves.check import check, repair
 from game.saves.names import SlotError, check_name
 from game.saves.slot import JOURNAL, MARKER, Slot, copy_slot
-from helpers import end_game, new_game
+
 
 
 def _env(server, saves):
@@ -45,7 +46,7 @@ def test_resume_after_the_process_is_killed_mid_step(server, saves, seed_path):
         assert slot.story.taken == 5
 
 
-async def test_torn_last_line_is_dropped_on_open(server, saves, seed_path):
+async def test_torn_last_line_is_dropped_on_open(server, saves, seed_path, end_game, new_game):
     game = await new_game(server, saves, seed_path)
     await game.step("Check the lamp.")
     await end_game(game)
@@ -56,14 +57,14 @@ async def test_torn_last_line_is_dropped_on_open(server, saves, seed_path):
     assert (saves / "test" / JOURNAL).read_bytes().endswith(b"\n")
 
 
-async def test_index_behind_the_journal_is_caught_up(server, saves, seed_path):
+async def test_index_behind_the_journal_is_caught_up(server, saves, seed_path, end_game, new_game):
     game = await new_game(server, saves, seed_path)
     await game.step("Check the lamp.")
     marker = (saves / "test" / MARKER).read_text()
     last = game.story.steps[-1]
     await game.step("Read the logbook.")
     newest = {e.id for e in game.story.entries_of(game.story.steps[-1])}
-    game.slot.memory.delete(sorted(newest))  # as if the process died after the journal append
+    game.store.memory.delete(sorted(newest))  # as if the process died after the journal append
     await end_game(game)
     (saves / "test" / MARKER).write_text(marker)
     report = check(saves, "test")
@@ -73,7 +74,7 @@ async def test_index_behind_the_journal_is_caught_up(server, saves, seed_path):
         assert last.number == 1
 
 
-async def test_damage_is_named_and_repaired(server, saves, seed_path):
+async def test_damage_is_named_and_repaired(server, saves, seed_path, end_game, new_game):
     game = await new_game(server, saves, seed_path)
     await game.step("Check the lamp.")
     await game.step("Read the logbook.")
@@ -97,7 +98,7 @@ async def test_damage_is_named_and_repaired(server, saves, seed_path):
     assert check(saves, "test").ok
 
 
-async def test_one_slot_one_game(server, saves, seed_path):
+async def test_one_slot_one_game(server, saves, seed_path, end_game, new_game):
     game = await new_game(server, saves, seed_path)
     with pytest.raises(SlotError, match="in use"):
         Slot.open(saves, "test")
@@ -105,7 +106,7 @@ async def test_one_slot_one_game(server, saves, seed_path):
     Slot.open(saves, "test", memory=False).close()
 
 
-async def test_save_as_copies_the_story_and_rebuilds_its_memory(server, saves, seed_path):
+async def test_save_as_copies_the_story_and_rebuilds_its_memory(server, saves, seed_path, end_game, new_game):
     game = await new_game(server, saves, seed_path)
     await game.step("Check the lamp.")
     copy_slot(saves, "test", "branch")
@@ -129,33 +130,33 @@ def test_good_slot_names(name):
     assert check_name(name) == name
 
 
-async def test_a_slot_deleted_and_made_again_in_one_process_works(server, saves, seed_path):
+async def test_a_slot_deleted_and_made_again_in_one_process_works(server, saves, seed_path, end_game, new_game):
     from game.saves.slot import delete_slot
 
     for _ in range(2):
         game = await new_game(server, saves, seed_path, name="again")
         await game.step("Check the lamp.")
-        assert game.slot.memory.count() == len(game.story.entries())
+        assert game.store.memory.count() == len(game.story.entries())
         await end_game(game)
         delete_slot(saves, "again")
 
 
-async def test_an_amend_that_never_reached_memory_is_rebuilt(server, saves, seed_path):
+async def test_an_amend_that_never_reached_memory_is_rebuilt(server, saves, seed_path, end_game, new_game):
     game = await new_game(server, saves, seed_path)
     await game.step("Read the logbook.")
     entry = next(e for e in game.story.entries() if e.step == 1 and e.kind == "paragraph")
     await end_game(game)
     with Slot.open(saves, "test", memory=False) as slot:  # as if killed before the index write
-        slot.commit({"kind": "amend", "id": entry.id, "text": "The keeper hid a brass key under the mat."})
+        slot.commit(Amended(id=entry.id, text="The keeper hid a brass key under the mat."))
     with Slot.open(saves, "test") as slot:
         assert slot.memory.collection.get(ids=[entry.id])["documents"] == ["The keeper hid a brass key under the mat."]
     assert check(saves, "test").ok
 
 
-async def test_a_failed_memory_write_never_stops_the_story(server, saves, seed_path, monkeypatch):
+async def test_a_failed_memory_write_never_stops_the_story(server, saves, seed_path, monkeypatch, end_game, new_game):
     game = await new_game(server, saves, seed_path)
     await game.step("Read the logbook.")
-    collection = game.slot.memory.collection
+    collection = game.store.memory.collection
     real = collection.upsert
 
     def full_disk(*args, **kwargs):
@@ -163,7 +164,7 @@ async def test_a_failed_memory_write_never_stops_the_story(server, saves, seed_p
 
     monkeypatch.setattr(collection, "upsert", full_disk)
     entry = next(e for e in game.story.entries() if e.step == 0)
-    game.amend(entry.id, "The lens was cracked on purpose.")
+    await game.amend(entry.id, "The lens was cracked on purpose.")
     step = await game.step("Look at the lens.")  # recall meets the failed write: no exception
     assert step.number == 2
     monkeypatch.setattr(collection, "upsert", real)
@@ -172,7 +173,7 @@ async def test_a_failed_memory_write_never_stops_the_story(server, saves, seed_p
     assert check(saves, "test").ok
 
 
-async def test_an_edit_during_a_step_cannot_share_its_memory_ids(server, saves, seed_path):
+async def test_an_edit_during_a_step_cannot_share_its_memory_ids(server, saves, seed_path, end_game, new_game):
     import asyncio
 
     game = await new_game(server, saves, seed_path)
@@ -180,7 +181,7 @@ async def test_an_edit_during_a_step_cannot_share_its_memory_ids(server, saves, 
     server.fail("ok", "hold")  # the narration goes through; the bookkeeping call waits
     task = asyncio.create_task(game.step("Check the lamp."))
     await asyncio.to_thread(server.holding.wait, 10)
-    game.edit(1, "You read the logbook by the light of the great lens, and one page is torn out.")
+    await game.edit(1, "You read the logbook by the light of the great lens, and one page is torn out.")
     server.release.set()
     await task
     ids = [e.id for e in game.story.entries()]
@@ -190,7 +191,7 @@ async def test_an_edit_during_a_step_cannot_share_its_memory_ids(server, saves, 
     assert check(saves, "test").ok
 
 
-async def test_a_header_behind_the_journal_is_levelled_on_open(server, saves, seed_path):
+async def test_a_header_behind_the_journal_is_levelled_on_open(server, saves, seed_path, end_game, new_game):
     game = await new_game(server, saves, seed_path)
     await game.step("Read the logbook.")
     await game.step("Check the lamp.")

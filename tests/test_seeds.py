@@ -10,7 +10,7 @@ from game.cli import main
 
 from game.llm.base import InvalidOutput, ModelError
 from game.stories.loader import MAX_BYTES, SeedError, default_stories_dir, list_seeds, load_seed, parse_seed
-from game.stories.seed import Seed
+from game.core.seed import Seed
 from game.stories.writer import DraftEntry, SeedDraft, draft_to_seed, seed_to_toml, slugify, write_seed
 
 STORIES = Path(__file__).resolve().parent.parent / "stories"

@@ -3,18 +3,25 @@
 At most two model calls a step: the streamed paragraph and the structured
 bookkeeping. Nothing is written until both are done, and the commit is a single
 journal record, so a step that is cancelled or fails leaves the story as it was.
+
+Everything that touches the disk (the journal's sync, a Chroma query or write) runs
+in a thread, so the event loop of whichever face drives the engine never stalls.
 """
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Callable
 
-from game.engine.models import GENERIC_OPTIONS, Bookkeeping, Step, Version
+from game.core import records as r
+from game.core.calls import InvalidOutput, ModelError, Notice
+from game.core.errors import PlayerError
+from game.core.models import GENERIC_OPTIONS, Bookkeeping, Step, Version
+from game.core.text import clip_words, safe, tokens
+from game.core.world import triggered
 from game.engine.prompts import Budget, bookkeeping_messages, narration_messages, recent_window
+from game.engine.protocols import Backend, Store
 from game.engine.recall import recall
-from game.engine.text import clip_words, safe, tokens
-from game.engine.world import triggered
-from game.llm.base import Backend, InvalidOutput, ModelError, Notice
 
 TextListener = Callable[[str], None]
 NoticeListener = Callable[[Notice], None]
@@ -24,7 +31,7 @@ BEGIN = "Begin the story."
 CONTINUE = "Continue the story."
 
 
-class StepError(Exception):
+class StepError(PlayerError):
     """A step could not be taken; nothing was saved. One line for the player."""
 
 
@@ -47,15 +54,18 @@ def pick(text: str, options: list[str], empty: str = "continue") -> str:
 
 
 class Narrator:
-    def __init__(self, slot, backend: Backend, settings: EngineSettings | None = None) -> None:
-        self.slot = slot
+    def __init__(self, store: Store, backend: Backend | None, settings: EngineSettings | None = None) -> None:
+        self.store = store
         self.backend = backend
         self.settings = settings or EngineSettings()
         self.last_prompt_tokens = 0  # the estimated size of the last narration prompt
 
     @property
     def story(self):
-        return self.slot.story
+        return self.store.story
+
+    async def _save(self, record: r.Record) -> None:
+        await asyncio.to_thread(self.store.commit, record)
 
     # -- taking steps -------------------------------------------------------------------
     async def begin(self, on_text: TextListener | None = None, on_notice: NoticeListener | None = None) -> Step:
@@ -70,7 +80,7 @@ class Narrator:
         else:
             version = await self._tell(0, BEGIN, on_text, on_notice)
         step = Step(number=0, action="", version=version)
-        return self._commit("step", step)
+        return await self._commit(r.Told(step=step))
 
     async def step(self, action: str, on_text: TextListener | None = None, on_notice: NoticeListener | None = None) -> Step:
         if not self.story.steps:
@@ -81,7 +91,7 @@ class Narrator:
         number = len(self.story.steps)
         version = await self._tell(number, action, on_text, on_notice)
         step = Step(number=number, action=action, version=version)
-        return self._commit("step", step)
+        return await self._commit(r.Told(step=step))
 
     async def retry(self, on_text: TextListener | None = None, on_notice: NoticeListener | None = None) -> Step:
         """The last step told again; the earlier telling is kept as an alternative."""
@@ -92,63 +102,60 @@ class Narrator:
         version = await self._tell(last.number, last.action or BEGIN, on_text, on_notice)
         step = Step(number=last.number, action=last.action, version=version,
                     alternatives=[last.version, *last.alternatives])
-        return self._commit("redo", step)
+        return await self._commit(r.Retold(step=step))
 
-    def _commit(self, kind: str, step: Step) -> Step:
-        # The version's seq (the root of its memory ids) is the record's own, taken here with no
-        # await before the commit: an edit saved while the model was busy cannot share it.
-        step.version = step.version.model_copy(update={"seq": self.story.seq + 1})
-        self.slot.commit({"kind": kind, "step": step.model_dump(mode="json")})
-        return step
+    async def _commit(self, record: r.Told | r.Retold) -> Step:
+        # The store gives the version the record's own seq (the root of its memory ids) as it
+        # commits, so an edit saved while the model was busy cannot share it.
+        await self._save(record)
+        return self.story.steps[-1]
 
-    def undo(self) -> Step:
+    async def undo(self) -> Step:
         if len(self.story.steps) < 2:
             raise StepError("nothing to undo: this is the opening")
         last = self.story.steps[-1]
-        self.slot.commit({"kind": "undo"})
+        await self._save(r.Undone())
         return last
 
     # -- the player's edits ---------------------------------------------------------------
-    def edit(self, number: int, paragraph: str) -> None:
+    async def edit(self, number: int, paragraph: str) -> None:
         paragraph = safe(paragraph).strip()
         if not paragraph:
             raise StepError("a paragraph cannot be empty")
         if not 0 <= number < len(self.story.steps):
             raise StepError(f"there is no step {number}")
-        self.slot.commit({"kind": "edit", "number": number, "paragraph": paragraph})
+        await self._save(r.Edited(number=number, paragraph=paragraph))
 
-    def flip(self, number: int, index: int) -> None:
+    async def flip(self, number: int, index: int) -> None:
         if not 0 <= number < len(self.story.steps) or not 0 <= index < len(self.story.steps[number].alternatives):
             raise StepError(f"step {number} has no version {index + 1}")
-        self.slot.commit({"kind": "flip", "number": number, "index": index})
+        await self._save(r.Flipped(number=number, index=index))
 
-    def set_memory(self, text: str) -> None:
-        self.slot.commit({"kind": "memory", "text": safe(text).strip()})
+    async def set_memory(self, text: str) -> None:
+        await self._save(r.MemoryEdited(text=safe(text).strip()))
 
-    def set_pinned(self, notes: list[str]) -> None:
-        self.slot.commit({"kind": "pinned", "notes": [safe(n).strip() for n in notes if n.strip()]})
+    async def set_pinned(self, notes: list[str]) -> None:
+        await self._save(r.Pinned(notes=[safe(n).strip() for n in notes if n.strip()]))
 
-    def set_prefs(self, prefs) -> None:
+    async def set_prefs(self, prefs) -> None:
         """The reader's preferences (person, tone, paragraph length, rating) from the next step on."""
-        self.slot.commit({"kind": "prefs", "prefs": prefs.model_dump(mode="json")})
+        await self._save(r.PrefsSet(prefs=prefs))
 
-    def forget(self, entry_id: str) -> None:
-        self.slot.commit({"kind": "forget", "id": entry_id})
+    async def forget(self, entry_id: str) -> None:
+        await self._save(r.Forgotten(id=entry_id))
 
-    def amend(self, entry_id: str, text: str) -> None:
+    async def amend(self, entry_id: str, text: str) -> None:
         if not text.strip():
             raise StepError("a memory cannot be empty; delete it instead")
-        self.slot.commit({"kind": "amend", "id": entry_id, "text": safe(text).strip()})
+        await self._save(r.Amended(id=entry_id, text=safe(text).strip()))
 
     # -- one telling ----------------------------------------------------------------------
     async def _tell(self, number: int, action: str, on_text, on_notice) -> Version:
         story = self.story
         budget = Budget(self.settings.prompt_tokens)
         try:
-            recalled = recall(self.slot.memory, story, number, action)
-        except Exception as error:  # Chroma failing must not stop the story; the slot rebuilds the index
-            if self.slot.memory is not None:
-                self.slot.memory.write_failed = True
+            recalled = await asyncio.to_thread(recall, self.store.memory, story, number, action)
+        except Exception as error:  # Chroma failing must not stop the story; the store rebuilds its index
             if on_notice:
                 on_notice(Notice(f"long-term memory could not be searched this step ({type(error).__name__}); going on without it"))
             recalled = []
@@ -174,7 +181,7 @@ class Narrator:
                 if on_text:
                     on_text(piece)
         except ModelError as error:
-            raise StepError(f"the story could not go on: {error}") from None
+            raise StepError(f"the story could not go on: {error}", error.hint) from None
         paragraph = "".join(pieces).strip()
         if not paragraph:
             raise StepError("the model returned an empty paragraph; try again")
@@ -207,7 +214,7 @@ class Narrator:
             options = list(GENERIC_OPTIONS)
             fallback = True
         except ModelError as error:
-            raise StepError(f"the story could not go on: {error}") from None
+            raise StepError(f"the story could not go on: {error}", error.hint) from None
         if premade:
             options = list(premade)
         # seq is the record's own, set by _commit once the step is ready to be saved

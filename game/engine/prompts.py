@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from game.engine.models import Preferences, Recalled
-from game.engine.story import Story
-from game.engine.text import clip_tokens, clip_words, tokens
-from game.engine.world import always_on
-from game.llm.base import Message
-from game.stories.seed import WorldEntry
+from game.core.models import Preferences, Recalled
+from game.core.story import Story
+from game.core.text import clip_tokens, clip_words, tokens
+from game.core.world import always_on
+from game.core.calls import Message
+from game.core.seed import WorldEntry
 
 RATING_RULE = {
     "everyone": "Keep everything suitable for all ages: no gore, no sexual content, no strong language.",

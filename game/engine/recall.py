@@ -7,9 +7,9 @@ with its neighbouring sentences, so a fact comes back with its context.
 """
 from __future__ import annotations
 
-from game.engine.models import Recalled
-from game.engine.story import Story
-from game.engine.text import pieces, sentences
+from game.core.models import Recalled
+from game.core.story import Story
+from game.core.text import pieces, sentences
 
 PASSAGES = 3
 RECENT_STEPS = 1  # the last paragraph is in the prompt verbatim; do not recall it again

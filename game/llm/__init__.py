@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import os
 
+from game.core.calls import SETTINGS_HINT, InvalidOutput, ModelError, Notice, Usage
+from game.llm.base import RetryPolicy
 from game.llm.local_process import INSTALL
-from game.llm.base import Backend, InvalidOutput, ModelError, Notice, RetryPolicy, Usage
 
-__all__ = ["Backend", "InvalidOutput", "ModelError", "Notice", "RetryPolicy", "Usage", "from_settings", "NoBackend"]
+__all__ = ["InvalidOutput", "ModelError", "Notice", "RetryPolicy", "Usage", "from_settings", "NoBackend"]
 
 HOW_TO = (
     "set OPENAI_BASE_URL (and OPENAI_API_KEY) for any OpenAI-compatible server, "
@@ -17,6 +18,8 @@ HOW_TO = (
 class NoBackend(ModelError):
     """No backend is configured or reachable; the message says how to set one up."""
 
+    hint = SETTINGS_HINT
+
 
 def policy_from(settings) -> RetryPolicy:
     return RetryPolicy(attempts=settings.retry_attempts, base=settings.retry_base, timeout=settings.timeout)
@@ -25,7 +28,7 @@ def policy_from(settings) -> RetryPolicy:
 def from_settings(model: str | None = None, base_url: str | None = None, backend: str | None = None, settings=None) -> Backend:
     """The backend the player asked for, or the first that auto-detection finds."""
     from game.llm.detect import choose
-    from game.settings import load_settings
+    from game.core.settings import load_settings
 
     settings = settings or load_settings(model=model, base_url=base_url, backend=backend)
     choice = choose(settings)

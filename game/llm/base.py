@@ -1,86 +1,11 @@
-"""The one small interface the engine uses to talk to a language model."""
+"""What every backend shares: the call vocabulary (from core) and the retry policy."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import AsyncIterator, Callable, Protocol, TypeVar
+from dataclasses import dataclass
 
-from pydantic import BaseModel
+from game.core.calls import CallRecord, InvalidOutput, Listener, Message, ModelError, Notice, Usage
 
-T = TypeVar("T", bound=BaseModel)
-
-Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": "..."}
-
-
-class ModelError(Exception):
-    """A model or network failure that survived every retry; the message is one plain line."""
-
-
-class InvalidOutput(ModelError):
-    """The model kept answering with something that is not the JSON we asked for."""
-
-
-@dataclass
-class Usage:
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    calls: int = 0
-
-    def add(self, prompt: int, completion: int) -> None:
-        self.prompt_tokens += prompt
-        self.completion_tokens += completion
-        self.calls += 1
-
-    @property
-    def total(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
-
-
-@dataclass
-class Notice:
-    """Something the player should see while a call is retried ("rate limited, retrying in 2 s")."""
-
-    text: str
-    restart: bool = False  # True when streamed text so far is void and will be sent again
-
-
-Listener = Callable[[Notice], None]
-
-
-@dataclass
-class CallRecord:
-    """What one call cost; the engine keeps the prompt size of the last narration for benchmarks."""
-
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-
-
-class Backend(Protocol):
-    """A text generator. `stream` yields prose; `structured` returns a validated pydantic model."""
-
-    model: str
-    usage: Usage
-    last: CallRecord
-
-    def stream(
-        self,
-        messages: list[Message],
-        *,
-        max_tokens: int,
-        temperature: float,
-        on_notice: Listener | None = None,
-    ) -> AsyncIterator[str]: ...
-
-    async def structured(
-        self,
-        messages: list[Message],
-        schema: type[T],
-        *,
-        max_tokens: int,
-        temperature: float,
-        on_notice: Listener | None = None,
-    ) -> T: ...
-
-    async def close(self) -> None: ...
+__all__ = ["CallRecord", "InvalidOutput", "Listener", "Message", "ModelError", "Notice", "RetryPolicy", "Usage"]
 
 
 @dataclass
@@ -98,11 +23,3 @@ class RetryPolicy:
         if hint is not None:
             wait = min(self.hint_cap, max(wait, hint))  # the server knows best, within reason
         return wait
-
-
-@dataclass
-class Sampling:
-    temperature: float = 0.8
-    paragraph_tokens: int = 400
-    bookkeeping_tokens: int = 600
-    extra: dict = field(default_factory=dict)

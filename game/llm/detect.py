@@ -15,7 +15,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
-from game.settings import PROFILES, Settings
+from game.core.settings import PROFILES, Settings
 
 OLLAMA_DEFAULT = "http://localhost:11434"
 OLLAMA_TIMEOUT = 0.5

@@ -20,7 +20,8 @@ from typing import AsyncIterator, TypeVar
 
 from pydantic import BaseModel
 
-from game.llm.base import CallRecord, Listener, Message, ModelError, Notice, RetryPolicy, Usage
+from game.core.calls import CallRecord, Listener, Message, ModelError, Notice, Usage
+from game.llm.base import RetryPolicy
 from game.llm.grammar import grammar_text
 from game.llm.local_process import INSTALL, LocalModel
 

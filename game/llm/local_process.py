@@ -15,7 +15,8 @@ import sys
 import threading
 from pathlib import Path
 
-from game.llm.base import ModelError
+from game.core.calls import ModelError
+from game.core.paths import state_dir
 
 INSTALL = "install the [local] extra as the README shows (its section 'Play right away, offline')"
 START_TIMEOUT = 180.0  # a large GGUF on a slow disk can take a while to map
@@ -31,12 +32,6 @@ CRASHES = {
     signal.SIGFPE: ("crashed (arithmetic fault)", f"try again; if it happens again, {REBUILD}"),
     signal.SIGKILL: ("was killed (perhaps out of memory)", "close other programs or use a smaller model, then try again"),
 }
-
-
-def state_dir() -> Path:
-    """$XDG_STATE_HOME/recurrent: logs, never saves."""
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "recurrent"
 
 
 def describe_exit(code: int, log: Path | None = None, when: str = "") -> str:

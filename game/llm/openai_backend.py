@@ -15,8 +15,9 @@ import httpx
 import openai
 from pydantic import BaseModel
 
-from game.llm.base import CallRecord, InvalidOutput, Listener, Message, ModelError, Notice, RetryPolicy, Usage
-from game.engine.text import safe
+from game.core.calls import SETTINGS_HINT, CallRecord, InvalidOutput, Listener, Message, ModelError, Notice, Usage
+from game.core.text import safe, tokens
+from game.llm.base import RetryPolicy
 from game.llm.jsonout import parse_as, response_format
 
 T = TypeVar("T", bound=BaseModel)
@@ -53,10 +54,6 @@ def _server_says(error: Exception) -> str:
     return text[:160]
 
 
-def _estimate_tokens(text: str) -> int:
-    return max(1, len(text) // 4)
-
-
 def _retry_hint(error: Exception) -> float | None:
     response = getattr(error, "response", None)
     if response is None:
@@ -71,34 +68,42 @@ def _retry_hint(error: Exception) -> float | None:
     return None
 
 
-def _describe(error: Exception, base_url: str, model: str) -> tuple[str, bool]:
-    """One plain sentence for the player, and whether trying again may help."""
+# What the player can do, by what went wrong (shown under the problem; the UI matches no text).
+RUNNING = f"Check that the server is running, or {SETTINGS_HINT[0].lower()}{SETTINGS_HINT[1:]}"
+WAIT = "Wait a moment and try again."
+KEY = "Set OPENAI_API_KEY before starting the game."
+MODEL = "Set the model in Settings, or with --model or RECURRENT_MODEL."
+
+
+def _describe(error: Exception, base_url: str, model: str) -> tuple[str, bool, str]:
+    """One plain sentence for the player, whether trying again may help, and what they can do."""
     if isinstance(error, NotOpenAI):
         return (f"the server at {base_url} did not answer like an OpenAI-compatible API "
-                "(check the URL: it usually ends in /v1)"), False
+                "(check the URL: it usually ends in /v1)"), False, SETTINGS_HINT
     if isinstance(error, openai.RateLimitError):
         if getattr(error, "code", None) == "insufficient_quota" or "quota" in _server_says(error).lower():
-            return f"the model server says the account is out of quota or credit ({_server_says(error)})", False
-        return "the model server is rate limiting us", True
+            return (f"the model server says the account is out of quota or credit ({_server_says(error)})", False,
+                    "Add credit to the account, or " + SETTINGS_HINT[0].lower() + SETTINGS_HINT[1:])
+        return "the model server is rate limiting us", True, WAIT
     if isinstance(error, openai.APITimeoutError):
-        return "the model server is slow to answer", True
+        return "the model server is slow to answer", True, RUNNING
     if isinstance(error, openai.APIConnectionError):
-        return f"cannot reach the model server at {base_url}", True
+        return f"cannot reach the model server at {base_url}", True, RUNNING
     if isinstance(error, openai.AuthenticationError):
-        return f"the model server at {base_url} refused the API key (check OPENAI_API_KEY)", False
+        return f"the model server at {base_url} refused the API key (check OPENAI_API_KEY)", False, KEY
     if isinstance(error, openai.NotFoundError):
-        return f"the model server at {base_url} has no model {model!r} (set --model or RECURRENT_MODEL)", False
+        return f"the model server at {base_url} has no model {model!r} (set --model or RECURRENT_MODEL)", False, MODEL
     if isinstance(error, openai.APIStatusError):
         retry = error.status_code >= 500 or error.status_code in (408, 409)
         reason = _server_says(error)
-        return f"the model server answered {error.status_code}" + (f": {reason}" if reason else ""), retry
+        return f"the model server answered {error.status_code}" + (f": {reason}" if reason else ""), retry, RUNNING
     if isinstance(error, StreamCut):
-        return "the model's answer was cut short", True
+        return "the model's answer was cut short", True, "Try again."
     if isinstance(error, Garbled):
-        return "the model server sent a garbled answer", True
+        return "the model server sent a garbled answer", True, "Try again."
     if isinstance(error, httpx.HTTPError):
-        return "the connection to the model server broke", True
-    return f"the model call failed ({type(error).__name__})", False
+        return "the connection to the model server broke", True, RUNNING
+    return f"the model call failed ({type(error).__name__})", False, "Try again."
 
 
 class OpenAIBackend:
@@ -148,10 +153,10 @@ class OpenAIBackend:
         if self.gone is not None and isinstance(error, LOST + (StreamCut, Garbled)):
             why = await self.gone()
             if why:
-                raise ModelError(why) from error
-        reason, retry = _describe(error, self.base_url, self.model)
+                raise ModelError(why, "Try again: the next call starts the model afresh.") from error
+        reason, retry, hint = _describe(error, self.base_url, self.model)
         if not retry or attempt + 1 >= self.policy.attempts:
-            raise ModelError(reason) from error
+            raise ModelError(reason, hint) from error
         delay = self.policy.delay(attempt, _retry_hint(error))
         if on_notice:
             on_notice(Notice(f"{reason}; trying again in {delay:.1f} s", restart=restart))
@@ -206,7 +211,7 @@ class OpenAIBackend:
             raise StreamCut()
         # Without a usage report (llama-cpp-python's server sends none), a streaming server's
         # chunks are its tokens, one each.
-        prompt = usage.prompt_tokens if usage else _estimate_tokens(" ".join(m["content"] for m in messages))
+        prompt = usage.prompt_tokens if usage else tokens(" ".join(m["content"] for m in messages))
         completion = usage.completion_tokens if usage else len(text)
         self.usage.add(prompt, completion)
         self.last = CallRecord(prompt, completion)
@@ -255,12 +260,13 @@ class OpenAIBackend:
                 failures += 1
                 continue
             if not hasattr(response, "choices"):  # a web page or plain text where JSON was due
-                raise ModelError(_describe(NotOpenAI(), self.base_url, self.model)[0])
+                reason, _retry, hint = _describe(NotOpenAI(), self.base_url, self.model)
+                raise ModelError(reason, hint)
             text = (response.choices[0].message.content or "") if response.choices else ""
             if response.usage:
                 prompt, completion = response.usage.prompt_tokens, response.usage.completion_tokens
             else:
-                prompt, completion = _estimate_tokens(" ".join(m["content"] for m in messages)), _estimate_tokens(text)
+                prompt, completion = tokens(" ".join(m["content"] for m in messages)), tokens(text)
             self.usage.add(prompt, completion)
             self.last = CallRecord(prompt, completion)
             parsed = parse_as(text, schema)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 
-from game.engine.text import words
+from game.core.text import words
 
 # Words too common in stories to carry a cue; BM25's idf would mute most of them anyway,
 # but dropping them keeps short actions ("go to the well") from matching everything.

@@ -11,7 +11,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from game.engine.models import Entry
+from game.core.errors import PlayerError
+from game.core.models import Entry
 from game.memory.lexicon import Lexicon, terms
 
 RRF_K = 20  # reciprocal-rank fusion constant; small so the top of each list counts
@@ -21,8 +22,10 @@ KIND_WEIGHT = {"paragraph": 1.0, "action": 0.4}
 NEWEST_MARGIN = 48  # extra vector hits to ask for, to make up for the newest steps left out
 
 
-class MemoryStoreError(Exception):
+class MemoryStoreError(PlayerError):
     """Long-term memory cannot be opened or written; one line."""
+
+    hint = "The story is safe in its journal; `recurrent saves repair` rebuilds long-term memory from it."
 
 
 class EmbedderError(MemoryStoreError):
@@ -98,7 +101,7 @@ class LongTermMemory:
         self._writer: ThreadPoolExecutor | None = None
         self._pending: Future | None = None
         self._pending_low: int | None = None  # the oldest step the pending write touches
-        self.write_failed = False  # a background write failed and its error was already taken
+        self.stale = False  # a write or a search failed: the store rebuilds the index at its next commit
 
     # -- keeping in step with the journal ----------------------------------------
     def attach(self, entries: list[Entry]) -> None:
@@ -107,6 +110,14 @@ class LongTermMemory:
         self.lexicon = Lexicon()
         for entry in entries:
             self.lexicon.add(entry.id, entry.text)
+
+    def warm(self) -> None:
+        """Load the embedder and the vector index now, while the slot opens (in a thread): the
+        first of each holds Python's lock for tens of milliseconds, which would otherwise land in
+        the player's first step as a frozen screen."""
+        self.embedder(["warm"])
+        if self.known:
+            self.collection.query(query_texts=["warm"], n_results=1, include=[])
 
     def stored_ids(self) -> set[str]:
         self.flush()
@@ -185,28 +196,40 @@ class LongTermMemory:
             self.flush()
         except Exception:
             pass  # a failed background write is exactly what this repairs
-        self.write_failed = False
+        self.stale = False
+        missing, extra, changed = self.compare(expected)
+        # Missing, or stored with other text (an amend whose write was lost keeps its id).
+        self._store(extra, missing + changed)
+        self.attach(expected)
+        return len(missing) + len(changed), len(extra)
+
+    def compare(self, expected: list[Entry]) -> tuple[list[Entry], list[str], list[Entry]]:
+        """How the collection differs from `expected`: entries missing, ids extra, entries changed."""
+        self.flush()
         got = self.collection.get(include=["documents", "metadatas"])
         stored = {i: (doc, (meta or {}).get("step")) for i, doc, meta in zip(got["ids"], got["documents"], got["metadatas"])}
         wanted = {entry.id: entry for entry in expected}
         extra = sorted(set(stored) - set(wanted))
-        # Missing, or stored with other text (an amend whose write was lost keeps its id).
-        missing = [e for i, e in wanted.items() if stored.get(i) != (e.text, e.step)]
-        self._store(extra, missing)
-        self.attach(expected)
-        return len(missing), len(extra)
+        missing = [e for i, e in wanted.items() if i not in stored]
+        changed = [e for i, e in wanted.items() if i in stored and stored[i] != (e.text, e.step)]
+        return missing, extra, changed
 
     # -- recall ---------------------------------------------------------------------
     def search(self, query: str, limit: int, before_step: int) -> list[Hit]:
-        """Entries from steps before `before_step`, best first: meaning and keywords fused."""
+        """Entries from steps before `before_step`, best first: meaning and keywords fused.
+        MemoryStoreError when Chroma fails; the store then rebuilds the index at its next commit."""
         if not query.strip() or not self.known:
             return []
         if self._pending is not None and self._pending_low is not None and self._pending_low < before_step:
             try:
                 self.flush()  # an edit of an older step: wait for it, or its new vector would be missed
             except Exception:
-                self.write_failed = True  # the slot rebuilds the index at its next commit
-        vector_hits = self._by_meaning(query, limit * 3, before_step)
+                self.stale = True
+        try:
+            vector_hits = self._by_meaning(query, limit * 3, before_step)
+        except Exception as error:
+            self.stale = True
+            raise MemoryStoreError(f"long-term memory could not be searched ({type(error).__name__})") from None
         word_hits = self.lexicon.search(query, limit * 3, allowed=lambda i: i in self.known and self.known[i].step < before_step)
         fused: dict[str, float] = {}
         why: dict[str, list[str]] = {}
@@ -235,6 +258,10 @@ class LongTermMemory:
         distances = result["distances"][0] if result.get("distances") else [1.0] * len(ids)
         found = [(i, 1.0 - d) for i, d in zip(ids, distances) if i in self.known and self.known[i].step < before_step]
         return found[:limit]
+
+
+def collection_names(client) -> list[str]:
+    return [getattr(c, "name", c) for c in client.list_collections()]
 
 
 def close_client(client) -> None:

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from game.saves.journal import Journal, _line
+from game.saves.journal import Journal, encode
 from game.saves.names import SlotError, check_name
 from game.saves.slot import HEADER, JOURNAL, MARKER, MEMORY, SCHEMA, MemoryConfig, Slot, replay
 
@@ -60,18 +60,10 @@ def _header_problem(path: Path) -> str | None:
 
 def _foreign_collections(root: Path, name: str, config: MemoryConfig) -> list[str]:
     """Collections in the slot's folder made by an embedder other than ours, when ours is absent."""
-    slot = Slot(root, name, config)
-    from game.memory.longterm import close_client
-
-    client = None
     try:
-        client, _embedder, ours = slot.memory_client()
-        names = [getattr(c, "name", c) for c in client.list_collections()]
+        return Slot(root, name, config).foreign_collections()
     except Exception:
         return []  # an unreadable folder is reported by the full check below
-    finally:
-        close_client(client)
-    return [] if ours in names or not names else names
 
 
 def check(root: Path, name: str, config: MemoryConfig | None = None) -> Report:
@@ -119,16 +111,10 @@ def check(root: Path, name: str, config: MemoryConfig | None = None) -> Report:
             if reading.torn_tail:
                 report.recovered.append("dropped a torn last journal record (a crash mid-step)")
             if not (path / HEADER).exists():
-                slot._write_header()
+                slot.write_header()
                 report.recovered.append("wrote the missing header.json from the journal")
-            slot._open_memory_only()
-            memory = slot.memory
-            stored = memory.collection.get(include=["documents", "metadatas"])
-            expected = {e.id: e for e in slot.story.entries()}
-            found = {i: (doc, meta) for i, doc, meta in zip(stored["ids"], stored["documents"], stored["metadatas"])}
-            missing = [i for i in expected if i not in found]
-            extra = [i for i in found if i not in expected]
-            changed = [i for i, e in expected.items() if i in found and (found[i][0] != e.text or found[i][1].get("step") != e.step)]
+            slot.open_memory(level=False)
+            missing, extra, changed = slot.compare()
             if missing or extra or changed:
                 if behind and not changed:
                     added, removed = slot.reindex()
@@ -139,7 +125,7 @@ def check(root: Path, name: str, config: MemoryConfig | None = None) -> Report:
                     )
             elif behind:
                 slot.memory.attach(slot.story.entries())
-                slot._write_marker()
+                slot.mark_level()
     except SlotError as error:
         report.problems.append(str(error).split(": ", 1)[-1] if str(error).startswith(f"slot {name}") else str(error))
     except Exception as error:  # Chroma could not read its folder
@@ -173,7 +159,7 @@ def _repair(root: Path, name: str, config: MemoryConfig | None = None) -> list[s
         shutil.copy2(path / JOURNAL, path / f"journal.damaged-{stamp}")
         tmp = path / (JOURNAL + ".tmp")
         with open(tmp, "wb") as handle:
-            handle.write(b"".join(_line(record) for record in kept))
+            handle.write(b"".join(encode(record) for record in kept))
             handle.flush()
             os.fsync(handle.fileno())
         tmp.replace(path / JOURNAL)
@@ -185,7 +171,7 @@ def _repair(root: Path, name: str, config: MemoryConfig | None = None) -> list[s
     if not config.host and (path / MEMORY).exists():
         try:
             with Slot.open(root, name, config, memory=False) as slot:
-                slot._open_memory_only()
+                slot.open_memory(level=False)
                 slot.memory.count()
         except SlotError:
             raise
@@ -194,8 +180,8 @@ def _repair(root: Path, name: str, config: MemoryConfig | None = None) -> list[s
             done.append(f"moved the unreadable long-term memory aside (memory.damaged-{stamp})")
     (path / MARKER).unlink(missing_ok=True)
     with Slot.open(root, name, config, memory=False) as slot:
-        slot._open_memory_only()
+        slot.open_memory(level=False)
         added, removed = slot.reindex()
-        slot._write_header()
+        slot.write_header()
     done.append(f"rebuilt long-term memory from the journal (+{added} −{removed})")
     return done

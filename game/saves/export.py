@@ -1,8 +1,11 @@
-"""Transcripts: the story as Markdown."""
+"""Transcripts: the story as Markdown, written in one place for every face of the game."""
 from __future__ import annotations
 
-from game.engine.story import Story
-from game.engine.text import safe
+from pathlib import Path
+
+from game.core.story import Story
+from game.core.text import safe
+from game.saves.names import SlotError
 
 
 def _quote(text: str) -> str:
@@ -17,3 +20,14 @@ def markdown(story: Story) -> str:
             out += [_quote(f"**Step {step.number}:** {safe(step.action)}"), ""]
         out += [safe(step.version.paragraph), ""]
     return "\n".join(out).rstrip() + "\n"
+
+
+def write_transcript(story: Story, path: Path | str, slot: str = "") -> Path:
+    """The transcript written to `path`; one-line SlotError (the story stays saved) if it cannot be."""
+    target = Path(path).expanduser().absolute()
+    try:
+        target.write_text(markdown(story), encoding="utf-8")
+    except OSError as error:
+        saved = f"; the story is saved in slot {slot}" if slot else ""
+        raise SlotError(f"{path}: cannot write the transcript ({error.strerror or error}){saved}") from None
+    return target

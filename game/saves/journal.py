@@ -14,11 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
-class JournalError(Exception):
-    """A journal that cannot be read as a story; the message is one line."""
-
-
-def _line(record: dict) -> bytes:
+def encode(record: dict) -> bytes:
     body = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str)
     # The checksum tells a torn or scribbled line from a good one.
     return f"{zlib.crc32(body.encode()):08x} {body}\n".encode()
@@ -91,7 +87,7 @@ class Journal:
 
     def append(self, record: dict) -> None:
         """Append one record and fsync it; on any failure the file is cut back to where it was."""
-        data = _line(record)
+        data = encode(record)
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             start = os.fstat(fd).st_size

@@ -5,14 +5,18 @@ import os
 import re
 from pathlib import Path
 
+from game.core.errors import PlayerError
+
 # Letters, digits, space, dot, dash, underscore; must start with a letter or digit.
 # No separators and no "..", so a slot name can never leave the saves folder.
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$")
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
 
 
-class SlotError(Exception):
+class SlotError(PlayerError):
     """A problem with a save slot, in one line that names the slot."""
+
+    hint = "Nothing saved was lost; choose another slot, or see `recurrent saves check`."
 
 
 def check_name(name: str) -> str:

@@ -16,13 +16,15 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from game.engine.models import Entry, Preferences
-from game.engine.story import RecordError, Story
+from game.core import records as r
+from game.core.models import Preferences
+from game.core.records import SCHEMA, Change, RecordError, save_format
+from game.core.seed import Seed
+from game.core.story import Story
+from game.core.story import replay as replay_records
 from game.saves.journal import Journal, Reading
 from game.saves.names import SlotError, check_name
-from game.stories.seed import Seed
 
-SCHEMA = 1
 HEADER = "header.json"
 JOURNAL = "journal.jsonl"
 MEMORY = "memory"
@@ -61,16 +63,10 @@ def sync_folder(path: Path) -> None:
         pass  # some file systems cannot sync a folder; the journal itself is synced
 
 
-def schema_of(record: dict) -> int:
-    """The save format a journal was written in (saves from before the field was added are 1)."""
-    schema = record.get("schema", 1)
-    return schema if isinstance(schema, int) and not isinstance(schema, bool) else -1
-
-
 def replay(reading: Reading, name: str) -> Story:
     if not reading.records:
         raise SlotError(f"slot {name}: the journal is empty")
-    schema = schema_of(reading.records[0])
+    schema = save_format(reading.records[0])
     if schema > SCHEMA:
         raise SlotError(
             f"slot {name}: saved by a newer version of Recurrent (save format {schema}; this version reads "
@@ -79,9 +75,7 @@ def replay(reading: Reading, name: str) -> Story:
     if schema < 1:
         raise SlotError(f"slot {name}: the journal's save format {reading.records[0].get('schema')!r} is not one Recurrent knows")
     try:
-        story = Story.begin(reading.records[0])
-        for record in reading.records[1:]:
-            story.apply(record)
+        story = replay_records(reading.records)
     except (RecordError, KeyError, ValueError) as error:
         raise SlotError(f"slot {name}: journal does not replay ({str(error).splitlines()[0]})") from None
     return story
@@ -139,16 +133,15 @@ class Slot:
             raise SlotError(f"slot {name}: cannot make its folder in {slot.root} ({error.strerror or error})") from None
         slot._take_lock()
         try:
-            record = {"seq": 0, "kind": "begin", "schema": SCHEMA, "created": _now(),
-                      "seed": seed.model_dump(mode="json"), "prefs": (prefs or Preferences()).model_dump(mode="json")}
+            record = r.Begin(seq=0, created=_now(), seed=seed, prefs=prefs or Preferences())
             try:
-                slot.journal.append(record)
+                slot.journal.append(record.line())
             except OSError as error:
                 raise SlotError(f"slot {name}: could not save ({error.strerror or error})") from None
             sync_folder(slot.path)  # the new journal's name is on disk too, not only its bytes
             slot.story = Story.begin(record)
-            slot._write_header()
-            slot._open_memory()
+            slot.write_header()
+            slot.open_memory()
         except BaseException:
             slot.close()
             raise
@@ -172,7 +165,7 @@ class Slot:
             slot.story = replay(reading, name)
             slot._refresh_header()
             if memory:
-                slot._open_memory()
+                slot.open_memory()
         except BaseException:
             slot.close()
             raise
@@ -188,23 +181,45 @@ class Slot:
             return server_client(self.config.host, self.config.port), embedder, collection_name(embedder.key, self.name)
         return embedded_client(self.path / MEMORY), embedder, collection_name(embedder.key)
 
-    def _open_memory_only(self) -> None:
+    def foreign_collections(self) -> list[str]:
+        """Collections in this slot's own folder made by another embedder, when ours is absent."""
+        from game.memory.longterm import close_client, collection_names
+
+        client = None
+        try:
+            client, _embedder, ours = self.memory_client()
+            names = collection_names(client)
+        finally:
+            close_client(client)
+        return [] if ours in names or not names else names
+
+    def open_memory(self, level: bool = True) -> None:
+        """Open long-term memory; with `level`, bring it level with the journal first (what a
+        game needs). `saves check` opens it without, to compare before anything changes."""
         from game.memory.longterm import LongTermMemory
 
         client, embedder, name = self.memory_client()
         self.memory = LongTermMemory(client, embedder, name)
-
-    def _open_memory(self) -> None:
-        self._open_memory_only()
+        if not level:
+            return
         entries = self.story.entries()
         # The marker says the index was level at this record; the count catches a Chroma folder
         # that was deleted or replaced since (it costs a millisecond).
-        if self._marker() == self.story.seq and self.memory.count() == len(entries):
+        if self.marker() == self.story.seq and self.memory.count() == len(entries):
             self.memory.attach(entries)
         else:
             self.reindex()
+        try:
+            self.memory.warm()
+        except Exception:
+            pass  # a memory that cannot warm up says so at its first real use
 
-    def _marker(self) -> int | None:
+    def compare(self):
+        """How long-term memory differs from the journal: (missing, extra ids, changed) entries."""
+        return self.memory.compare(self.story.entries())
+
+    def marker(self) -> int | None:
+        """The last record the index was level with, as its marker says (None: unknown)."""
         try:
             data = json.loads((self.path / MARKER).read_text())
             if data.get("collection") == self.memory.name:
@@ -213,7 +228,8 @@ class Slot:
             pass
         return None
 
-    def _write_marker(self, seq: int | None = None) -> None:
+    def mark_level(self, seq: int | None = None) -> None:
+        """Note that long-term memory holds everything up to record `seq` (default: the last)."""
         # Not fsynced: if it is lost, the next open simply checks the index again.
         seq = self.story.seq if seq is None else seq
         write_atomic(self.path / MARKER, json.dumps({"seq": seq, "collection": self.memory.name}), sync=False)
@@ -221,72 +237,53 @@ class Slot:
     def reindex(self) -> tuple[int, int]:
         """Bring long-term memory level with the journal; returns (added, removed)."""
         changes = self.memory.sync(self.story.entries())
-        self._write_marker()
+        self.mark_level()
         self.index_stale = False
         return changes
 
     # -- committing ---------------------------------------------------------------------
-    def commit(self, record: dict) -> dict:
-        """Append one record; when this returns, the change is saved."""
+    def commit(self, record: r.Record) -> Change:
+        """Append one record; when this returns, the change is saved. Blocking (a disk sync):
+        the engine calls it in a thread."""
         story = self.story
-        record = {"seq": story.seq + 1, **record}
-        before = self._touched(record)
-        story.apply(record)  # raises RecordError before changing anything when the record does not fit
+        record = record.stamped(story.seq + 1)
+        change = story.apply(record)  # raises RecordError before changing anything when the record does not fit
         try:
-            self.journal.append(record)
+            self.journal.append(record.line())
         except OSError as error:
             self.story = replay(self.journal.read(), self.name)  # back to what the disk holds
             raise SlotError(f"slot {self.name}: could not save ({error.strerror or error}); nothing was lost, try again") from None
         except (ValueError, TypeError) as error:  # text that cannot be written as UTF-8 JSON
             self.story = replay(self.journal.read(), self.name)
             raise SlotError(f"slot {self.name}: could not save ({type(error).__name__}); nothing was lost") from None
-        self._update_index(record, before)
-        return record
+        self._remember(change)
+        return change
 
-    def _touched(self, record: dict) -> list[Entry]:
-        kind, story = record["kind"], self.story
-        if kind in ("redo", "undo") and story.steps:
-            return story.entries_of(story.steps[-1])
-        if kind in ("edit", "flip") and 0 <= record.get("number", -1) < len(story.steps):
-            return story.entries_of(story.steps[record["number"]])
-        return []
-
-    def _update_index(self, record: dict, before: list[Entry]) -> None:
+    def _remember(self, change: Change) -> None:
+        """Hand long-term memory the change the journal now holds (it catches up if it cannot)."""
         header = self._header()
         if self.memory is None:
-            self._write_header(header)
+            self.write_header(header)
             return
-        kind, story = record["kind"], self.story
-        after: list[Entry] = []
-        if kind in ("step", "redo"):
-            after = story.entries_of(story.steps[-1])
-        elif kind in ("edit", "flip"):
-            after = story.entries_of(story.steps[record["number"]])
-        elif kind in ("forget", "amend"):
-            before = [e for e in self.memory.known.values() if e.id == record["id"]]
-            after = [e.model_copy(update={"text": record["text"]}) for e in before] if kind == "amend" else []
-        old = {e.id: e.text for e in before}
         try:
             self.memory.flush()
         except Exception:
             self.index_stale = True  # the last background write failed
-        if self.memory.write_failed:
-            self.index_stale = True  # ... and recall already met that failure
+        if self.memory.stale:
+            self.index_stale = True  # ... or a search met a failure
         try:
             if self.index_stale:
                 self.reindex()
-                self._write_header(header)
+                self.write_header(header)
                 return
-            kept = {e.id for e in after}
             self.memory.change(
-                remove=[i for i in old if i not in kept],
-                add=[e for e in after if old.get(e.id) != e.text],
-                then=lambda seq=self.story.seq: (self._write_marker(seq), self._write_header(header)),
+                remove=change.drop, add=change.add,
+                then=lambda seq=self.story.seq: (self.mark_level(seq), self.write_header(header)),
             )
         except Exception:
             # The journal already holds the change; the index catches up on the next commit or open.
             self.index_stale = True
-            self._write_header(header)
+            self.write_header(header)
 
     # -- the header ---------------------------------------------------------------------
     def _refresh_header(self) -> None:
@@ -297,7 +294,7 @@ class Slot:
         except (OSError, ValueError):
             current = False
         if not current:
-            self._write_header()
+            self.write_header()
 
     def _header(self) -> dict:
         story = self.story
@@ -312,7 +309,7 @@ class Slot:
             "embedder": self.config.embedder,
         }
 
-    def _write_header(self, header: dict | None = None) -> None:
+    def write_header(self, header: dict | None = None) -> None:
         # Written after the index in the background: listings may lag one step behind for a
         # moment; the journal is the truth and `read_header` falls back to it.
         header = header or self._header()

@@ -21,14 +21,15 @@ import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .seed import LINE, LONG, SHORT, Placeholder, Protagonist, Seed, WorldEntry
+from game.core.errors import PlayerError
+from game.core.seed import LINE, LONG, SHORT, Placeholder, Protagonist, Seed, WorldEntry
 
 MAX_JSON = 4 * 1024 * 1024
 MAX_PNG = 20 * 1024 * 1024  # card art is big; the JSON inside it is not
 MAX_KEYS = 20
 
 
-class CardError(Exception):
+class CardError(PlayerError):
     """A card file that cannot be imported; `str()` is one line naming the file."""
 
     def __init__(self, path: Path | str, problem: str) -> None:

@@ -14,14 +14,18 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
-from .seed import Placeholder, Protagonist, Seed, WorldEntry
+from game.core.errors import PlayerError
+
+from game.core.seed import Placeholder, Protagonist, Seed, WorldEntry
 
 MAX_BYTES = 256 * 1024  # a seed is a few KiB; anything this big is a mistake or an attack
 MISSING = "is required but missing"
 
 
-class SeedError(Exception):
+class SeedError(PlayerError):
     """A seed file that cannot be used. `str()` is one line naming file, line, field and problem."""
+
+    hint = "Fix the seed file at the line and field named (stories/README.md documents every field)."
 
     def __init__(self, path: Path | str, problem: str, line: int | None = None, field: str = "") -> None:
         self.path = Path(path)

@@ -13,10 +13,10 @@ from typing import Literal
 import tomli_w
 from pydantic import BaseModel, Field, ValidationError
 
-from game.llm.base import InvalidOutput
+from game.core.calls import InvalidOutput
 
-from .loader import describe
-from .seed import LINE, LONG, SHORT, Protagonist, Seed, WorldEntry
+from game.stories.loader import describe
+from game.core.seed import LINE, LONG, SHORT, Protagonist, Seed, WorldEntry
 
 WRITER_TOKENS = 3000
 WRITER_TEMPERATURE = 0.9

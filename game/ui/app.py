@@ -12,7 +12,7 @@ from pathlib import Path
 from textual.app import App
 from textual.binding import Binding
 
-from game.settings import Settings, load_settings
+from game.core.settings import Settings, load_settings
 from game.ui.commands import GameCommands
 
 CSS = Path(__file__).with_name("app.tcss")
@@ -38,6 +38,8 @@ class RecurrentApp(App):
         self.start_seed = story  # a Seed to start a new game from (recurrent play --story)
         self.start_slot = slot
         self.blink = blink
+        self.game = None  # the playthrough on the play screen (a game.session.Game)
+        self._games_closing: set = set()  # games being closed in their workers
         self._backend = None
         self._backend_lock = threading.Lock()
 
@@ -111,7 +113,26 @@ class RecurrentApp(App):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
+    def close_game(self, game) -> None:
+        """Close a playthrough in a worker (a slot's last memory write and its lock)."""
+        if game is self.game:
+            self.game = None
+        if game in self._games_closing:
+            return
+        self._games_closing.add(game)
+
+        async def close() -> None:
+            await game.close()
+            self._games_closing.discard(game)  # not when cancelled (the app ending): on_unmount closes it
+
+        self.run_worker(close(), group="closing", exclusive=False)
+
     async def on_unmount(self) -> None:
+        for game in [*self._games_closing, *([self.game] if self.game is not None else [])]:
+            try:
+                await game.close()  # closing twice is harmless; a worker may not finish now
+            except Exception:
+                pass
         await self.reset_backend()
 
 

@@ -1,62 +1,64 @@
-"""A turn's life cycle as messages: workers post these, screen handlers own the state."""
+"""A turn's life cycle as messages: workers post these, screen handlers own the state.
+
+Messages are dataclasses (toolong's habit): what they carry is their signature."""
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from textual.message import Message
 
 
-class Turn(Message):
-    def __init__(self, turn: int) -> None:
-        super().__init__()
-        self.turn = turn
+@dataclass
+class TurnText(Message):
+    """A piece of the paragraph being told."""
+
+    turn: int
+    text: str
 
 
-class TurnStarted(Turn):
-    pass
+@dataclass
+class TurnNotice(Message):
+    """Something to tell the player while the turn waits on the model (a retry, a restart)."""
+
+    turn: int
+    text: str
+    restart: bool
 
 
-class TurnText(Turn):
-    def __init__(self, turn: int, text: str) -> None:
-        super().__init__(turn)
-        self.text = text
+@dataclass
+class TurnFinished(Message):
+    """The turn's step is saved."""
+
+    turn: int
+    step: object
 
 
-class TurnNotice(Turn):
-    def __init__(self, turn: int, text: str, restart: bool) -> None:
-        super().__init__(turn)
-        self.text = text
-        self.restart = restart
+@dataclass
+class TurnFailed(Message):
+    """The turn ended with nothing saved: the error's line and its hint."""
+
+    turn: int
+    error: str
+    hint: str = ""
 
 
-class TurnFinished(Turn):
-    def __init__(self, turn: int, step) -> None:
-        super().__init__(turn)
-        self.step = step
+@dataclass
+class GameReady(Message):
+    """The playthrough is open (its slot, its narrator)."""
+
+    game: object
 
 
-class TurnFailed(Turn):
-    def __init__(self, turn: int, error: str) -> None:
-        super().__init__(turn)
-        self.error = error
+@dataclass
+class GameFailed(Message):
+    """The playthrough could not be opened (in use by another game, damaged...)."""
+
+    error: str
 
 
-class SlotReady(Message):
-    def __init__(self, slot, narrator, problem: str = "") -> None:
-        super().__init__()
-        self.slot = slot
-        self.narrator = narrator
-        self.problem = problem  # no backend: the story can be read, not continued
-
-
-class SlotFailed(Message):
-    def __init__(self, error: str) -> None:
-        super().__init__()
-        self.error = error
-
-
+@dataclass
 class Said(Message):
     """Something to tell the player, from a worker (a copy saved, or why it was not)."""
 
-    def __init__(self, text: str, error: bool = False) -> None:
-        super().__init__()
-        self.text = text
-        self.error = error
+    text: str
+    error: bool = False

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from game.engine.models import Recalled, Step, Version
+from game.core.models import Recalled, Step, Version
+from game.core.records import Told
 from game.saves.slot import Slot
 from game.stories.loader import load_seed
 
@@ -35,33 +36,25 @@ def stories(tmp_path, seed_path) -> Path:
     return folder
 
 
-def app_for(saves, stories=None, **kwargs):
+@pytest.fixture
+def app_for():
+    """`app_for(saves, stories=None, **kwargs)`: the game, made as `recurrent play` makes it."""
     from game.ui.app import make_app
 
-    return make_app(saves=saves, stories=stories, blink=False, **kwargs)
+    def make(saves, stories=None, **kwargs):
+        return make_app(saves=saves, stories=stories, blink=False, **kwargs)
+
+    return make
 
 
-async def until(pilot, condition, timeout: float = 15.0) -> None:
-    """Let the app run until `condition()` holds (workers and threads included)."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        await pilot.pause(0.02)
-        if condition():
-            return
-    raise AssertionError(f"timed out waiting for {condition}")
+@pytest.fixture
+def prepared_slot():
+    """`prepared_slot(saves, seed_path, name="lighthouse", steps=2)`: a slot with fixed text and
+    times (no model), for snapshots and load tests."""
+    return make_prepared_slot
 
 
-def notices(app) -> list[str]:
-    """The toasts the app has shown (and not yet timed out)."""
-    return [notification.message for notification in app._notifications]
-
-
-def idle(app) -> bool:
-    screen = app.screen
-    return getattr(screen, "slot", None) is not None and screen.slot.story.steps and not screen.busy
-
-
-def prepared_slot(saves: Path, seed_path: Path, name: str = "lighthouse", steps: int = 2) -> None:
+def make_prepared_slot(saves: Path, seed_path: Path, name: str = "lighthouse", steps: int = 2) -> None:
     """A slot with fixed text and times (no model), for snapshots and load tests."""
     seed = load_seed(seed_path)
     with Slot.create(saves, name, seed) as slot:
@@ -77,7 +70,7 @@ def prepared_slot(saves: Path, seed_path: Path, name: str = "lighthouse", steps:
                 world=["Skerry Point", "The logbook"] if number else [],
             )
             step = Step(number=number, action=actions[number], at=AT, version=version)
-            slot.commit({"kind": "step", "step": step.model_dump(mode="json")})
+            slot.commit(Told(step=step))
     header = json.loads((saves / name / "header.json").read_text())
     header["updated"] = AT.isoformat()
     (saves / name / "header.json").write_text(json.dumps(header))

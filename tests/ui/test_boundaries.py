@@ -4,7 +4,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from .conftest import app_for
+
 
 
 def run(code: str) -> str:
@@ -12,7 +12,7 @@ def run(code: str) -> str:
 
 
 def test_core_does_not_import_textual_or_the_ui():
-    modules = "game.engine.narrator, game.llm, game.memory.longterm, game.saves.slot, game.saves.export, game.headless"
+    modules = "game.engine.narrator, game.llm, game.memory.longterm, game.saves.slot, game.saves.export, game.cli.headless"
     out = run(f"import sys, importlib\nfor m in '{modules}'.split(', '): importlib.import_module(m)\n"
               "print(sorted(n for n in sys.modules if n.startswith(('textual', 'game.ui'))))")
     assert out == "[]"
@@ -36,7 +36,7 @@ async def test_title_screen_without_openai_or_chromadb(ui_env, saves):
     assert run(code) == "TitleScreen False False"
 
 
-async def test_help_and_palette_list_the_keys(ui_env, saves):
+async def test_help_and_palette_list_the_keys(ui_env, saves, app_for):
     app = app_for(saves)
     async with app.run_test() as pilot:
         await pilot.press("f1")

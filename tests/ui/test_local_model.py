@@ -10,13 +10,14 @@ import pytest
 from textual.widgets import Input, Static
 
 from game.cli import main
-from game.engine.models import Preferences
+from game.core.models import Preferences
 from game.saves.slot import Slot
 from game.stories.loader import load_seed
-from helpers import running, wait_for
-from test_local import needs_llama, seed_file
 
-from .conftest import app_for, idle, until
+from tests.local_model import needs_llama, seed_file
+from tests.processes import running, wait_for
+
+from tests.ui.pilot import idle, until
 
 pytestmark = needs_llama
 
@@ -33,7 +34,7 @@ def local_env(monkeypatch, tmp_path):
     time.tzset()
 
 
-async def test_a_model_crash_mid_step_keeps_the_typed_action_and_the_save(local_env, tmp_path, saves):
+async def test_a_model_crash_mid_step_keeps_the_typed_action_and_the_save(local_env, tmp_path, saves, app_for):
     seed = load_seed(seed_file(tmp_path)).filled()
     Slot.create(saves, "crash", seed, Preferences(paragraph_words=60)).close()
     app = app_for(saves, slot="crash")

@@ -6,10 +6,10 @@ from textual.widgets import OptionList
 from game.ui.screens.memory import MemoryScreen
 from game.ui.screens.play import PlayScreen
 
-from .conftest import app_for, idle, prepared_slot, until
+from tests.ui.pilot import idle, until
 
 
-async def test_memory_edit_takes_effect_and_is_saved(ui_env, saves, seed_path):
+async def test_memory_edit_takes_effect_and_is_saved(ui_env, saves, seed_path, app_for, prepared_slot):
     server = ui_env
     prepared_slot(saves, seed_path, "mem", steps=2)
     app = app_for(saves, slot="mem")
@@ -34,7 +34,7 @@ async def test_memory_edit_takes_effect_and_is_saved(ui_env, saves, seed_path):
         assert "rowed out to the Mary Rose" in prompt and "Tobias" in prompt
 
 
-async def test_search_amend_and_forget(ui_env, saves, seed_path):
+async def test_search_amend_and_forget(ui_env, saves, seed_path, app_for, prepared_slot):
     prepared_slot(saves, seed_path, "search", steps=2)
     app = app_for(saves, slot="search")
     async with app.run_test() as pilot:

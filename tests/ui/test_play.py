@@ -1,7 +1,7 @@
 """Pilot tests of playing: new game, choose, type, continue, undo, retry and flip, edit, stop."""
 from __future__ import annotations
 
-from .conftest import app_for, idle, until
+from tests.ui.pilot import idle, until
 from textual.widgets import Input
 
 from game.ui.screens.play import PlayScreen
@@ -12,7 +12,7 @@ def box(app) -> Input:
     return app.screen.query_one("#action", Input)
 
 
-async def test_new_game_from_title(ui_env, saves, stories):
+async def test_new_game_from_title(ui_env, saves, stories, app_for):
     app = app_for(saves, stories)
     async with app.run_test() as pilot:
         await pilot.press("n")
@@ -32,7 +32,7 @@ async def test_new_game_from_title(ui_env, saves, stories):
         assert (saves / "the-lighthouse-at-skerry-point" / "journal.jsonl").exists()
 
 
-async def test_choose_type_and_continue(ui_env, saves, seed_path):
+async def test_choose_type_and_continue(ui_env, saves, seed_path, app_for):
     from game.stories.loader import load_seed
 
     app = app_for(saves, story=load_seed(seed_path), slot="play")
@@ -55,7 +55,7 @@ async def test_choose_type_and_continue(ui_env, saves, seed_path):
         assert "step 4" in status and "standin" in status and "tokens" in status
 
 
-async def test_undo_retry_flip_and_edit(ui_env, saves, seed_path):
+async def test_undo_retry_flip_and_edit(ui_env, saves, seed_path, app_for):
     from game.stories.loader import load_seed
 
     app = app_for(saves, story=load_seed(seed_path), slot="versions")
@@ -89,7 +89,7 @@ async def test_undo_retry_flip_and_edit(ui_env, saves, seed_path):
         assert str(list(screen.query(Prose))[-1].render()) == "You rewrite the night by hand."
 
 
-async def test_stop_mid_stream_keeps_the_action(ui_env, saves, seed_path):
+async def test_stop_mid_stream_keeps_the_action(ui_env, saves, seed_path, app_for):
     from game.stories.loader import load_seed
 
     server = ui_env
@@ -113,7 +113,7 @@ async def test_stop_mid_stream_keeps_the_action(ui_env, saves, seed_path):
         assert screen.slot.story.steps[1].action == "open the door"
 
 
-async def test_own_premise_is_written_by_the_model(ui_env, saves, stories):
+async def test_own_premise_is_written_by_the_model(ui_env, saves, stories, app_for):
     app = app_for(saves, stories)
     async with app.run_test() as pilot:
         await pilot.press("n")
@@ -126,7 +126,7 @@ async def test_own_premise_is_written_by_the_model(ui_env, saves, stories):
         assert ui_env.chat_requests()[0]["response_format"]["json_schema"]["name"]
 
 
-async def test_keys_can_be_remapped_in_settings(ui_env, saves, seed_path, tmp_path, monkeypatch):
+async def test_keys_can_be_remapped_in_settings(ui_env, saves, seed_path, tmp_path, monkeypatch, app_for):
     from game.stories.loader import load_seed
 
     config = tmp_path / "keys.toml"

@@ -11,7 +11,7 @@ from game.ui.screens.play import PlayScreen
 from game.ui.screens.settings import SettingsScreen
 from game.ui.screens.title import TitleScreen
 
-from .conftest import app_for, idle, notices, prepared_slot, until
+from tests.ui.pilot import idle, notices, until
 
 
 def box(app) -> Input:
@@ -22,7 +22,7 @@ def cursor_slot(app) -> str:
     return app.screen.selected()
 
 
-async def test_delete_keeps_the_chosen_slot_across_dialogs(ui_env, saves, seed_path):
+async def test_delete_keeps_the_chosen_slot_across_dialogs(ui_env, saves, seed_path, app_for, prepared_slot):
     for name in ("alpha", "bravo", "charlie"):
         prepared_slot(saves, seed_path, name, steps=1)
     app = app_for(saves)
@@ -52,7 +52,7 @@ async def test_delete_keeps_the_chosen_slot_across_dialogs(ui_env, saves, seed_p
         assert cursor_slot(app) == "charlie"
 
 
-async def test_continue_with_no_saves_says_so(ui_env, saves):
+async def test_continue_with_no_saves_says_so(ui_env, saves, app_for):
     app = app_for(saves)
     async with app.run_test() as pilot:
         await pilot.press("c")
@@ -61,7 +61,7 @@ async def test_continue_with_no_saves_says_so(ui_env, saves):
         assert any("no saved stories yet" in n.lower() for n in notices(app))
 
 
-async def test_a_slot_in_use_stays_on_the_title_with_a_notice(ui_env, saves, seed_path):
+async def test_a_slot_in_use_stays_on_the_title_with_a_notice(ui_env, saves, seed_path, app_for, prepared_slot):
     prepared_slot(saves, seed_path, "held", steps=1)
     with Slot.open(saves, "held", memory=False):  # another game has it open
         app = app_for(saves)
@@ -74,7 +74,7 @@ async def test_a_slot_in_use_stays_on_the_title_with_a_notice(ui_env, saves, see
             await until(pilot, lambda: isinstance(app.screen, SettingsScreen))
 
 
-async def test_retry_keeps_what_is_typed(ui_env, saves, seed_path):
+async def test_retry_keeps_what_is_typed(ui_env, saves, seed_path, app_for, prepared_slot):
     prepared_slot(saves, seed_path, "typed", steps=2)
     app = app_for(saves, slot="typed")
     async with app.run_test() as pilot:
@@ -92,7 +92,7 @@ async def test_retry_keeps_what_is_typed(ui_env, saves, seed_path):
         assert box(app).value == "Check the lamp."
 
 
-async def test_title_is_blocked_while_narrating(ui_env, saves, seed_path):
+async def test_title_is_blocked_while_narrating(ui_env, saves, seed_path, app_for, prepared_slot):
     server = ui_env
     prepared_slot(saves, seed_path, "busy", steps=1)
     app = app_for(saves, slot="busy")
@@ -113,7 +113,7 @@ async def test_title_is_blocked_while_narrating(ui_env, saves, seed_path):
         await until(pilot, lambda: isinstance(app.screen, TitleScreen))
 
 
-async def test_flip_stops_at_the_ends(ui_env, saves, seed_path):
+async def test_flip_stops_at_the_ends(ui_env, saves, seed_path, app_for, prepared_slot):
     prepared_slot(saves, seed_path, "ends", steps=2)
     app = app_for(saves, slot="ends")
     async with app.run_test() as pilot:
@@ -133,7 +133,7 @@ async def test_flip_stops_at_the_ends(ui_env, saves, seed_path):
         assert "this is the oldest version" in notices(app)
 
 
-async def test_memory_edit_is_kept_when_the_step_is_retried(ui_env, saves, seed_path):
+async def test_memory_edit_is_kept_when_the_step_is_retried(ui_env, saves, seed_path, app_for, prepared_slot):
     from game.ui.screens.memory import MemoryScreen
     from game.ui.widgets.fields import Box
 
@@ -159,7 +159,7 @@ async def test_memory_edit_is_kept_when_the_step_is_retried(ui_env, saves, seed_
         assert slot.story.memory == "Ada knows the keeper is alive."
 
 
-async def test_bad_setting_is_a_short_notice(ui_env, saves, tmp_path):
+async def test_bad_setting_is_a_short_notice(ui_env, saves, tmp_path, app_for):
     app = app_for(saves)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("s")
@@ -175,7 +175,7 @@ async def test_bad_setting_is_a_short_notice(ui_env, saves, tmp_path):
     assert not (tmp_path / "settings.toml").exists()
 
 
-async def test_settings_do_not_copy_the_environment_into_the_file(ui_env, saves, tmp_path, monkeypatch):
+async def test_settings_do_not_copy_the_environment_into_the_file(ui_env, saves, tmp_path, monkeypatch, app_for):
     monkeypatch.setenv("RECURRENT_BACKEND", "vllm")  # RECURRENT_MODEL=standin is set too
     app = app_for(saves)
     async with app.run_test() as pilot:
@@ -189,7 +189,7 @@ async def test_settings_do_not_copy_the_environment_into_the_file(ui_env, saves,
     assert app.settings.model == "standin" and app.settings.temperature == 0.6
 
 
-async def test_edit_starts_at_the_end_with_its_own_keys(ui_env, saves, seed_path):
+async def test_edit_starts_at_the_end_with_its_own_keys(ui_env, saves, seed_path, app_for, prepared_slot):
     from textual.widgets import Footer
 
     prepared_slot(saves, seed_path, "edit", steps=1)
@@ -203,7 +203,7 @@ async def test_edit_starts_at_the_end_with_its_own_keys(ui_env, saves, seed_path
         assert app.screen.query(Footer)  # the dialog's keys (Save, Cancel), not the play screen's
 
 
-async def test_title_fits_80_columns_with_many_long_slots(ui_env, saves, seed_path):
+async def test_title_fits_80_columns_with_many_long_slots(ui_env, saves, seed_path, app_for, prepared_slot):
     import json
 
     for n in range(15):

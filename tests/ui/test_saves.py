@@ -7,10 +7,10 @@ from game.saves.slot import list_slots
 from game.ui.screens.play import PlayScreen
 from game.ui.screens.title import TitleScreen
 
-from .conftest import app_for, idle, notices, prepared_slot, until
+from tests.ui.pilot import idle, notices, until
 
 
-async def test_title_lists_slots_and_continue_resumes_the_latest(ui_env, saves, seed_path):
+async def test_title_lists_slots_and_continue_resumes_the_latest(ui_env, saves, seed_path, app_for, prepared_slot):
     prepared_slot(saves, seed_path, "older", steps=1)
     prepared_slot(saves, seed_path, "newer", steps=2)
     header = (saves / "newer" / "header.json")
@@ -31,7 +31,7 @@ async def test_title_lists_slots_and_continue_resumes_the_latest(ui_env, saves, 
         assert app.screen.slot.name == "older"
 
 
-async def test_resume_from_the_command_line(ui_env, saves, seed_path):
+async def test_resume_from_the_command_line(ui_env, saves, seed_path, app_for, prepared_slot):
     prepared_slot(saves, seed_path, "mine", steps=2)
     app = app_for(saves, slot="mine")
     async with app.run_test() as pilot:
@@ -46,7 +46,7 @@ async def test_resume_from_the_command_line(ui_env, saves, seed_path):
         assert slot.story.taken == 3
 
 
-async def test_save_as_export_and_delete(ui_env, saves, seed_path, tmp_path, monkeypatch):
+async def test_save_as_export_and_delete(ui_env, saves, seed_path, tmp_path, monkeypatch, app_for, prepared_slot):
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))  # the export goes to ~/<slot>.md, not the working directory
@@ -88,7 +88,7 @@ async def test_save_as_export_and_delete(ui_env, saves, seed_path, tmp_path, mon
         assert app.screen.query_one("#slots", DataTable).row_count == 1
 
 
-async def test_cli_story_with_taken_slot_name_is_one_line(ui_env, saves, seed_path):
+async def test_cli_story_with_taken_slot_name_is_one_line(ui_env, saves, seed_path, prepared_slot):
     import argparse
 
     import pytest

@@ -10,10 +10,10 @@ from game.ui.screens.play import PlayScreen
 from game.ui.screens.settings import SettingsScreen
 from game.ui.screens.title import TitleScreen
 
-from .conftest import app_for, idle, prepared_slot, until
+from tests.ui.pilot import idle, until
 
 
-async def test_settings_saved_without_the_key(ui_env, saves, tmp_path):
+async def test_settings_saved_without_the_key(ui_env, saves, tmp_path, app_for):
     app = app_for(saves)
     async with app.run_test() as pilot:
         await pilot.press("s")
@@ -34,7 +34,7 @@ async def test_settings_saved_without_the_key(ui_env, saves, tmp_path):
     assert app.settings.backend == "ollama" and app.settings.paragraph_words == 120
 
 
-async def test_bad_setting_is_one_line_and_nothing_saved(ui_env, saves, tmp_path):
+async def test_bad_setting_is_one_line_and_nothing_saved(ui_env, saves, tmp_path, app_for):
     app = app_for(saves)
     async with app.run_test() as pilot:
         await pilot.press("s")
@@ -46,7 +46,7 @@ async def test_bad_setting_is_one_line_and_nothing_saved(ui_env, saves, tmp_path
     assert not (tmp_path / "settings.toml").exists()
 
 
-async def test_server_down_is_a_plain_sentence_and_the_action_is_kept(ui_env, saves, seed_path, monkeypatch):
+async def test_server_down_is_a_plain_sentence_and_the_action_is_kept(ui_env, saves, seed_path, monkeypatch, app_for, prepared_slot):
     prepared_slot(saves, seed_path, "down", steps=1)
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")  # nothing listens there
     monkeypatch.setenv("RECURRENT_RETRY_ATTEMPTS", "2")
@@ -64,7 +64,7 @@ async def test_server_down_is_a_plain_sentence_and_the_action_is_kept(ui_env, sa
         assert screen.query_one("#try-again").display
 
 
-async def test_model_error_then_try_again(ui_env, saves, seed_path, monkeypatch):
+async def test_model_error_then_try_again(ui_env, saves, seed_path, monkeypatch, app_for, prepared_slot):
     server = ui_env
     monkeypatch.setenv("RECURRENT_RETRY_ATTEMPTS", "2")
     prepared_slot(saves, seed_path, "flaky", steps=1)
@@ -82,7 +82,7 @@ async def test_model_error_then_try_again(ui_env, saves, seed_path, monkeypatch)
         assert not screen.query_one("#problem").display
 
 
-async def test_no_backend_configured(ui_env, saves, seed_path, monkeypatch):
+async def test_no_backend_configured(ui_env, saves, seed_path, monkeypatch, app_for, prepared_slot):
     for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "RECURRENT_MODEL"):
         monkeypatch.delenv(name)
     monkeypatch.setenv("RECURRENT_BACKEND", "vllm")  # a server profile, but no model named
@@ -99,7 +99,7 @@ async def test_no_backend_configured(ui_env, saves, seed_path, monkeypatch):
         assert screen.query_one("#action", Input).value == "listen"
 
 
-async def test_how_the_story_is_told_changes_from_the_next_step(ui_env, saves, seed_path):
+async def test_how_the_story_is_told_changes_from_the_next_step(ui_env, saves, seed_path, app_for, prepared_slot):
     prepared_slot(saves, seed_path, "told", steps=1)
     app = app_for(saves, slot="told")
     async with app.run_test() as pilot:

@@ -5,25 +5,25 @@ import pytest
 
 from game.ui.screens.memory import MemoryScreen
 
-from .conftest import app_for, idle, prepared_slot, until
+from tests.ui.pilot import idle, until
 
 SIZES = [(80, 24), (120, 40)]
 
 
 @pytest.fixture
-def shelf(ui_env, saves, seed_path):
+def shelf(ui_env, saves, seed_path, prepared_slot):
     prepared_slot(saves, seed_path, "lighthouse", steps=2)
     prepared_slot(saves, seed_path, "first-try", steps=1)
     return saves
 
 
 @pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
-def test_title(snap_compare, shelf, size):
+def test_title(snap_compare, shelf, size, app_for):
     assert snap_compare(app_for(shelf), terminal_size=size)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
-def test_play(snap_compare, shelf, size):
+def test_play(snap_compare, shelf, size, app_for):
     async def ready(pilot):
         await until(pilot, lambda: idle(pilot.app))
         await pilot.pause()
@@ -32,7 +32,7 @@ def test_play(snap_compare, shelf, size):
 
 
 @pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
-def test_memory(snap_compare, shelf, size):
+def test_memory(snap_compare, shelf, size, app_for):
     async def ready(pilot):
         await until(pilot, lambda: idle(pilot.app))
         await pilot.press("f2")

@@ -6,7 +6,9 @@ used from the next step on.
 """
 from __future__ import annotations
 
-from textual import on
+import asyncio
+
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -15,7 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
-from game.errors import PLAYER_ERRORS, one_line
+from game.core.errors import PlayerError, one_line
 from game.ui.widgets.fields import Box, Field
 
 LIMIT = 20
@@ -63,7 +65,7 @@ class MemoryScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.search("")
+        self.search("")  # a worker: the newest entries need no Chroma, a query does
         self.query_one("#short").focus()
 
     def recalled_text(self) -> str:
@@ -82,25 +84,25 @@ class MemoryScreen(Screen):
         return "\n".join(lines)
 
     # -- short-term memory and pinned notes -----------------------------------------------------
-    def action_save_notes(self) -> None:
+    async def action_save_notes(self) -> None:
         memory = self.query_one("#short", Box).text.strip()
         pinned = [line.strip() for line in self.query_one("#pinned", Box).text.splitlines() if line.strip()]
         changed = []
         try:
             if self.story.steps and memory != self.story.memory:
-                self.narrator.set_memory(memory)
+                await self.narrator.set_memory(memory)
                 changed.append("memory")
             if pinned != self.story.pinned:
-                self.narrator.set_pinned(pinned)
+                await self.narrator.set_pinned(pinned)
                 changed.append("pinned notes")
-        except PLAYER_ERRORS as error:
+        except PlayerError as error:
             self.notify(one_line(error), severity="error")
             return
         self.say(f"saved {' and '.join(changed)}" if changed else "nothing changed")
 
     @on(Button.Pressed, "#save-notes")
-    def save_notes(self) -> None:
-        self.action_save_notes()
+    async def save_notes(self) -> None:
+        await self.action_save_notes()
 
     # -- long-term memory --------------------------------------------------------------------
     def action_find(self) -> None:
@@ -111,14 +113,16 @@ class MemoryScreen(Screen):
     def searched(self, event: Input.Submitted) -> None:
         self.search(event.value)
 
-    def search(self, query: str) -> None:
+    @work(exclusive=True, group="search")
+    async def search(self, query: str) -> None:
         memory = self.slot.memory
         if memory is None:
             self.found = []
         elif query.strip():
-            try:
-                self.found = [(hit.entry, hit.why) for hit in memory.search(query, LIMIT, len(self.story.steps) + 1)]
-            except PLAYER_ERRORS as error:
+            try:  # a Chroma query, off the event loop
+                hits = await asyncio.to_thread(memory.search, query, LIMIT, len(self.story.steps) + 1)
+                self.found = [(hit.entry, hit.why) for hit in hits]
+            except PlayerError as error:
                 self.notify(one_line(error), severity="error")
                 self.found = []
         else:
@@ -140,12 +144,12 @@ class MemoryScreen(Screen):
             self.query_one("#entry", Box).text = entry.text
 
     @on(Button.Pressed, "#amend")
-    def amend(self) -> None:
+    async def amend(self) -> None:
         if self.chosen is None:
             return
         try:
-            self.narrator.amend(self.chosen.id, self.query_one("#entry", Box).text)
-        except PLAYER_ERRORS as error:
+            await self.narrator.amend(self.chosen.id, self.query_one("#entry", Box).text)
+        except PlayerError as error:
             self.notify(one_line(error), severity="error")
             return
         self.say(f"entry from step {self.chosen.step} saved")
@@ -159,10 +163,10 @@ class MemoryScreen(Screen):
         if entry is None:
             return
 
-        def confirmed(yes: bool | None) -> None:
+        async def confirmed(yes: bool | None) -> None:
             if not yes:
                 return
-            self.narrator.forget(entry.id)
+            await self.narrator.forget(entry.id)
             self.say(f"entry from step {entry.step} deleted from long-term memory")
             self.search(self.query_one("#query", Input).value)
 

@@ -2,6 +2,8 @@
 then fill its blanks, name the protagonist and the slot, and begin."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -12,15 +14,14 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from game.errors import PLAYER_ERRORS, one_line
+from game.core.errors import PlayerError, one_line, with_hint
 from game.ui.widgets.fields import Field
 
 
+@dataclass
 class SeedWritten(Message):
-    def __init__(self, seed=None, error: str = "") -> None:
-        super().__init__()
-        self.seed = seed
-        self.error = error
+    seed: object = None
+    error: str = ""  # the error's line and its hint
 
 
 def premise_line(text: str, width: int = 110) -> str:
@@ -84,10 +85,8 @@ class NewGameScreen(Screen):
             return
         try:
             backend = self.app.backend()
-        except PLAYER_ERRORS as error:
-            from game.ui.advice import advice
-
-            self.query_one("#new-problem", Static).update(advice(one_line(error)))
+        except PlayerError as error:
+            self.query_one("#new-problem", Static).update(with_hint(error))
             return
         self.query_one("#new-problem", Static).update("The model is drafting your story… (Esc to go back)")
         self.query_one("#write", Button).disabled = True
@@ -99,18 +98,16 @@ class NewGameScreen(Screen):
 
         try:
             seed = await write_seed(backend, premise)
-        except PLAYER_ERRORS as error:
-            self.post_message(SeedWritten(error=one_line(error)))
+        except PlayerError as error:
+            self.post_message(SeedWritten(error=with_hint(error)))
             return
         self.post_message(SeedWritten(seed))
 
     @on(SeedWritten)
     def written(self, message: SeedWritten) -> None:
-        from game.ui.advice import advice
-
         self.query_one("#write", Button).disabled = False
         if message.error:
-            self.query_one("#new-problem", Static).update(advice(message.error))
+            self.query_one("#new-problem", Static).update(message.error)
             return
         self.query_one("#new-problem", Static).update("")
         self.app.push_screen(SetupScreen(message.seed))
@@ -171,7 +168,7 @@ class SetupScreen(Screen):
             if (self.app.saves / name).exists():
                 raise ValueError(f"a slot named {name} already exists; choose another name")
             seed = self.seed.filled(values, next(iter(protagonist), None) and self.query_one("#protagonist", Input).value)
-        except (ValueError, *PLAYER_ERRORS) as error:
+        except (ValueError, PlayerError) as error:
             problem.update(one_line(error))
             return
         self.app.open_game(name, seed)

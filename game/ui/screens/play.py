@@ -1,31 +1,42 @@
 """The play screen: the story so far, the paragraph being told, three options and the action box.
 
-A turn is one worker (`tell`) that only posts messages; the handlers below own the
-screen's state. Esc cancels the worker: the engine commits nothing when cancelled,
-and the typed action goes back into the box.
+The App opens the playthrough (a `Game`) in a thread; a turn is one worker (`tell`) that
+only posts messages; the handlers below own the screen's state. Esc cancels the worker:
+the engine commits nothing when cancelled, and the typed action goes back into the box.
 """
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
+from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Static
 
-from game.engine.narrator import CONTINUE, Narrator, StepError, pick
-from game.errors import PLAYER_ERRORS, one_line
-from game.session import engine_settings
-from game.ui.advice import advice
-from game.ui.messages import Said, SlotFailed, SlotReady, TurnFailed, TurnFinished, TurnNotice, TurnStarted, TurnText
+from game.core.errors import PlayerError, one_line, with_hint
+from game.engine.narrator import CONTINUE, pick
+from game.ui.messages import GameFailed, GameReady, Said, TurnFailed, TurnFinished, TurnNotice, TurnText
 from game.ui.widgets.fields import Field
 from game.ui.widgets.options import OptionBar, OptionButton
 from game.ui.widgets.status import StatusLine
 from game.ui.widgets.story_log import StoryLog, flip_index
 
 HINT = "What do you do? 1-3 picks an option, Enter alone continues"
+
+
+@dataclass
+class Turn:
+    """One telling the player asked for, and what to put back if it fails."""
+
+    number: int = 0  # messages of an older turn are stale
+    kind: str = ""  # begin, step or retry
+    action: str = ""  # what the narrator is asked
+    typed: str = ""  # what the player typed for it
+    before: int = -1  # the journal's last record when it began
 
 
 class PlayScreen(Screen):
@@ -44,19 +55,23 @@ class PlayScreen(Screen):
         Binding("ctrl+t", "title", "Title", show=False, id="title"),
     ]
 
+    busy = reactive(False, bindings=True)  # a paragraph is being told: the story's own keys wait
+
     def __init__(self, name: str, seed=None) -> None:
         super().__init__()
         self.slot_name = name
         self.seed = seed  # a new game when given
-        self.slot = None
-        self.narrator: Narrator | None = None
-        self.turn = 0
-        self.busy = False
-        self.kind = ""  # what the current or last failed turn was: begin, step, retry
-        self.typed = ""  # what the player typed for it
-        self.action = ""
-        self.before = -1  # the journal seq when the turn began
+        self.game = None
+        self.turn = Turn()
         self.edited_memory: tuple[int, str] | None = None  # (version seq, text) of the player's memory edit
+
+    @property
+    def slot(self):
+        return self.game.slot if self.game is not None else None
+
+    @property
+    def narrator(self):
+        return self.game.narrator if self.game is not None else None
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
@@ -74,39 +89,37 @@ class PlayScreen(Screen):
         yield Field(placeholder=HINT, id="action")
         yield Footer()
 
-    # -- opening the slot -----------------------------------------------------------------
+    def watch_busy(self, busy: bool) -> None:
+        # While a paragraph is told, the options of the step before are spent: shown dimmed, not pressable.
+        bar = self.query_one(OptionBar)
+        bar.disabled = busy
+        bar.set_class(busy, "spent")
+
+    # -- opening the playthrough ---------------------------------------------------------
     def on_mount(self) -> None:
         self.query_one("#problem").display = False
         self.query_one(OptionBar).show([])
         self.query_one(StatusLine).state("opening the story…", busy=True)
         self.query_one("#action", Input).focus()
-        self.open_slot(self.app.saves, self.slot_name, self.seed, self.app.settings)
+        self.open_game(self.app.saves, self.slot_name, self.seed, self.app.settings)
 
     @work(exclusive=True, group="turn")
-    async def open_slot(self, saves, name, seed, settings) -> None:
-        from game.engine.models import Preferences
-        from game.saves.slot import Slot
-        from game.session import memory_config
+    async def open_game(self, saves, name, seed, settings) -> None:
+        from game.session import Game
 
-        def opening():
-            if seed is not None:
-                prefs = Preferences(paragraph_words=settings.paragraph_words)
-                return Slot.create(saves, name, seed, prefs=prefs, config=memory_config(settings))
-            return Slot.open(saves, name, memory_config(settings))
-
-        task = asyncio.ensure_future(asyncio.to_thread(opening))
+        task = asyncio.ensure_future(asyncio.to_thread(Game.open, settings, saves, name, seed, backend=self.app.backend))
         try:
-            slot = await asyncio.shield(task)
+            game = await asyncio.shield(task)
         except asyncio.CancelledError:  # the player left while it opened: close it once it is open
-            task.add_done_callback(lambda done: done.cancelled() or done.exception() or done.result().close())
+            task.add_done_callback(lambda done: done.cancelled() or done.exception() or self.app.close_game(done.result()))
             raise
-        except PLAYER_ERRORS as error:
-            self.post_message(SlotFailed(one_line(error)))
+        except PlayerError as error:
+            self.post_message(GameFailed(one_line(error)))
             return
-        self.post_message(SlotReady(slot, None))
+        self.post_message(GameReady(game))
 
-    @on(SlotFailed)
-    def slot_failed(self, message: SlotFailed) -> None:
+    @on(GameFailed)
+    def game_failed(self, message: GameFailed) -> None:
         """The slot cannot be opened (in use by another game, damaged...): back to the title, saying why."""
         if self not in self.app.screen_stack:
             return
@@ -115,13 +128,13 @@ class PlayScreen(Screen):
             self.app.pop_screen()
         self.dismiss()
 
-    @on(SlotReady)
-    def slot_ready(self, message: SlotReady) -> None:
+    @on(GameReady)
+    def game_ready(self, message: GameReady) -> None:
         if not self.is_attached:
-            message.slot.close()
+            self.app.close_game(message.game)
             return
-        self.slot = message.slot
-        self.narrator = Narrator(self.slot, None, engine_settings(self.app.settings))
+        self.game = message.game
+        self.app.game = self.game
         if self.slot.story.steps:
             self.app.prepare_backend()  # the opening needs it at once; otherwise make it while the player reads
         self.show_story()
@@ -130,22 +143,20 @@ class PlayScreen(Screen):
 
     def ready(self) -> bool:
         """Give the narrator the current backend; say plainly when there is none."""
-        if self.narrator is None:
+        if self.game is None:
             return False
         try:
-            backend = self.app.backend()
-        except PLAYER_ERRORS as error:
-            self.show_problem(advice(one_line(error)), retry=False)
+            self.game.backend()
+        except PlayerError as error:
+            self.show_problem(with_hint(error), retry=False)
             return False
-        self.narrator.backend = backend
-        self.narrator.settings = engine_settings(self.app.settings)
         return True
 
     def on_unmount(self) -> None:
         self.workers.cancel_group(self, "turn")
-        if self.slot is not None:
-            self.slot.close()
-            self.slot = None
+        if self.game is not None:
+            self.app.close_game(self.game)
+            self.game = None
 
     # -- showing the story ---------------------------------------------------------------
     def show_story(self, hide_last: bool = False) -> None:
@@ -180,10 +191,10 @@ class PlayScreen(Screen):
     # -- turns ---------------------------------------------------------------------------
     def start(self, kind: str, action: str = "", typed: str = "") -> None:
         story = self.slot.story
-        self.turn += 1
         if kind == "retry":
-            typed = self.typed  # a retry takes no action from the box: what is typed there stays
-        self.busy, self.kind, self.action, self.typed, self.before = True, kind, action, typed, story.seq
+            typed = self.turn.typed  # a retry takes no action from the box: what is typed there stays
+        self.turn = Turn(self.turn.number + 1, kind, action, typed, story.seq)
+        self.busy = True
         self.hide_problem()
         if kind == "step":
             self.query_one("#action", Input).value = ""
@@ -193,15 +204,12 @@ class PlayScreen(Screen):
             log.start(None)
         else:
             log.start(None if kind == "begin" else ("(continue)" if action == CONTINUE else action))
-        self.query_one(OptionBar).disabled = True
         self.show_status("narrating… Esc stops")
-        self.refresh_bindings()
-        self.tell(self.turn, kind, action)
+        self.tell(self.turn.number, kind, action)
 
     @work(exclusive=True, group="turn")
     async def tell(self, turn: int, kind: str, action: str) -> None:
         narrator = self.narrator
-        self.post_message(TurnStarted(turn))
 
         def on_text(text: str) -> None:
             self.post_message(TurnText(turn, text))
@@ -216,19 +224,19 @@ class PlayScreen(Screen):
                 step = await narrator.retry(on_text, on_notice)
             else:
                 step = await narrator.step(action, on_text, on_notice)
-        except PLAYER_ERRORS as error:
-            self.post_message(TurnFailed(turn, one_line(error)))
+        except PlayerError as error:
+            self.post_message(TurnFailed(turn, one_line(error), error.hint))
             return
         self.post_message(TurnFinished(turn, step))
 
     @on(TurnText)
     def turn_text(self, message: TurnText) -> None:
-        if message.turn == self.turn and self.busy:
+        if message.turn == self.turn.number and self.busy:
             self.query_one(StoryLog).add(message.text)
 
     @on(TurnNotice)
     def turn_notice(self, message: TurnNotice) -> None:
-        if message.turn != self.turn or not self.busy:
+        if message.turn != self.turn.number or not self.busy:
             return
         if message.restart:
             self.query_one(StoryLog).restart()
@@ -236,15 +244,14 @@ class PlayScreen(Screen):
         self.notify(message.text, severity="warning", timeout=6)  # the status line may cut it short
 
     @on(TurnFinished)
-    def turn_finished(self, message: TurnFinished) -> None:
-        if message.turn == self.turn:
-            kind = self.kind
+    async def turn_finished(self, message: TurnFinished) -> None:
+        if message.turn == self.turn.number:
             self.end_turn()
-            if kind == "retry":
-                self.keep_edited_memory()
+            if self.turn.kind == "retry":
+                await self.keep_edited_memory()
         self.show_story()
 
-    def keep_edited_memory(self) -> None:
+    async def keep_edited_memory(self) -> None:
         """A retry tells the step again from the memory before it; the player's own edit of the
         step's memory (F2) is put back on the new telling rather than lost on the old one."""
         edited, steps = self.edited_memory, self.slot.story.steps
@@ -253,8 +260,8 @@ class PlayScreen(Screen):
         seq, text = edited
         if any(v.seq == seq for v in steps[-1].alternatives) and steps[-1].version.memory != text:
             try:
-                self.narrator.set_memory(text)
-            except PLAYER_ERRORS as error:
+                await self.narrator.set_memory(text)
+            except PlayerError as error:
                 self.notify(f"your memory edit could not be kept: {one_line(error)}", severity="error")
                 return
             self.edited_memory = (steps[-1].version.seq, text)
@@ -262,30 +269,29 @@ class PlayScreen(Screen):
 
     @on(TurnFailed)
     def turn_failed(self, message: TurnFailed) -> None:
-        if message.turn != self.turn:
+        if message.turn != self.turn.number:
             return
         self.end_turn(restore=True)
         self.show_story()
-        self.show_problem(advice(message.error))
+        self.show_problem(f"{message.error.rstrip('.')}. {message.hint}" if message.hint else message.error)
 
     def end_turn(self, restore: bool = False) -> None:
         self.busy = False
-        self.query_one(OptionBar).disabled = False
         box = self.query_one("#action", Input)
-        if restore and self.kind == "step" and not box.value:
-            box.value = self.typed
+        if restore and self.turn.kind == "step" and not box.value:
+            box.value = self.turn.typed
             box.cursor_position = len(box.value)
         box.focus()
 
-    def action_stop(self) -> None:
+    async def action_stop(self) -> None:
         if not self.busy:
             return
         self.workers.cancel_group(self, "turn")
-        self.turn += 1  # whatever the cancelled worker still posts is stale
-        saved = self.slot.story.seq != self.before  # the step made it in before the stop
+        self.turn.number += 1  # whatever the cancelled worker still posts is stale
+        saved = self.slot.story.seq != self.turn.before  # the step made it in before the stop
         self.end_turn(restore=not saved)
-        if saved and self.kind == "retry":
-            self.keep_edited_memory()
+        if saved and self.turn.kind == "retry":
+            await self.keep_edited_memory()
         self.show_story()
         if not saved:
             self.notify("stopped: nothing was saved")
@@ -304,14 +310,14 @@ class PlayScreen(Screen):
     def try_again(self) -> None:
         if self.busy or self.slot is None:
             return
-        if self.kind == "retry":
+        if self.turn.kind == "retry":
             self.action_retry()
-        elif self.kind == "begin" or not self.slot.story.steps:
+        elif self.turn.kind == "begin" or not self.slot.story.steps:
             if self.ready():
                 self.start("begin")
         else:
             box = self.query_one("#action", Input)
-            self.submit(box.value or self.typed)
+            self.submit(box.value or self.turn.typed)
 
     def submit(self, text: str, keep_box: bool = False) -> None:
         if self.busy:
@@ -333,16 +339,16 @@ class PlayScreen(Screen):
             return None if self.busy or self.slot is None else True
         return True
 
-    def action_undo(self) -> None:
+    async def action_undo(self) -> None:
         try:
-            undone = self.narrator.undo()
-        except StepError as error:
+            undone = await self.narrator.undo()
+        except PlayerError as error:
             self.notify(one_line(error), severity="warning")
             return
         self.hide_problem()
         box = self.query_one("#action", Input)
-        if not box.value or box.value == self.typed:
-            box.value = self.typed = undone.action if undone.action != CONTINUE else ""
+        if not box.value or box.value == self.turn.typed:
+            box.value = self.turn.typed = undone.action if undone.action != CONTINUE else ""
         self.show_story()
         self.notify(f"undid step {undone.number}")
 
@@ -353,7 +359,7 @@ class PlayScreen(Screen):
         if self.ready():
             self.start("retry")
 
-    def action_flip(self, direction: int) -> None:
+    async def action_flip(self, direction: int) -> None:
         last = self.slot.story.steps[-1] if self.slot.story.steps else None
         if last is None or not last.alternatives:
             self.notify("this step has only one version (Ctrl+R tells it again)")
@@ -362,7 +368,7 @@ class PlayScreen(Screen):
         if index is None:
             self.notify("this is the newest version" if direction > 0 else "this is the oldest version")
             return
-        self.narrator.flip(last.number, index)
+        await self.narrator.flip(last.number, index)
         self.show_story()
 
     def action_edit(self) -> None:
@@ -373,17 +379,22 @@ class PlayScreen(Screen):
         last = self.slot.story.steps[-1]
 
         def done(text: str | None) -> None:
-            if text is None:
-                return
-            try:
-                self.narrator.edit(last.number, text)
-            except PLAYER_ERRORS as error:
-                self.notify(one_line(error), severity="error")
-                return
-            self.show_story()
-            self.notify("paragraph edited")
+            if text is not None:
+                self.change(self.narrator.edit(last.number, text), "paragraph edited")
 
         self.app.push_screen(EditScreen("Edit the last paragraph", last.version.paragraph), done)
+
+    @work(group="changes")
+    async def change(self, saving, said: str = "") -> None:
+        """A change the player made, saved in its worker (a journal record is a disk sync)."""
+        try:
+            await saving
+        except PlayerError as error:
+            self.notify(one_line(error), severity="error")
+            return
+        self.show_story()
+        if said:
+            self.notify(said)
 
     def action_memory(self) -> None:
         from game.ui.screens.memory import MemoryScreen
@@ -418,7 +429,7 @@ class PlayScreen(Screen):
         source = self.slot.name
         try:
             await asyncio.to_thread(copy_slot, self.app.saves, source, name, memory_config(self.app.settings))
-        except PLAYER_ERRORS as error:
+        except PlayerError as error:
             self.post_message(Said(one_line(error), error=True))
             return
         self.post_message(Said(f"saved a copy as {name}; you are still playing {source}"))
@@ -436,17 +447,14 @@ class PlayScreen(Screen):
         self.app.push_screen(AskScreen("Export the transcript as Markdown to", default), self.export)
 
     def export(self, path: str | None) -> None:
-        from pathlib import Path
-
-        from game.saves.export import markdown
+        from game.saves.export import write_transcript
 
         if not path:
             return
-        target = Path(path).expanduser().absolute()
         try:
-            target.write_text(markdown(self.slot.story), encoding="utf-8")
-        except OSError as error:
-            self.notify(f"could not write {target}: {error.strerror or error}", severity="error", timeout=8)
+            target = write_transcript(self.slot.story, path)
+        except PlayerError as error:
+            self.notify(one_line(error), severity="error", timeout=8)
             return
         self.notify(f"transcript written to {target}", timeout=8)
 
@@ -456,13 +464,9 @@ class PlayScreen(Screen):
         self.app.push_screen(SettingsScreen(), self.settings_changed)
 
     def settings_changed(self, saved: bool | None) -> None:
-        """A new paragraph length applies to this story from the next step (a prefs record)."""
-        settings = self.app.settings
-        if saved and self.slot is not None and self.narrator is not None:
-            prefs = self.slot.story.prefs
-            wanted = prefs.model_copy(update={"paragraph_words": settings.paragraph_words, "person": settings.person, "tone": settings.tone})
-            if wanted != prefs:
-                self.narrator.set_prefs(wanted)
+        """New settings apply to this story from the next step (the way it is told is a record)."""
+        if saved and self.game is not None:
+            self.change(self.game.use_settings(self.app.settings))
         self.show_status()
 
     def action_title(self) -> None:

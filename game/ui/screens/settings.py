@@ -14,7 +14,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Select, Static
 
-from game.settings import PROFILES
+from game.core.settings import PROFILES
 from game.ui.widgets.fields import Field
 
 CHOICES = [("auto-detect", "auto"), ("OpenAI", "openai"), ("Ollama", "ollama"), ("LM Studio", "lmstudio"),
@@ -33,43 +33,12 @@ def saved_values() -> dict:
     """What the settings file holds now (so saving writes only the player's own choices)."""
     import tomllib
 
-    from game.settings import config_path
+    from game.core.settings import config_path
 
     try:
         return tomllib.loads(config_path().read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-
-
-def field_problem(error) -> str:
-    """A pydantic ValidationError as one short line: the field and what it allows, never the repr."""
-    from annotated_types import Ge, Gt, Le, Lt, MaxLen
-
-    from game.settings import Settings
-
-    first = error.errors()[0]
-    name = str(first["loc"][0]) if first["loc"] else "settings"
-    field = Settings.model_fields.get(name)
-    limits = {type(m): m for m in (field.metadata if field else [])}
-    low = limits.get(Ge) or limits.get(Gt)
-    high = limits.get(Le) or limits.get(Lt)
-
-    def num(limit) -> str:
-        value = next(getattr(limit, a) for a in ("ge", "gt", "le", "lt") if hasattr(limit, a))
-        return f"{value:g}" if isinstance(value, float) else str(value)
-
-    label = name.replace("_", " ")
-    kind = first.get("type", "")
-    between = f"between {num(low)} and {num(high)}" if low is not None and high is not None else ""
-    if between and kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-        return f"{label}: must be {between}"
-    if kind.startswith(("float_", "int_")):
-        number = "a whole number" if kind.startswith("int_") else "a number"
-        return f"{label}: must be {number}" + (f" {between}" if between else "")
-    if MaxLen in limits and kind == "string_too_long":
-        return f"{label}: at most {limits[MaxLen].max_length} characters"
-    message = first.get("msg", "not a valid value")
-    return f"{label}: {message[:1].lower()}{message[1:]}"
 
 
 class SettingsScreen(Screen):
@@ -129,8 +98,8 @@ class SettingsScreen(Screen):
     def action_save(self) -> None:
         from pydantic import ValidationError
 
-        from game.errors import one_line
-        from game.settings import Settings, SettingsError, save_settings
+        from game.core.errors import one_line
+        from game.core.settings import Settings, SettingsError, describe, save_settings
 
         now = self.on_screen()
         # Only what the player changed here: a value shown from the environment (RECURRENT_MODEL...)
@@ -141,7 +110,7 @@ class SettingsScreen(Screen):
             chosen = {key: getattr(settings, key) for key in changes}
             path = save_settings(Settings.model_construct(**{**saved_values(), **chosen}))
         except ValidationError as error:
-            self.problem(field_problem(error), error.errors()[0]["loc"])
+            self.problem(describe(error), error.errors()[0]["loc"])
             return
         except (ValueError, SettingsError, OSError) as error:
             self.problem(one_line(error)[:200])

@@ -144,14 +144,14 @@ class TitleScreen(Screen):
             return
 
         def confirmed(yes: bool | None) -> None:
-            from game.errors import PLAYER_ERRORS, one_line
+            from game.core.errors import PlayerError, one_line
             from game.saves.slot import delete_slot
 
             if not yes:
                 return
             try:
                 delete_slot(self.app.saves, name)
-            except PLAYER_ERRORS as error:
+            except PlayerError as error:
                 self.notify(one_line(error), severity="error")
             self.refresh_slots()
 

@@ -14,6 +14,8 @@ import tomli_w
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
+from game.core.errors import PlayerError
+
 PROFILES: dict[str, str] = {
     "openai": "https://api.openai.com/v1",
     "ollama": "http://localhost:11434/v1",
@@ -25,8 +27,10 @@ PROFILES: dict[str, str] = {
 Profile = Literal["auto", "openai", "ollama", "lmstudio", "vllm", "llamacpp", "local"]
 
 
-class SettingsError(Exception):
+class SettingsError(PlayerError):
     """A settings file or value the game cannot use; one line."""
+
+    hint = "Fix the value named, in the settings file, the environment or the command line."
 
 
 def config_path() -> Path:
@@ -78,7 +82,6 @@ def load_settings(**overrides) -> Settings:
         return Settings(**given)
     except ValidationError as error:
         first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or "settings"
         # Say where the bad value came from: the command line, the environment, or the file.
         top = str(first["loc"][0]) if first["loc"] else ""
         if top in given:
@@ -87,7 +90,36 @@ def load_settings(**overrides) -> Settings:
             where = f"RECURRENT_{top.upper()}"
         else:
             where = str(path) if path.exists() else "settings"
-        raise SettingsError(f"{where}: {field}: {first['msg']}") from None
+        raise SettingsError(f"{where}: {describe(error)}") from None
+
+
+def describe(error: ValidationError) -> str:
+    """A settings ValidationError as one short line: the field and what it allows, never the repr."""
+    from annotated_types import Ge, Gt, Le, Lt, MaxLen
+
+    first = error.errors()[0]
+    name = str(first["loc"][0]) if first["loc"] else "settings"
+    field = Settings.model_fields.get(name)
+    limits = {type(m): m for m in (field.metadata if field else [])}
+    low = limits.get(Ge) or limits.get(Gt)
+    high = limits.get(Le) or limits.get(Lt)
+
+    def num(limit) -> str:
+        value = next(getattr(limit, a) for a in ("ge", "gt", "le", "lt") if hasattr(limit, a))
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+    label = ".".join(str(part) for part in first["loc"]) or "settings"
+    kind = first.get("type", "")
+    between = f"between {num(low)} and {num(high)}" if low is not None and high is not None else ""
+    if between and kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        return f"{label}: must be {between}"
+    if kind.startswith(("float_", "int_")):
+        number = "a whole number" if kind.startswith("int_") else "a number"
+        return f"{label}: must be {number}" + (f" {between}" if between else "")
+    if MaxLen in limits and kind == "string_too_long":
+        return f"{label}: at most {limits[MaxLen].max_length} characters"
+    message = first.get("msg", "not a valid value")
+    return f"{label}: {message[:1].lower()}{message[1:]}"
 
 
 def save_settings(settings: Settings) -> Path:

@@ -35,9 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     write.add_argument("--out", help="write the story as Markdown here (default: stdout)")
     write.set_defaults(func=_run_write)
 
-    from game.doctor import register as register_doctor
-    from game.saves.commands import register as register_saves
-    from game.stories.commands import register as register_stories
+    from game.cli.doctor import register as register_doctor
+    from game.cli.saves import register as register_saves
+    from game.cli.stories import register as register_stories
 
     register_saves(sub, _common_backend)
     register_stories(sub)
@@ -54,13 +54,13 @@ def _run_play(args) -> int:
 def _run_write(args) -> int:
     import asyncio
 
-    from game.headless import write
+    from game.cli.headless import write
 
     return asyncio.run(write(args))
 
 
 def main(argv: list[str] | None = None) -> int:
-    from game.errors import PLAYER_ERRORS, one_line
+    from game.core.errors import PlayerError, one_line
 
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("recurrent: stopped", file=sys.stderr)
         return 130
-    except PLAYER_ERRORS as error:
+    except PlayerError as error:
         print(f"recurrent: {one_line(error)}", file=sys.stderr)
         return 1
 

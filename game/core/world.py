@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from game.stories.seed import WorldEntry
+from game.core.seed import WorldEntry
 
 
 @lru_cache(maxsize=1024)

@@ -36,14 +36,14 @@ def register(sub, common) -> None:
 
 def _root(args) -> Path:
     from game.session import saves_root
-    from game.settings import load_settings
+    from game.core.settings import load_settings
 
     return saves_root(args, load_settings())
 
 
 def _config():
     from game.session import memory_config
-    from game.settings import load_settings
+    from game.core.settings import load_settings
 
     return memory_config(load_settings())
 
@@ -131,7 +131,7 @@ def _delete(args) -> int:
 
 
 def _export(args) -> int:
-    from game.saves.export import markdown
+    from game.saves.export import markdown, write_transcript
     from game.saves.journal import Journal
     from game.saves.slot import JOURNAL, replay
 
@@ -140,12 +140,9 @@ def _export(args) -> int:
     path = root / args.name / JOURNAL
     if not path.exists():
         raise SlotError(f"no slot named {args.name} in {root}")
-    text = markdown(replay(Journal(path).read(), args.name))
+    story = replay(Journal(path).read(), args.name)
     if args.out:
-        try:
-            Path(args.out).write_text(text, encoding="utf-8")
-        except OSError as error:
-            raise SlotError(f"{args.out}: cannot write the transcript ({error.strerror or error})") from None
+        write_transcript(story, args.out)
     else:
-        sys.stdout.write(text)
+        sys.stdout.write(markdown(story))
     return 0

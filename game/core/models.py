@@ -6,7 +6,6 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from game.stories.seed import Seed
 
 GENERIC_OPTIONS = [
     "Look around carefully.",

@@ -12,10 +12,10 @@ import shutil
 import sys
 from pathlib import Path
 
-from .importers import CardError, import_cards
-from .loader import SeedError, default_stories_dir, list_seeds, load_seed, parse_seed, read_seed_text
-from .seed import Seed
-from .writer import seed_to_toml, slugify, world_to_toml
+from game.stories.importers import CardError, import_cards
+from game.stories.loader import SeedError, default_stories_dir, list_seeds, load_seed, parse_seed, read_seed_text
+from game.core.seed import Seed
+from game.stories.writer import seed_to_toml, slugify, world_to_toml
 
 
 def register(subparsers) -> None:
@@ -201,16 +201,10 @@ def cmd_new(args) -> int:
     if args.out and args.out.exists():
         print(f"{args.out}: already exists; choose another --out")
         return 1
-    try:
-        from game.llm import from_settings
-        from game.llm.base import ModelError
-    except ImportError as err:
-        print(f"stories new: no model backend available ({err})")
-        return 1
-    try:
-        from game.settings import SettingsError
-    except ImportError:
-        SettingsError = ValueError
+    from game.core.calls import ModelError
+    from game.core.settings import SettingsError
+    from game.llm import from_settings
+
     # Only what was given, so a from_settings without `backend` still works.
     chosen = {k: getattr(args, k) for k in ("model", "base_url", "backend") if getattr(args, k, None)}
     try:
@@ -229,7 +223,7 @@ def cmd_new(args) -> int:
 
 
 async def _draft(from_settings, chosen: dict, premise: str, genre: str | None) -> Seed:
-    from .writer import write_seed
+    from game.stories.writer import write_seed
 
     backend = from_settings(**chosen)
     print(f"asking {getattr(backend, 'model', 'the model')} for a seed...", file=sys.stderr)

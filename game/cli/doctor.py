@@ -70,7 +70,7 @@ async def _answers(backend, timeout: float) -> tuple[bool, str]:
     except asyncio.TimeoutError:
         return False, f"no answer within {timeout:g} s"
     except Exception as error:  # noqa: BLE001 - a doctor reports, it does not crash
-        from game.errors import one_line
+        from game.core.errors import one_line
 
         return False, one_line(error)
     text = " ".join("".join(pieces).split())[:40]
@@ -82,7 +82,7 @@ async def _answers(backend, timeout: float) -> tuple[bool, str]:
 def _check_backend(report: Report, settings, timeout: float | None) -> None:
     from game.llm import from_settings
     from game.llm.detect import choose
-    from game.errors import one_line
+    from game.core.errors import one_line
 
     try:
         choice = choose(settings)
@@ -133,7 +133,7 @@ def cpu_build(system: str) -> str:
 
 def _check_local_build(report: Report, backend) -> bool:
     """Start the model's child process: which CPU build llama.cpp has, and whether it runs here."""
-    from game.errors import one_line
+    from game.core.errors import one_line
 
     try:
         child = backend.start()
@@ -155,7 +155,7 @@ async def _with_close(backend, timeout: float) -> tuple[bool, str]:
 
 
 def _check_embedder(report: Report, config) -> None:
-    from game.errors import one_line
+    from game.core.errors import one_line
     from game.memory.embedders import make_embedder
 
     try:
@@ -185,7 +185,7 @@ def _check_saves(report: Report, root) -> None:
 
 
 def _check_chroma(report: Report, config) -> None:
-    from game.errors import one_line
+    from game.core.errors import one_line
 
     if not config.host:
         report.add("chroma", "embedded (one folder inside each save slot)")

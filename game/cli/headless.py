@@ -1,0 +1,94 @@
+"""`recurrent write`: a story written headless, the paper's AIGC mode."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from game.engine.narrator import pick
+from game.saves.export import markdown, write_transcript
+from game.saves.names import SlotError
+from game.session import Game, saves_root, settings_from
+
+
+def _actions(path: str | None) -> list[str]:
+    if not path:
+        return []
+    try:
+        return Path(path).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise SlotError(f"{path}: no such actions file") from None
+    except (UnicodeDecodeError, OSError) as error:
+        raise SlotError(f"{path}: cannot read the actions file ({error.__class__.__name__})") from None
+
+
+class Progress:
+    """A progress bar on stderr; plain lines when stderr is not a terminal."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.tty = sys.stderr.isatty()
+
+    def show(self, done: int, note: str = "") -> None:
+        if self.tty:
+            width = 30
+            filled = width * done // max(1, self.total)
+            sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{self.total} {note[:30]:<30}")
+            if done == self.total:
+                sys.stderr.write("\n")
+        else:
+            sys.stderr.write(f"step {done}/{self.total}{' ' + note if note else ''}\n")
+        sys.stderr.flush()
+
+
+def _open(args, settings, backend) -> Game:
+    seed = None
+    if args.story:
+        from game.stories.loader import load_seed
+
+        seed = load_seed(Path(args.story)).filled()
+    return Game.open(settings, saves_root(args, settings), args.slot, seed, backend=backend)
+
+
+async def write(args) -> int:
+    from game.llm import from_settings
+
+    if args.steps < 0:
+        raise SlotError("--steps must be 0 or more")
+    settings = settings_from(args)
+    lines = _actions(args.actions)
+    backend = from_settings(settings=settings)
+    try:
+        game = _open(args, settings, backend)
+        try:
+            await _tell(game, args, lines)
+        finally:
+            await game.close()
+    finally:
+        await backend.close()
+    return 0
+
+
+async def _tell(game: Game, args, lines: list[str]) -> None:
+    narrator = game.narrator
+    game.backend()
+    progress = Progress(args.steps)
+
+    def notice(event) -> None:
+        sys.stderr.write(f"\n{event.text}\n" if progress.tty else f"{event.text}\n")
+
+    await narrator.begin(None, notice)
+    fallbacks = 0
+    for index in range(args.steps):
+        line = lines[index] if index < len(lines) else ""
+        action = pick(line, game.story.options, empty="first")
+        step = await narrator.step(action, None, notice)
+        fallbacks += step.version.fallback
+        progress.show(index + 1)  # printed only once the step is in the journal
+    if args.steps:
+        sys.stderr.write(f"wrote {args.steps} steps to slot {game.name}; {fallbacks} fell back to the previous memory "
+                         f"and generic options (the model's bookkeeping was not valid JSON)\n")
+        sys.stderr.flush()
+    if args.out:
+        write_transcript(game.story, args.out, game.name)
+    else:
+        sys.stdout.write(markdown(game.story))

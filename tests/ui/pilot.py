@@ -1,0 +1,24 @@
+"""Driving the app in tests: wait for a condition, read the toasts, tell when a turn is over."""
+from __future__ import annotations
+
+import time
+
+
+async def until(pilot, condition, timeout: float = 15.0) -> None:
+    """Let the app run until `condition()` holds (workers and threads included)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        await pilot.pause(0.02)
+        if condition():
+            return
+    raise AssertionError(f"timed out waiting for {condition}")
+
+
+def notices(app) -> list[str]:
+    """The toasts the app has shown (and not yet timed out)."""
+    return [notification.message for notification in app._notifications]
+
+
+def idle(app) -> bool:
+    screen = app.screen
+    return getattr(screen, "slot", None) is not None and screen.slot.story.steps and not screen.busy
