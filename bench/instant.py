@@ -27,12 +27,13 @@ class InstantBackend:
         for start in range(0, len(text), 64):
             yield text[start:start + 64]
 
-    async def structured(self, messages, schema, *, max_tokens, temperature, on_notice=None):
+    async def structured(self, messages, schema, *, max_tokens, temperature, on_notice=None, on_text=None):
         # Like a model asked for a summary of at most 200 words: about 180 words from the start,
-        # made here of the latest sentences told.
+        # made here of the latest sentences told (asked for only when a chapter closes).
         told = f"{self.memory} {self.memory_sentence(self.calls)}".split()
         self.memory = " ".join(told[-180:])
-        return schema.model_validate({"memory": self.memory, "options": ["Go on.", "Look around.", "Wait."]})
+        notes = {"options": ["Go on.", "Look around.", "Wait."], "note": "Something changed.", "memory": self.memory}
+        return schema.model_validate({key: value for key, value in notes.items() if key in schema.model_fields})
 
     async def close(self) -> None:
         pass

@@ -125,8 +125,16 @@ class Game:
     def _close_slot(self) -> None:
         slot = self.slot
         slot.close()
-        if self.fresh and slot.story is not None and not slot.story.steps:
+        if self.fresh and slot.story is not None and _only_the_seed(slot.story):
             try:
-                delete_slot(slot.root, slot.name)  # only the seed was written: leave no empty slot behind
+                delete_slot(slot.root, slot.name)  # nothing but the seed: leave no empty slot behind
             except PlayerError:
                 pass  # an empty slot left behind costs nothing: the same seed goes on from it
+
+
+def _only_the_seed(story) -> bool:
+    """A story that holds nothing the seed does not: no step, or only the author's own opening."""
+    if not story.steps:
+        return True
+    return story.taken == 0 and story.steps[0].version.paragraph == story.seed.opening.strip()
+

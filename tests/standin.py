@@ -90,7 +90,10 @@ class StandIn:
         self.api_keys: set[str] = set()  # the bearer tokens requests came with
         self.faults_sent: list[str] = []
         self.chunk_words = 4
+        self.chunk_seconds = 0.0  # a pause after each streamed chunk: a slow server
         self.refuse_schema = False  # answer 400 to response_format json_schema, as some servers do
+        self.finishes: deque[str] = deque()  # finish reasons for the next streamed answers ("length")
+        self.window: int | None = None  # a context window to report as llama.cpp's server does (/props)
         self.release = threading.Event()  # set to let "hold" answers finish
         self.holding = threading.Event()  # set when a "hold" request has arrived
         self.lock = threading.Lock()
@@ -104,7 +107,7 @@ class StandIn:
 
     def fail(self, *kinds: str) -> None:
         for kind in kinds:
-            assert kind in FAULTS or kind in ("hold", "ok"), kind
+            assert kind in FAULTS or kind in ("hold", "hold-notes", "ok"), kind
             self.faults.append(kind)
 
     def say(self, *texts: str) -> None:
@@ -112,6 +115,10 @@ class StandIn:
 
     def chat_requests(self) -> list[dict]:
         return [r for r in self.requests if r.get("messages") is not None]
+
+    def narrations(self) -> list[dict]:
+        """The requests for prose: streamed, with no structured output asked."""
+        return [r for r in self.chat_requests() if r.get("stream") and not r.get("response_format") and not r.get("grammar")]
 
     def __enter__(self) -> "StandIn":
         self.start()
@@ -186,6 +193,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self) -> None:
+        if self.path.rstrip("/") == "/props" and self.standin.window:
+            return self._json(200, {"default_generation_settings": {"n_ctx": self.standin.window}, "total_slots": 1})
         if self.path.rstrip("/").endswith("/models"):
             self._json(200, {"object": "list", "data": [{"id": "standin", "object": "model", "owned_by": "tests"}]})
         else:
@@ -234,7 +243,8 @@ class _Handler(BaseHTTPRequestHandler):
             text = "Sure! Here is the memory: **Memory:** it was a dark night {not json"
         prompt = _tokens(json.dumps(body.get("messages", [])))
         if body.get("stream"):
-            return self._stream(body, text, prompt, cut=(fault == "cut"), garbled=(fault == "garbled"))
+            return self._stream(body, text, prompt, cut=(fault == "cut"), garbled=(fault == "garbled"),
+                                hold_at=text.find('"note"') if fault == "hold-notes" else -1)
         self._json(200, {
             "id": "chatcmpl-standin", "object": "chat.completion", "created": int(time.time()),
             "model": body.get("model", "standin"),
@@ -242,7 +252,7 @@ class _Handler(BaseHTTPRequestHandler):
             "usage": {"prompt_tokens": prompt, "completion_tokens": _tokens(text), "total_tokens": prompt + _tokens(text)},
         })
 
-    def _stream(self, body: dict, text: str, prompt: int, cut: bool, garbled: bool = False) -> None:
+    def _stream(self, body: dict, text: str, prompt: int, cut: bool, garbled: bool = False, hold_at: int = -1) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.end_headers()
@@ -257,15 +267,25 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
 
         base = {"id": "chatcmpl-standin", "object": "chat.completion.chunk", "created": int(time.time()), "model": body.get("model", "standin")}
+        sent = 0
         for piece in pieces:
+            if 0 <= hold_at <= sent:  # "hold-notes": the options are out; wait before the rest
+                hold_at = -1
+                self.standin.holding.set()
+                self.standin.release.wait(30)
             send({**base, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]})
+            sent += len(piece)
+            if self.standin.chunk_seconds:
+                time.sleep(self.standin.chunk_seconds)
             if garbled:
                 self.wfile.write(b"data: {not json at all\n\n")
                 self.wfile.flush()
                 return
         if cut:
             return  # the connection closes with no finish_reason and no [DONE]
-        send({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        with self.standin.lock:
+            finish = self.standin.finishes.popleft() if self.standin.finishes else "stop"
+        send({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
         if (body.get("stream_options") or {}).get("include_usage"):
             usage = {"prompt_tokens": prompt, "completion_tokens": _tokens(text), "total_tokens": prompt + _tokens(text)}
             send({**base, "choices": [], "usage": usage})

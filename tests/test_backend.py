@@ -89,7 +89,7 @@ async def test_json_in_fences_and_prose_is_found(server, saves, seed_path, end_g
     fenced = 'Here you go:\n```json\n{"memory": "Ada is on the gallery.", "options": ["a", "b", "c"]}\n```'
     server.say("The gallery is slick with rain.", fenced)
     step = await game.step("Step onto the gallery.")
-    assert step.version.memory == "Ada is on the gallery." and not step.version.fallback
+    assert step.version.options == ["a", "b", "c"] and not step.version.fallback
     await end_game(game)
 
 

@@ -169,8 +169,8 @@ def _strings(value):
 
 def test_escape_sequences_from_the_model_never_reach_the_terminal_or_the_save(game_env, saves, seed_path, tmp_path, capsys):
     bookkeeping = json.dumps({"memory": f"Memory {NASTY}", "options": [f"Ring {NASTY}", "Wait.", "\x1b[8mHide\x1b[0m."]})
-    # The opening's bookkeeping, step 1's paragraph (streamed), step 1's bookkeeping.
-    game_env.say(bookkeeping, f"Paragraph one. {NASTY} Then silence falls over the rocks.", bookkeeping)
+    # Step 1's paragraph (streamed), then its notes (the seed's own opening needs no call).
+    game_env.say(f"Paragraph one. {NASTY} Then silence falls over the rocks.", bookkeeping)
     code, out, err = run(capsys, "write", "--story", str(seed_path), "--slot", "esc", "--steps", "1", "--actions",
                          str(_actions(tmp_path, "2")))
     assert code == 0, err

@@ -347,7 +347,7 @@ class FixedBackend:
     def __init__(self, draft=DRAFT, error: Exception | None = None):
         self.draft, self.error, self.calls, self.closed = draft, error, [], False
 
-    async def structured(self, messages, schema, *, max_tokens, temperature, on_notice=None):
+    async def structured(self, messages, schema, *, max_tokens, temperature, on_notice=None, on_text=None):
         self.calls.append((messages, schema, max_tokens, temperature))
         if self.error:
             raise self.error

@@ -53,7 +53,8 @@ Listener = Callable[[Notice], None]
 
 @dataclass
 class CallRecord:
-    """What one call cost; the engine keeps the prompt size of the last narration for benchmarks."""
+    """What one call cost, and how it ended."""
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    finish: str = ""  # why the answer ended: "stop", or "length" when it reached max_tokens

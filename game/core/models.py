@@ -27,11 +27,14 @@ class Preferences(BaseModel):
     rating: Literal["everyone", "teen", "mature"] = "teen"
 
 
-class Bookkeeping(BaseModel):
-    """What the model returns after each paragraph: the new short-term memory and three options."""
+class Notes(BaseModel):
+    """What the model writes after each paragraph. The options come first, so that they can be
+    shown as soon as they arrive; the note follows while the player reads them."""
 
-    memory: str = Field(description="The summary of the whole story so far, updated with the new paragraph.")
     options: list[str] = Field(min_length=3, max_length=3, description="Three different next actions for the protagonist.")
+    # A ceiling for grammars (llama.cpp), so that a small model cannot spend the notes on this line;
+    # not a validation rule, and not sent to servers that refuse length keywords.
+    note: str = Field("", description="One sentence: what changed in this paragraph.", json_schema_extra={"maxLength": 240})
 
     @field_validator("options")
     @classmethod
@@ -40,6 +43,13 @@ class Bookkeeping(BaseModel):
         if any(not option for option in cleaned):
             raise ValueError("an option is empty")
         return cleaned
+
+
+class Bookkeeping(Notes):
+    """After the paragraph that closes a chapter: the notes and a recap of the whole story so far,
+    which the narrator reads from then on in place of the chapter's steps."""
+
+    memory: str = Field(description="The summary of the whole story so far, updated with the new paragraph.")
 
 
 class Recalled(BaseModel):
@@ -56,13 +66,15 @@ class Version(BaseModel):
 
     seq: int  # the journal record that wrote this text; long-term memory ids derive from it
     paragraph: str
-    memory: str
+    memory: str  # the recap the narrator reads after this step (copied forward until a chapter closes)
     options: list[str]
     recalled: list[Recalled] = Field(default_factory=list)
     world: list[str] = Field(default_factory=list)  # names of world entries used
     prompt_tokens: int = 0
     completion_tokens: int = 0
     fallback: bool = False  # bookkeeping failed and the old memory was kept
+    note: str = ""  # what changed in this paragraph, in one sentence
+    chapter: bool = False  # this step closed a chapter: its memory is a new recap, read from the next step on
 
 
 class Step(BaseModel):

@@ -16,19 +16,24 @@ from typing import Callable
 from game.core import records as r
 from game.core.calls import InvalidOutput, ModelError, Notice
 from game.core.errors import PlayerError
-from game.core.models import GENERIC_OPTIONS, Bookkeeping, Step, Version
-from game.core.text import clip_words, safe, tokens
+from game.core.models import GENERIC_OPTIONS, Bookkeeping, Notes, Recalled, Step, Version
+from game.core.text import clip_words, safe, sentences, tokens
 from game.core.world import triggered
-from game.engine.prompts import Budget, bookkeeping_messages, narration_messages, recent_window
+from game.engine.notes import OptionsWatcher, mechanical_recap, whole_sentences
+from game.engine.prompts import (BEGIN, Budget, bookkeeping_messages, chapter_tokens, chapter_turns, narration_messages,
+                                 recap_for)
 from game.engine.protocols import Backend, Store
 from game.engine.recall import recall
 
 TextListener = Callable[[str], None]
 NoticeListener = Callable[[Notice], None]
 
+OptionsListener = Callable[[list[str]], None]
+
 MAX_ACTION_CHARS = 4000  # a paragraph of instructions at most; a pasted file is a mistake
-BEGIN = "Begin the story."
 CONTINUE = "Continue the story."
+NOTES_TOKENS = 300  # three options and a note
+SMALL_WINDOW = 1500  # a prompt budget below this forgets too soon for a good story
 
 
 class StepError(PlayerError):
@@ -39,7 +44,7 @@ class StepError(PlayerError):
 class EngineSettings:
     temperature: float = 0.8
     memory_words: int = 200
-    prompt_tokens: int = 3000
+    prompt_tokens: int = 3000  # the player's ceiling; the server's context window may make it smaller
 
 
 def pick(text: str, options: list[str], empty: str = "continue") -> str:
@@ -59,6 +64,9 @@ class Narrator:
         self.backend = backend
         self.settings = settings or EngineSettings()
         self.last_prompt_tokens = 0  # the estimated size of the last narration prompt
+        self.window: int | None = None  # the server's context window, once asked
+        self._window_asked = None  # the backend it was asked of
+        self._small_said = False
 
     @property
     def story(self):
@@ -68,38 +76,48 @@ class Narrator:
         await asyncio.to_thread(self.store.commit, record)
 
     # -- taking steps -------------------------------------------------------------------
-    async def begin(self, on_text: TextListener | None = None, on_notice: NoticeListener | None = None) -> Step:
+    async def begin(self, on_text: TextListener | None = None, on_notice: NoticeListener | None = None,
+                    on_options: OptionsListener | None = None) -> Step:
         """The opening paragraph (step 0): the seed's, or one the model writes."""
         if self.story.steps:
             return self.story.steps[0]
         opening = self.story.seed.opening.strip()
-        if opening:
+        if opening and len(self.story.seed.options) == 3:  # the author wrote it all: no model call
             if on_text:
                 on_text(opening)
-            version = await self._bookkeep("", opening, "", on_notice, premade=self.story.seed.options)
+            version = Version(seq=-1, paragraph=opening, memory="", options=list(self.story.seed.options))
+        elif opening:
+            if on_text:
+                on_text(opening)
+            budget = await self.budget(on_notice)
+            narration = narration_messages(self.story, 0, BEGIN, [], [], budget)
+            version = await self._bookkeep(narration, opening, 0, False, on_notice, on_options)
         else:
-            version = await self._tell(0, BEGIN, on_text, on_notice)
+            version = await self._tell(0, BEGIN, on_text, on_notice, on_options)
         step = Step(number=0, action="", version=version)
         return await self._commit(r.Told(step=step))
 
-    async def step(self, action: str, on_text: TextListener | None = None, on_notice: NoticeListener | None = None) -> Step:
+    async def step(self, action: str, on_text: TextListener | None = None, on_notice: NoticeListener | None = None,
+                   on_options: OptionsListener | None = None) -> Step:
         if not self.story.steps:
             await self.begin(None, on_notice)
         action = safe(action).strip() or CONTINUE
         if len(action) > MAX_ACTION_CHARS:
             raise StepError(f"an action can be at most {MAX_ACTION_CHARS:,} characters; this one has {len(action):,}")
         number = len(self.story.steps)
-        version = await self._tell(number, action, on_text, on_notice)
+        version = await self._tell(number, action, on_text, on_notice, on_options)
         step = Step(number=number, action=action, version=version)
         return await self._commit(r.Told(step=step))
 
-    async def retry(self, on_text: TextListener | None = None, on_notice: NoticeListener | None = None) -> Step:
-        """The last step told again; the earlier telling is kept as an alternative."""
+    async def retry(self, on_text: TextListener | None = None, on_notice: NoticeListener | None = None,
+                    on_options: OptionsListener | None = None) -> Step:
+        """The last step told again; the earlier telling is kept as an alternative. Its request is
+        the one that told it before, so a server's cache has all of it."""
         steps = self.story.steps
         if not steps or (len(steps) == 1 and self.story.seed.opening.strip()):
             raise StepError("there is no step to retry yet")  # an author's opening is not the model's to retell
         last = steps[-1]
-        version = await self._tell(last.number, last.action or BEGIN, on_text, on_notice)
+        version = await self._tell(last.number, last.action or BEGIN, on_text, on_notice, on_options)
         step = Step(number=last.number, action=last.action, version=version,
                     alternatives=[last.version, *last.alternatives])
         return await self._commit(r.Retold(step=step))
@@ -149,21 +167,63 @@ class Narrator:
             raise StepError("a memory cannot be empty; delete it instead")
         await self._save(r.Amended(id=entry_id, text=safe(text).strip()))
 
+    # -- the budget ----------------------------------------------------------------------
+    def _reply_tokens(self) -> tuple[int, int]:
+        """The paragraph's and the notes' token ceilings (a chapter's notes carry the recap)."""
+        return max(64, self.story.prefs.paragraph_words * 3), NOTES_TOKENS + self.settings.memory_words * 2
+
+    async def budget(self, on_notice: NoticeListener | None = None) -> Budget:
+        """The prompt's budget: the player's ceiling, fitted to the server's context window with
+        room for the paragraph, the request for notes and the notes themselves."""
+        if self._window_asked is not self.backend:
+            self._window_asked = self.backend
+            ask = getattr(self.backend, "context_window", None)
+            self.window = await ask() if ask is not None else None
+        total = self.settings.prompt_tokens
+        if self.window:
+            paragraph, notes = self._reply_tokens()
+            total = min(total, self.window - paragraph - notes - 200)
+            if total < SMALL_WINDOW and not self._small_said:
+                self._small_said = True
+                if on_notice:
+                    on_notice(Notice(f"the model's context window is {self.window} tokens: too small for a good story "
+                                     "(it will forget sooner); give the model a window of 4,096 tokens or more"))
+        return Budget(max(600, total))
+
     # -- one telling ----------------------------------------------------------------------
-    async def _tell(self, number: int, action: str, on_text, on_notice) -> Version:
+    async def _tell(self, number: int, action: str, on_text, on_notice, on_options=None) -> Version:
         story = self.story
-        budget = Budget(self.settings.prompt_tokens)
+        budget = await self.budget(on_notice)
+        start, turns = chapter_turns(story, number, budget)
+        told = {(p.step, p.text) for n in range(start, number) for p in story.steps[n].version.recalled}
         try:
-            recalled = await asyncio.to_thread(recall, self.store.memory, story, number, action)
+            found = await asyncio.to_thread(recall, self.store.memory, story, number, action, before=start)
         except Exception as error:  # Chroma failing must not stop the story; the store rebuilds its index
             if on_notice:
                 on_notice(Notice(f"long-term memory could not be searched this step ({type(error).__name__}); going on without it"))
-            recalled = []
-        recent = recent_window(story, number, budget.recent)
-        lore = triggered(story.seed.world, f"{action}\n{recent}")
+            found = []
+        recalled = [passage for passage in found if (passage.step, passage.text) not in told]  # already in the chapter
+        in_play = {name for n in range(start, number) for name in story.steps[n].version.world}
+        recent = story.steps[number - 1].version.paragraph if number > 0 else ""
+        lore = [entry for entry in triggered(story.seed.world, f"{action}\n{recent}") if entry.name not in in_play]
         messages = narration_messages(story, number, action, recalled, lore, budget)
         self.last_prompt_tokens = sum(tokens(m["content"]) for m in messages)
+        paragraph_tokens, _notes = self._reply_tokens()
+        paragraph = await self._narrate(messages, paragraph_tokens, on_text, on_notice)
+        narrated = self.backend.last
+        # The chapter closes at this step when its turns, this one and one more like it, would pass
+        # their budget: the bookkeeping then writes the recap the next chapter starts from.
+        turn = tokens(messages[-1]["content"]) + tokens(paragraph)
+        closes = number > 0 and chapter_tokens(story, number, budget) + 2 * turn > budget.chapter
+        version = await self._bookkeep(messages, paragraph, number, closes, on_notice, on_options)
+        return version.model_copy(update={
+            "recalled": recalled,
+            "world": [entry.name for entry in lore],
+            "prompt_tokens": narrated.prompt_tokens or self.last_prompt_tokens,
+            "completion_tokens": narrated.completion_tokens,
+        })
 
+    async def _narrate(self, messages, max_tokens: int, on_text, on_notice) -> str:
         pieces: list[str] = []
 
         def notice(event: Notice) -> None:
@@ -173,9 +233,8 @@ class Narrator:
                 on_notice(event)
 
         try:
-            async for piece in self.backend.stream(
-                messages, max_tokens=max(64, story.prefs.paragraph_words * 3), temperature=self.settings.temperature, on_notice=notice
-            ):
+            async for piece in self.backend.stream(messages, max_tokens=max_tokens,
+                                                   temperature=self.settings.temperature, on_notice=notice):
                 piece = safe(piece)
                 pieces.append(piece)
                 if on_text:
@@ -183,39 +242,51 @@ class Narrator:
         except ModelError as error:
             raise StepError(f"the story could not go on: {error}", error.hint) from None
         paragraph = "".join(pieces).strip()
+        if getattr(self.backend.last, "finish", "") == "length":
+            whole = whole_sentences(paragraph)
+            if on_notice:
+                on_notice(Notice(f"the paragraph reached its length limit ({max_tokens} tokens)"
+                                 + ("; its last, unfinished sentence was dropped" if whole != paragraph else "")))
+            paragraph = whole
         if not paragraph:
             raise StepError("the model returned an empty paragraph; try again")
-        previous = story.steps[number - 1].version.memory if number > 0 else ""
-        version = await self._bookkeep(action, paragraph, previous, on_notice)
-        return version.model_copy(update={
-            "recalled": recalled,
-            "world": [entry.name for entry in lore],
-            "prompt_tokens": self.backend.last.prompt_tokens or self.last_prompt_tokens,
-            "completion_tokens": self.backend.last.completion_tokens,
-        })
+        return paragraph
 
-    async def _bookkeep(self, action, paragraph, previous, on_notice, premade: list[str] | None = None) -> Version:
+    async def _bookkeep(self, narration, paragraph: str, number: int, closes: bool, on_notice, on_options) -> Version:
+        """The notes for `paragraph`: options first (heard by `on_options` as soon as they arrive),
+        a note, and at a chapter's close the recap of the whole story."""
         story = self.story
-        messages = bookkeeping_messages(previous, action, paragraph, self.settings.memory_words, story.seed.premise)
+        previous = recap_for(story, number)
+        messages = bookkeeping_messages(narration, paragraph, self.settings.memory_words, closes)
+        watcher = OptionsWatcher(on_options)
+
+        def notice(event: Notice) -> None:
+            if event.restart:
+                watcher.restart()
+            if on_notice:
+                on_notice(event)
+
+        schema = Bookkeeping if closes else Notes
+        notes_tokens = NOTES_TOKENS + (self.settings.memory_words * 2 if closes else 0)
         try:
             notes = await self.backend.structured(
-                messages, Bookkeeping, max_tokens=self.settings.memory_words * 2 + 200,
-                temperature=min(self.settings.temperature, 0.5), on_notice=on_notice,
+                messages, schema, max_tokens=notes_tokens, temperature=min(self.settings.temperature, 0.5),
+                on_notice=notice, on_text=watcher.hear,
             )
-            memory = clip_words(safe(notes.memory), int(self.settings.memory_words * 1.5))
             options = [clip_words(safe(option), 40) for option in notes.options]
+            note = clip_words(safe(notes.note), 60)
+            memory = clip_words(safe(notes.memory), int(self.settings.memory_words * 1.5)) if closes else previous
             fallback = False
         except InvalidOutput as error:
             # The server answers but not in JSON: keep the paragraph the player has already read,
             # keep the old memory and offer generic options rather than fail the step.
             if on_notice:
                 on_notice(Notice(f"could not update the story's memory ({error}); kept the previous one"))
-            memory = previous or story.seed.premise
-            options = list(GENERIC_OPTIONS)
-            fallback = True
+            options, note, fallback = list(GENERIC_OPTIONS), "", True
+            memory = mechanical_recap(story, number, paragraph, self.settings.memory_words) if closes else previous
         except ModelError as error:
             raise StepError(f"the story could not go on: {error}", error.hint) from None
-        if premade:
-            options = list(premade)
-        # seq is the record's own, set by _commit once the step is ready to be saved
-        return Version(seq=-1, paragraph=paragraph, memory=memory, options=options, fallback=fallback)
+        watcher.heard(options)
+        # seq is the record's own, set when the step is committed
+        return Version(seq=-1, paragraph=paragraph, memory=memory, options=options, note=note, fallback=fallback,
+                       chapter=closes)

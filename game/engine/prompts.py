@@ -1,19 +1,33 @@
-"""Prompt assembly under a token budget.
+"""Prompt assembly, laid out for the model server's cache, under a token budget.
 
-The stable part (rules, seed, pinned notes, always-on lore) comes first so servers
-can cache it; then the short-term memory, recalled passages, triggered lore, the
-recent window, and the action last. Every part has a ceiling, so the prompt is
-the same size at step 10 and step 10,000.
+A narration request is, in this order:
+
+1. the system message: the rules, the seed, the pinned notes and the always-on lore (stable
+   for the whole story unless the player changes a pin or a preference);
+2. the chapter so far, as the conversation it was: each step since the chapter began is the
+   reader's turn (the action, with what was recalled for it) and the narrator's paragraph,
+   word for word; the first turn carries the recap of everything before the chapter;
+3. last, the reader's new turn: the passages recalled for it, lore it brings into play, the
+   action.
+
+Between chapter breaks each request repeats the one before it and adds a turn, so a server
+that keeps its KV cache (llama.cpp, Ollama, KoboldCpp, vLLM, OpenAI's prompt cache) reads
+only what is new. When the chapter's turns would pass their budget, the step's bookkeeping
+writes a new recap and the next chapter starts from that step: the prompt is a sawtooth
+under the budget, never growing with the story.
+
+The bookkeeping request continues the same conversation (the paragraph as the narrator's
+turn, then a request for the notes), so its whole prefix is already cached.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from game.core.models import Preferences, Recalled
+from game.core.calls import Message
+from game.core.models import Preferences, Recalled, Step
 from game.core.story import Story
 from game.core.text import clip_tokens, clip_words, tokens
 from game.core.world import always_on
-from game.core.calls import Message
 from game.core.seed import WorldEntry
 
 RATING_RULE = {
@@ -21,11 +35,13 @@ RATING_RULE = {
     "teen": "Violence and peril may be vivid but not gratuitous; no explicit sexual content.",
     "mature": "Mature themes are allowed when the story calls for them; never gratuitous.",
 }
+BEGIN = "Begin the story."
+PASSAGE_TOKENS = 110  # one recalled passage: the sentence that matched and its neighbours
 
 
 @dataclass
 class Budget:
-    """Token ceilings for each part of a narration prompt."""
+    """Token ceilings for the parts of a narration prompt (`total` fits the server's window)."""
 
     total: int = 3000
 
@@ -34,24 +50,25 @@ class Budget:
         return int(self.total * 0.30)
 
     @property
-    def memory(self) -> int:
-        return int(self.total * 0.15)
-
-    @property
-    def recalled(self) -> int:
-        return int(self.total * 0.20)
-
-    @property
-    def world(self) -> int:
+    def recap(self) -> int:
         return int(self.total * 0.12)
 
     @property
-    def recent(self) -> int:
-        return int(self.total * 0.18)
+    def chapter(self) -> int:
+        """The turns of the chapter so far, word for word."""
+        return int(self.total * 0.40)
+
+    @property
+    def recalled(self) -> int:
+        return int(self.total * 0.10)
+
+    @property
+    def world(self) -> int:
+        return int(self.total * 0.06)
 
     @property
     def action(self) -> int:
-        return int(self.total * 0.05)
+        return int(self.total * 0.02)
 
 
 def _voice(prefs: Preferences) -> str:
@@ -63,8 +80,8 @@ def _voice(prefs: Preferences) -> str:
 def system_prompt(story: Story, budget: Budget) -> str:
     seed, prefs = story.seed, story.prefs
     lines = [
-        "You are the narrator of an interactive story. Each turn you write the next paragraph, "
-        "showing what happens when the protagonist does what the reader asked.",
+        "You are the narrator of an interactive story. The reader says what the protagonist does; "
+        "you answer with the next paragraph, showing what happens.",
         f"Write one paragraph of about {prefs.paragraph_words} words of plain prose. No headings, no lists, "
         "no options, no notes to the reader; do not decide the protagonist's next choice.",
         _voice(prefs),
@@ -85,37 +102,24 @@ def system_prompt(story: Story, budget: Budget) -> str:
     return clip_tokens("\n".join(lines), budget.prefix)
 
 
-def _section(title: str, body: str) -> str:
-    return f"## {title}\n{body.strip()}\n"
-
-
-def narration_messages(
-    story: Story,
-    upto: int,
-    action: str,
-    recalled: list[Recalled],
-    lore: list[WorldEntry],
-    budget: Budget,
-) -> list[Message]:
-    """Messages for the paragraph that answers `action`, given the story's first `upto` steps."""
-    steps = story.steps[:upto]
-    memory = steps[-1].version.memory if steps else ""
+# -- the reader's turn ----------------------------------------------------------------------
+def reader_turn(action: str, recalled: list[Recalled], lore: list[WorldEntry], budget: Budget) -> str:
+    """What the reader's turn says: remembered passages, lore in play, then the action. Built the
+    same way when the turn is new and when it is replayed from the journal, so that the server
+    sees the very text it saw before."""
     parts = []
-    if memory.strip():
-        parts.append(_section("The story so far", clip_tokens(memory, budget.memory)))
     left = budget.recalled
     remembered = []
-    share = max(40, budget.recalled // max(1, len(recalled)))
     for passage in recalled:
-        # A very long passage (a rewritten memory, a paragraph with no sentence breaks) is
-        # clipped to its share rather than crowding out the others.
-        line = f"- (step {passage.step}) {clip_tokens(passage.text, share)}"
+        # A very long passage (a paragraph with no sentence breaks, an amended memory) is clipped
+        # to its share rather than crowding out the others.
+        line = f"- (step {passage.step}) {clip_tokens(passage.text, PASSAGE_TOKENS)}"
         if tokens(line) > left:
             continue
         remembered.append(line)
         left -= tokens(line)
     if remembered:
-        parts.append(_section("Remembered from earlier", "\n".join(remembered)))
+        parts.append("Remembered from earlier in the story:\n" + "\n".join(remembered))
     left = budget.world
     cards = []
     for entry in lore:
@@ -125,42 +129,97 @@ def narration_messages(
         cards.append(line)
         left -= tokens(line)
     if cards:
-        parts.append(_section("Lore in play", "\n".join(cards)))
-    recent = recent_window(story, upto, budget.recent)
-    if recent:
-        parts.append(_section("Just before", recent))
-    return [
-        {"role": "system", "content": system_prompt(story, budget)},
-        {"role": "user", "content": "\n".join(parts) + f"\nThe reader's action: {clip_words(action, budget.action * 3 // 4)}"},
+        parts.append("Lore in play:\n" + "\n".join(cards))
+    parts.append(f"The reader's action: {clip_words(action, max(8, budget.action * 3 // 4))}")
+    return "\n\n".join(parts)
+
+
+def past_turn(story: Story, step: Step, budget: Budget) -> str:
+    """A step's reader turn as it was sent: rebuilt from what its version recorded."""
+    if step.number == 0:
+        return BEGIN
+    named = {entry.name: entry for entry in story.seed.world}
+    lore = [named[name] for name in step.version.world if name in named]
+    return reader_turn(step.action, step.version.recalled, lore, budget)
+
+
+# -- the chapter so far ---------------------------------------------------------------------
+def chapter_start(story: Story, upto: int) -> int:
+    """The first step of the chapter that step `upto` belongs to: the last step before it that
+    closed a chapter (its recap covers it, and it stays word for word for continuity), else 0."""
+    for number in range(upto - 1, -1, -1):
+        if story.steps[number].version.chapter:
+            return number
+    return 0
+
+
+def chapter_turns(story: Story, upto: int, budget: Budget) -> tuple[int, list[tuple[str, str]]]:
+    """(first step shown, [(reader turn, paragraph)]) for the steps before `upto` in its chapter.
+    The newest turns are kept when even one chapter would not fit (a save from before chapters)."""
+    start = chapter_start(story, upto)
+    # A paragraph longer than a real one (a save from before, an edit) keeps its end: what led to now.
+    longest = budget.chapter * 3 // 4
+    turns = [(past_turn(story, story.steps[n], budget), tail_tokens(story.steps[n].version.paragraph, longest))
+             for n in range(start, upto)]
+    used = sum(tokens(a) + tokens(b) for a, b in turns)
+    while len(turns) > 1 and used > budget.chapter:
+        dropped = turns.pop(0)
+        used -= tokens(dropped[0]) + tokens(dropped[1])
+        start += 1
+    return start, turns
+
+
+def tail_tokens(text: str, limit: int) -> str:
+    """The end of `text` within `limit` tokens, from a word boundary."""
+    if tokens(text) <= limit:
+        return text
+    return "… " + text[-limit * 4:].split(" ", 1)[-1]
+
+
+def chapter_tokens(story: Story, upto: int, budget: Budget) -> int:
+    """How much of the chapter budget the turns before `upto` take."""
+    _start, turns = chapter_turns(story, upto, budget)
+    return sum(tokens(a) + tokens(b) for a, b in turns)
+
+
+def recap_for(story: Story, upto: int) -> str:
+    return story.steps[upto - 1].version.memory if upto > 0 else ""
+
+
+def narration_messages(story: Story, upto: int, action: str, recalled: list[Recalled], lore: list[WorldEntry],
+                       budget: Budget) -> list[Message]:
+    """Messages for the paragraph that answers `action`, given the story's first `upto` steps."""
+    messages: list[Message] = [{"role": "system", "content": system_prompt(story, budget)}]
+    _start, turns = chapter_turns(story, upto, budget)
+    recap = recap_for(story, upto).strip()
+    for index, (reader, paragraph) in enumerate(turns):
+        if index == 0 and recap:
+            reader = f"The story so far: {clip_tokens(recap, budget.recap)}\n\n{reader}"
+        messages.append({"role": "user", "content": reader})
+        messages.append({"role": "assistant", "content": paragraph})
+    last = reader_turn(action, recalled, lore, budget)
+    if not turns and recap:
+        last = f"The story so far: {clip_tokens(recap, budget.recap)}\n\n{last}"
+    messages.append({"role": "user", "content": last})
+    return messages
+
+
+# -- the notes ------------------------------------------------------------------------------
+def notes_request(memory_words: int, chapter: bool) -> str:
+    lines = [
+        "Now the notes for that paragraph, as JSON only, with no other text:",
+        "\"options\": exactly three different things the protagonist could do next, each one short imperative "
+        "sentence that follows from the paragraph (for example \"Follow the footprints into the marsh.\");",
+        "\"note\": one sentence: what changed in the paragraph (who, where, what was found or learnt).",
     ]
+    if chapter:
+        lines.append(f"\"memory\": a recap of the whole story so far, this paragraph included, at most {memory_words} "
+                     "words. Keep names, places, objects, promises, injuries and open questions; drop scenery. "
+                     "Write it as plain sentences.")
+    return "\n".join(lines)
 
 
-def recent_window(story: Story, upto: int, limit: int) -> str:
-    """The last paragraph verbatim (and the action that led to it), clipped from the front."""
-    steps = story.steps[:upto]
-    if not steps:
-        return ""
-    last = steps[-1]
-    text = last.version.paragraph
-    if last.action:
-        text = f"(The reader chose: {last.action})\n{text}"
-    if tokens(text) > limit:
-        text = "… " + text[-limit * 4:].split(" ", 1)[-1]
-    return text
-
-
-def bookkeeping_messages(memory: str, action: str, paragraph: str, memory_words: int, seed_premise: str) -> list[Message]:
-    system = (
-        "You keep the notes of an interactive story. Answer with JSON only.\n"
-        f"`memory`: the summary of the whole story so far, rewritten to include the new paragraph, at most {memory_words} words. "
-        "Keep names, places, objects, promises, injuries and open questions; drop scenery. Write it as plain sentences.\n"
-        "`options`: exactly three different things the protagonist could do next, each one short imperative sentence "
-        "that follows from the new paragraph (for example 'Follow the footprints into the marsh.')."
-    )
-    user = (
-        f"Premise: {seed_premise}\n\n"
-        f"Summary so far:\n{memory.strip() or '(the story has just begun)'}\n\n"
-        + (f"The reader's action:\n{action}\n\n" if action else "")
-        + f"New paragraph:\n{paragraph}"
-    )
-    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+def bookkeeping_messages(narration: list[Message], paragraph: str, memory_words: int, chapter: bool) -> list[Message]:
+    """The narration request, its paragraph as the narrator's turn, then the request for notes."""
+    return [*narration, {"role": "assistant", "content": paragraph},
+            {"role": "user", "content": notes_request(memory_words, chapter)}]

@@ -6,7 +6,7 @@ server and a temporary folder.
 """
 from __future__ import annotations
 
-from typing import AsyncIterator, Protocol, TypeVar
+from typing import AsyncIterator, Callable, Protocol, TypeVar
 
 from pydantic import BaseModel
 
@@ -28,7 +28,7 @@ class Backend(Protocol):
                on_notice: Listener | None = None) -> AsyncIterator[str]: ...
 
     async def structured(self, messages: list[Message], schema: type[T], *, max_tokens: int, temperature: float,
-                         on_notice: Listener | None = None) -> T: ...
+                         on_notice: Listener | None = None, on_text: Callable[[str], None] | None = None) -> T: ...
 
     async def close(self) -> None: ...
 

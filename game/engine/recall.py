@@ -12,7 +12,6 @@ from game.core.story import Story
 from game.core.text import pieces, sentences
 
 PASSAGES = 3
-RECENT_STEPS = 1  # the last paragraph is in the prompt verbatim; do not recall it again
 
 
 def query_for(action: str, story: Story, upto: int) -> str:
@@ -23,10 +22,13 @@ def query_for(action: str, story: Story, upto: int) -> str:
     return " ".join([action, *tail])
 
 
-def recall(memory, story: Story, upto: int, action: str, limit: int = PASSAGES) -> list[Recalled]:
-    if memory is None or upto <= RECENT_STEPS:
+def recall(memory, story: Story, upto: int, action: str, limit: int = PASSAGES, before: int | None = None) -> list[Recalled]:
+    """Passages for the step after the first `upto`, from steps before `before` (the chapter's
+    first step: the chapter itself is in the prompt word for word). Blocking: a Chroma query."""
+    before = upto - 1 if before is None else before
+    if memory is None or before <= 0:
         return []
-    hits = memory.search(query_for(action, story, upto), limit=limit * 4, before_step=upto - RECENT_STEPS)
+    hits = memory.search(query_for(action, story, upto), limit=limit * 4, before_step=before)
     chosen: list[Recalled] = []
     seen: set[str] = set()
     for hit in hits:

@@ -47,23 +47,27 @@ def parse_as(text: str, schema: type[T]) -> T | None:
 
 
 def response_format(schema: type[BaseModel]) -> dict:
-    """The OpenAI structured-output request for a pydantic model."""
+    """The OpenAI structured-output request for a pydantic model (strict mode takes no length keywords)."""
     return {
         "type": "json_schema",
         "json_schema": {
             "name": schema.__name__,
-            "schema": strict_schema(schema.model_json_schema()),
+            "schema": strict_schema(schema.model_json_schema(), lengths=False),
             "strict": True,
         },
     }
 
 
-def strict_schema(schema: dict) -> dict:
-    """OpenAI's strict mode wants every object closed and every property required."""
+def strict_schema(schema: dict, lengths: bool = True) -> dict:
+    """OpenAI's strict mode wants every object closed and every property required; without
+    `lengths`, string length ceilings (meant for grammars) are left out."""
     schema = json.loads(json.dumps(schema))
 
     def close(node):
         if isinstance(node, dict):
+            if not lengths and node.get("type") == "string":
+                node.pop("maxLength", None)
+                node.pop("minLength", None)
             if node.get("type") == "object" and "properties" in node:
                 node["additionalProperties"] = False
                 node["required"] = list(node["properties"])

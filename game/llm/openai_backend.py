@@ -133,6 +133,8 @@ class OpenAIBackend:
         self.gone = gone  # says why the server is gone for good, or None
         self.fresh_seed = fresh_seed  # llama.cpp would otherwise sample a retried step word for word
         self._format = 0  # index into self.formats: how structured output is asked for
+        self._stream_notes = True  # structured answers stream until the server says it cannot
+        self._window: list[int | None] | None = None  # the context window, once asked
         self._client = openai.AsyncOpenAI(
             base_url=base_url,
             api_key=api_key or "not-needed",
@@ -173,14 +175,15 @@ class OpenAIBackend:
         for attempt in range(self.policy.attempts):
             sent_any = False
             try:
-                async for piece in self._stream_once(messages, max_tokens, temperature):
+                async for piece in self._stream_once(messages, max_tokens, temperature,
+                                                     {"extra_body": self._body(self.prose_body)}):
                     sent_any = True
                     yield piece
                 return
             except (openai.APIError, httpx.HTTPError, StreamCut, Garbled, NotOpenAI) as error:
                 await self._wait(attempt, error, on_notice, restart=sent_any)
 
-    async def _stream_once(self, messages, max_tokens, temperature) -> AsyncIterator[str]:
+    async def _stream_once(self, messages, max_tokens, temperature, asking: dict) -> AsyncIterator[str]:
         stream = await self._client.chat.completions.create(
             model=self.model,
             messages=messages,
@@ -188,13 +191,13 @@ class OpenAIBackend:
             temperature=temperature,
             stream=True,
             stream_options={"include_usage": True},
-            extra_body=self._body(self.prose_body),
+            **asking,
         )
         kind = stream.response.headers.get("content-type", "")
         if "event-stream" not in kind and "json" not in kind:
             await stream.close()
             raise NotOpenAI()
-        finished = False
+        finish = ""
         text: list[str] = []
         usage = None
         async with stream:
@@ -206,15 +209,15 @@ class OpenAIBackend:
                         text.append(choice.delta.content)
                         yield choice.delta.content
                     if choice.finish_reason:
-                        finished = True
-        if not finished:
+                        finish = choice.finish_reason
+        if not finish:
             raise StreamCut()
         # Without a usage report (llama-cpp-python's server sends none), a streaming server's
         # chunks are its tokens, one each.
         prompt = usage.prompt_tokens if usage else tokens(" ".join(m["content"] for m in messages))
         completion = usage.completion_tokens if usage else len(text)
         self.usage.add(prompt, completion)
-        self.last = CallRecord(prompt, completion)
+        self.last = CallRecord(prompt, completion, finish)
 
     @staticmethod
     async def _chunks(stream):
@@ -232,20 +235,25 @@ class OpenAIBackend:
         max_tokens: int,
         temperature: float,
         on_notice: Listener | None = None,
+        on_text: Callable[[str], None] | None = None,
     ) -> T:
+        """The answer as `schema`. With `on_text`, the answer streams and `on_text` hears each piece
+        (so its first fields can be shown before the last are written); a notice with `restart`
+        says the pieces so far are void. Servers that cannot stream it are asked for it whole."""
         invalid = 0
         failures = 0
         while True:
             wanted = self.formats[self._format]
+            streaming = on_text is not None and self._stream_notes
             try:
-                response = await self._client.chat.completions.create(
-                    model=self.model,
-                    messages=messages,
-                    max_tokens=max_tokens,
-                    temperature=temperature,
-                    **self._asking(wanted, schema, max_tokens),
-                )
+                if streaming:
+                    text = await self._streamed_answer(messages, schema, max_tokens, temperature, wanted, on_text)
+                else:
+                    text = await self._whole_answer(messages, schema, max_tokens, temperature, wanted)
             except openai.BadRequestError as error:
+                if streaming:
+                    self._stream_notes = False  # this server takes structured output only whole
+                    continue
                 if self._format + 1 < len(self.formats):
                     # Some servers refuse JSON schemas (or JSON mode): ask more simply, for good.
                     self._format += 1
@@ -255,20 +263,10 @@ class OpenAIBackend:
                 await self._wait(failures, error, on_notice, restart=False)
                 failures += 1
                 continue
-            except (openai.APIError, httpx.HTTPError) as error:
-                await self._wait(failures, error, on_notice, restart=False)
+            except (openai.APIError, httpx.HTTPError, StreamCut, Garbled, NotOpenAI) as error:
+                await self._wait(failures, error, on_notice, restart=streaming)
                 failures += 1
                 continue
-            if not hasattr(response, "choices"):  # a web page or plain text where JSON was due
-                reason, _retry, hint = _describe(NotOpenAI(), self.base_url, self.model)
-                raise ModelError(reason, hint)
-            text = (response.choices[0].message.content or "") if response.choices else ""
-            if response.usage:
-                prompt, completion = response.usage.prompt_tokens, response.usage.completion_tokens
-            else:
-                prompt, completion = tokens(" ".join(m["content"] for m in messages)), tokens(text)
-            self.usage.add(prompt, completion)
-            self.last = CallRecord(prompt, completion)
             parsed = parse_as(text, schema)
             if parsed is not None:
                 return parsed
@@ -276,7 +274,42 @@ class OpenAIBackend:
             if invalid >= self.policy.invalid_attempts:
                 raise InvalidOutput(f"the model did not return valid {schema.__name__} JSON after {invalid} tries")
             if on_notice:
-                on_notice(Notice("the model's answer was not valid JSON; asking again"))
+                on_notice(Notice("the model's answer was not valid JSON; asking again", restart=streaming))
+
+    async def _streamed_answer(self, messages, schema, max_tokens, temperature, wanted, on_text) -> str:
+        pieces = []
+        async for piece in self._stream_once(messages, max_tokens, temperature, self._asking(wanted, schema, max_tokens)):
+            pieces.append(piece)
+            on_text(piece)
+        return "".join(pieces)
+
+    async def _whole_answer(self, messages, schema, max_tokens, temperature, wanted) -> str:
+        response = await self._client.chat.completions.create(
+            model=self.model,
+            messages=messages,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            **self._asking(wanted, schema, max_tokens),
+        )
+        if not hasattr(response, "choices"):  # a web page or plain text where JSON was due
+            raise NotOpenAI()
+        choice = response.choices[0] if response.choices else None
+        text = (choice.message.content or "") if choice else ""
+        if response.usage:
+            prompt, completion = response.usage.prompt_tokens, response.usage.completion_tokens
+        else:
+            prompt, completion = tokens(" ".join(m["content"] for m in messages)), tokens(text)
+        self.usage.add(prompt, completion)
+        self.last = CallRecord(prompt, completion, (choice.finish_reason or "") if choice else "")
+        return text
+
+    async def context_window(self) -> int | None:
+        """The server's context window in tokens, asked once (None when it does not say)."""
+        if self._window is None:
+            from game.llm.window import probe
+
+            self._window = [await asyncio.to_thread(probe, self.base_url, self.model)]
+        return self._window[0]
 
     def _asking(self, wanted: str | None, schema: type[BaseModel], max_tokens: int) -> dict:
         """The request's arguments that ask for `schema` in the way `wanted` names."""

@@ -26,6 +26,14 @@ class TurnNotice(Message):
 
 
 @dataclass
+class TurnOptions(Message):
+    """The new step's options, streamed in before the rest of its notes."""
+
+    turn: int
+    options: list[str]
+
+
+@dataclass
 class TurnFinished(Message):
     """The turn's step is saved."""
 

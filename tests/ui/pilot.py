@@ -22,3 +22,8 @@ def notices(app) -> list[str]:
 def idle(app) -> bool:
     screen = app.screen
     return getattr(screen, "slot", None) is not None and screen.slot.story.steps and not screen.busy
+
+
+def listed(app) -> bool:
+    """The title screen has read the saved stories (it reads them in a thread)."""
+    return bool(getattr(app.screen, "listed", False))

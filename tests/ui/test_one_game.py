@@ -19,7 +19,7 @@ EVERYONE = "Keep everything suitable for all ages"
 
 def narration_requests(server) -> list[list[dict]]:
     """The messages of every narration request (streamed prose, not the bookkeeping)."""
-    return [r["messages"] for r in server.chat_requests() if r.get("stream")]
+    return [r["messages"] for r in server.narrations()]
 
 
 async def test_the_tui_and_write_send_the_same_narration_request(ui_env, saves, app_for, monkeypatch, tmp_path):

@@ -11,7 +11,7 @@ from game.ui.screens.play import PlayScreen
 from game.ui.screens.settings import SettingsScreen
 from game.ui.screens.title import TitleScreen
 
-from tests.ui.pilot import idle, notices, until
+from tests.ui.pilot import idle, listed, notices, until
 
 
 def box(app) -> Input:
@@ -27,6 +27,7 @@ async def test_delete_keeps_the_chosen_slot_across_dialogs(ui_env, saves, seed_p
         prepared_slot(saves, seed_path, name, steps=1)
     app = app_for(saves)
     async with app.run_test() as pilot:
+        await until(pilot, lambda: listed(app))
         table = app.screen.query_one("#slots", DataTable)
         table.focus()
         table.move_cursor(row=[r.value for r in table.rows].index("bravo"))

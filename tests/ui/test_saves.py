@@ -7,7 +7,7 @@ from game.saves.slot import list_slots
 from game.ui.screens.play import PlayScreen
 from game.ui.screens.title import TitleScreen
 
-from tests.ui.pilot import idle, notices, until
+from tests.ui.pilot import idle, listed, notices, until
 
 
 async def test_title_lists_slots_and_continue_resumes_the_latest(ui_env, saves, seed_path, app_for, prepared_slot):
@@ -17,6 +17,7 @@ async def test_title_lists_slots_and_continue_resumes_the_latest(ui_env, saves, 
     header.write_text(header.read_text().replace("2025-03-14T21:30:00+00:00", "2025-03-15T08:00:00+00:00"))
     app = app_for(saves)
     async with app.run_test() as pilot:
+        await until(pilot, lambda: listed(app))
         table = app.screen.query_one("#slots", DataTable)
         assert table.row_count == 2
         row = [str(cell) for cell in table.get_row_at(0)]

@@ -114,5 +114,5 @@ async def test_how_the_story_is_told_changes_from_the_next_step(ui_env, saves, s
         assert play.slot.story.prefs.person == "third" and play.slot.story.prefs.tone == "wry and warm"
         await pilot.press(*"look out to sea", "enter")
         await until(pilot, lambda: idle(app) and play.slot.story.taken == 2)
-    system = [r for r in ui_env.chat_requests() if r.get("stream")][-1]["messages"][0]["content"]
+    system = ui_env.narrations()[-1]["messages"][0]["content"]
     assert "third person" in system and "wry and warm" in system

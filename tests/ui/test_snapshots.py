@@ -5,7 +5,7 @@ import pytest
 
 from game.ui.screens.memory import MemoryScreen
 
-from tests.ui.pilot import idle, until
+from tests.ui.pilot import idle, listed, until
 
 SIZES = [(80, 24), (120, 40)]
 
@@ -19,7 +19,11 @@ def shelf(ui_env, saves, seed_path, prepared_slot):
 
 @pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
 def test_title(snap_compare, shelf, size, app_for):
-    assert snap_compare(app_for(shelf), terminal_size=size)
+    async def ready(pilot):
+        await until(pilot, lambda: listed(pilot.app))
+        await pilot.pause()
+
+    assert snap_compare(app_for(shelf), terminal_size=size, run_before=ready)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])

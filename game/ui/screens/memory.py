@@ -46,8 +46,7 @@ class MemoryScreen(Screen):
         yield Static(f"Memory · {story.seed.title}", id="memory-title", markup=False)
         with TabbedContent(initial="notes"):
             with TabPane("Notes", id="notes"):
-                yield Static("Short-term memory: the model rewrites it every step; your edit is used from the next step.",
-                             classes="hint", markup=False)
+                yield Static(self.recap_hint(), classes="hint", markup=False)
                 yield Box(story.memory, id="short", soft_wrap=True)
                 yield Static("Pinned notes, one a line: never forgotten.", classes="hint", markup=False)
                 yield Box("\n".join(story.pinned), id="pinned", soft_wrap=True)
@@ -63,6 +62,12 @@ class MemoryScreen(Screen):
                     yield Button("Save entry", id="amend", compact=True, variant="primary")
                     yield Button("Delete entry", id="forget", compact=True, variant="error")
         yield Footer()
+
+    def recap_hint(self) -> str:
+        steps = self.story.steps
+        start = next((s.number for s in reversed(steps) if s.version.chapter), 0)
+        return (f"The recap: the narrator reads it, then steps {start} to {max(0, len(steps) - 1)} word for word. "
+                "The model rewrites it when a chapter closes; your edit is used from the next step.")
 
     def on_mount(self) -> None:
         self.search("")  # a worker: the newest entries need no Chroma, a query does

@@ -19,7 +19,7 @@ from textual.widgets import Button, Footer, Input, Static
 
 from game.core.errors import PlayerError, one_line, with_hint
 from game.engine.narrator import CONTINUE, pick
-from game.ui.messages import GameFailed, GameReady, Said, TurnFailed, TurnFinished, TurnNotice, TurnText
+from game.ui.messages import GameFailed, GameReady, Said, TurnFailed, TurnFinished, TurnNotice, TurnOptions, TurnText
 from game.ui.widgets.fields import Field
 from game.ui.widgets.options import OptionBar, OptionButton
 from game.ui.widgets.status import StatusLine
@@ -37,6 +37,8 @@ class Turn:
     action: str = ""  # what the narrator is asked
     typed: str = ""  # what the player typed for it
     before: int = -1  # the journal's last record when it began
+    options: list[str] | None = None  # the new step's options, once they have streamed in
+    queued: tuple[str, str] | None = None  # (action, typed) given while the notes were still coming
 
 
 class PlayScreen(Screen):
@@ -164,7 +166,7 @@ class PlayScreen(Screen):
         self.query_one(StoryLog).show(story, hide_last)
         self.query_one(OptionBar).show(story.options)
         self.show_status()
-        memory = story.memory or "(empty until the first step)"
+        memory = story.memory or "(no recap yet: the narrator still reads the whole story word for word; it writes one when the first chapter closes)"
         self.query_one("#side-memory", Static).update(memory)
         recalled = story.steps[-1].version.recalled if story.steps else []
         lines = [f"step {r.step}: {r.text}" for r in recalled] or ["(nothing this step)"]
@@ -217,13 +219,16 @@ class PlayScreen(Screen):
         def on_notice(notice) -> None:
             self.post_message(TurnNotice(turn, notice.text, notice.restart))
 
+        def on_options(options: list[str]) -> None:
+            self.post_message(TurnOptions(turn, options))
+
         try:
             if kind == "begin":
-                step = await narrator.begin(on_text, on_notice)
+                step = await narrator.begin(on_text, on_notice, on_options)
             elif kind == "retry":
-                step = await narrator.retry(on_text, on_notice)
+                step = await narrator.retry(on_text, on_notice, on_options)
             else:
-                step = await narrator.step(action, on_text, on_notice)
+                step = await narrator.step(action, on_text, on_notice, on_options)
         except PlayerError as error:
             self.post_message(TurnFailed(turn, one_line(error), error.hint))
             return
@@ -243,13 +248,31 @@ class PlayScreen(Screen):
         self.show_status(message.text[:70])
         self.notify(message.text, severity="warning", timeout=6)  # the status line may cut it short
 
+    @on(TurnOptions)
+    def turn_options(self, message: TurnOptions) -> None:
+        """The paragraph is told and its options are in: the player may choose now, while the
+        rest of the notes are written; a choice made now waits for them."""
+        if message.turn != self.turn.number or not self.busy:
+            return
+        self.turn.options = list(message.options)
+        bar = self.query_one(OptionBar)
+        bar.show(self.turn.options)
+        bar.disabled = False
+        bar.set_class(False, "spent")
+        self.show_status("writing the notes… you can choose now")
+
     @on(TurnFinished)
     async def turn_finished(self, message: TurnFinished) -> None:
+        queued = None
         if message.turn == self.turn.number:
+            queued = self.turn.queued
             self.end_turn()
             if self.turn.kind == "retry":
                 await self.keep_edited_memory()
         self.show_story()
+        if queued is not None and self.ready():
+            action, typed = queued
+            self.start("step", action, typed)
 
     async def keep_edited_memory(self) -> None:
         """A retry tells the step again from the memory before it; the player's own edit of the
@@ -286,6 +309,14 @@ class PlayScreen(Screen):
     async def action_stop(self) -> None:
         if not self.busy:
             return
+        if self.turn.queued is not None:  # first Esc: the queued action back in the box; the step goes on
+            box = self.query_one("#action", Input)
+            box.value = self.turn.queued[1]
+            box.cursor_position = len(box.value)
+            self.turn.queued = None
+            self.show_status("writing the notes… you can choose now")
+            self.notify("your next action is back in the box; Esc again stops this step")
+            return
         self.workers.cancel_group(self, "turn")
         self.turn.number += 1  # whatever the cancelled worker still posts is stale
         saved = self.slot.story.seq != self.turn.before  # the step made it in before the stop
@@ -320,6 +351,15 @@ class PlayScreen(Screen):
             self.submit(box.value or self.turn.typed)
 
     def submit(self, text: str, keep_box: bool = False) -> None:
+        if self.busy and self.turn.options is not None and self.turn.kind != "retry" and self.turn.queued is None:
+            box = self.query_one("#action", Input)
+            typed = box.value if keep_box else text
+            action = pick(text, self.turn.options)
+            self.turn.queued = (action, typed)
+            if not keep_box:
+                box.value = ""
+            self.show_status(f"queued: {action[:50]} (it waits for the notes; Esc takes it back)")
+            return
         if self.busy:
             self.notify("still narrating… Esc stops")
             return

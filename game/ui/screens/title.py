@@ -1,9 +1,10 @@
 """The title screen: new game, continue, load, delete, settings, quit; and the saved stories."""
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -46,6 +47,7 @@ def saved_stories(saves) -> list[dict]:
 
 class TitleScreen(Screen):
     stories: list[dict] = []  # replaced (never changed in place) by refresh_slots
+    listed = False  # the slots have been read at least once
     BINDINGS = [
         Binding("n", "new", "New game", id="new-game"),
         Binding("c", "resume", "Continue", id="continue"),
@@ -87,11 +89,22 @@ class TitleScreen(Screen):
             self.refresh_slots()  # the story titles are clipped to the width
 
     def refresh_slots(self) -> None:
-        """Read the slots again, keeping the cursor on the same slot (by name) when it is still there."""
+        """Read the slots again (in a thread: a slot without its header is read from its journal)."""
+        self.read_slots()
+
+    @work(exclusive=True, group="slots")
+    async def read_slots(self) -> None:
+        stories = await asyncio.to_thread(saved_stories, self.app.saves)
+        if self.is_attached:
+            self.show_slots(stories)
+
+    def show_slots(self, stories: list[dict]) -> None:
+        """The slots as read, keeping the cursor on the same slot (by name) when it is still there."""
         table = self.query_one("#slots", DataTable)
         keep, row = self.selected(), table.cursor_row
         table.clear()
-        self.stories = saved_stories(self.app.saves)
+        self.stories = stories
+        self.listed = True
         slots = [clip(header["slot"], SLOT_WIDTH) for header in self.stories]
         words = [f"{w:,}" if isinstance(w := header.get("words"), int) else str(w) for header in self.stories]
         # Steps, words and the date need little room; the story's title gets what is left.
@@ -123,7 +136,9 @@ class TitleScreen(Screen):
 
         self.app.push_screen(NewGameScreen())
 
-    def action_resume(self) -> None:
+    async def action_resume(self) -> None:
+        if not self.listed:  # pressed before the first reading of the slots was done
+            self.show_slots(await asyncio.to_thread(saved_stories, self.app.saves))
         if self.stories:
             self.app.open_game(self.stories[0]["slot"])
         else:

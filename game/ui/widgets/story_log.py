@@ -41,6 +41,7 @@ class StoryLog(VerticalScroll):
         if len(story.steps) > WINDOW:
             widgets.append(Static(f"… {len(story.steps) - WINDOW} earlier steps (export the transcript to read them)",
                                   markup=False, classes="earlier"))
+        chapter = 1 + sum(s.version.chapter for s in story.steps[: len(story.steps) - len(steps)])
         for step in steps:
             last = step is story.steps[-1]
             if step.number > 0 and step.action:
@@ -52,6 +53,10 @@ class StoryLog(VerticalScroll):
                 index, count = version_place(step)
                 widgets.append(Static(f"version {index} of {count} · Alt+← / Alt+→ to flip",
                                       markup=False, classes="versions"))
+            if step.version.chapter:
+                # A compaction: from here the narrator reads the chapter's recap (F2), not its steps.
+                chapter += 1
+                widgets.append(Static(f"── chapter {chapter} ──", markup=False, classes="chapter"))
         self.remove_children()
         self.mount_all(widgets)
         self.scroll_end(animate=False)
