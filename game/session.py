@@ -47,7 +47,7 @@ def prefs_from(settings: Settings, seed, current: Preferences | None = None) -> 
 
 def engine_settings(settings: Settings) -> EngineSettings:
     """The engine's share of the player's settings."""
-    return EngineSettings(settings.temperature, settings.memory_words, settings.prompt_tokens)
+    return EngineSettings(settings.temperature, settings.memory_words, settings.prompt_tokens, settings.context)
 
 
 class Game:

@@ -73,6 +73,8 @@ class Brain:
             return False
         self.counter += 1
         text = f"{name.replace('_', ' ').capitalize()} {self.counter}: the story goes on."
+        if name == "note":  # as a model writes it: two or three sentences, longer than an option
+            text += " The lamp still burns in the tower. Nobody has answered the knock at the door yet."
         return text[: schema.get("maxLength", len(text))].ljust(schema.get("minLength", 0), ".")
 
 
@@ -87,6 +89,7 @@ class StandIn:
         self.slow_seconds = slow_seconds
         self.script: deque[str] = deque()  # scripted reply texts, used before the brain
         self.requests: list[dict] = []
+        self.arrived: list[float] = []  # time.perf_counter() as each request came in
         self.api_keys: set[str] = set()  # the bearer tokens requests came with
         self.faults_sent: list[str] = []
         self.chunk_words = 4
@@ -204,6 +207,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length) or b"{}")
         self.standin.requests.append(body)
+        self.standin.arrived.append(time.perf_counter())
         self.standin.api_keys.add((self.headers.get("Authorization") or "").removeprefix("Bearer "))
         if self.path.endswith("/embeddings"):
             return self._embeddings(body)

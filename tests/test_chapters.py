@@ -121,5 +121,13 @@ async def test_the_budget_fits_the_servers_window(server, saves, seed_path, end_
     await game.step("Read the logbook.", on_notice=notices.append)
     assert game.window == 2048
     budget = await game.budget()
-    assert budget.total <= 2048 - 540 - 700 and any("too small for a good story" in n.text for n in notices)
+    assert budget.total <= 2048 - 360 - 700 and any("too small for a good story" in n.text for n in notices)
+    await end_game(game)
+
+
+async def test_a_window_the_server_does_not_report_comes_from_the_settings(server, saves, seed_path, end_game, new_game):
+    game = await new_game(server, saves, seed_path)
+    game.settings.context = 2500  # the stand-in says nothing of its window
+    await game.step("Read the logbook.")
+    assert game.window == 2500 and (await game.budget()).total <= 2500 - 360 - 700
     await end_game(game)

@@ -34,7 +34,8 @@ class Notes(BaseModel):
     options: list[str] = Field(min_length=3, max_length=3, description="Three different next actions for the protagonist.")
     # A ceiling for grammars (llama.cpp), so that a small model cannot spend the notes on this line;
     # not a validation rule, and not sent to servers that refuse length keywords.
-    note: str = Field("", description="One sentence: what changed in this paragraph.", json_schema_extra={"maxLength": 240})
+    note: str = Field("", description="Two or three sentences: what changed in this paragraph.",
+                      json_schema_extra={"maxLength": 400})
 
     @field_validator("options")
     @classmethod

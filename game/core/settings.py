@@ -53,7 +53,8 @@ class Settings(BaseSettings):
     person: Literal["second", "third"] = "second"  # how new stories are told
     tone: str = Field("", max_length=300)  # e.g. "wry and warm"; added to every prompt
     memory_words: int = Field(200, ge=50, le=1000)
-    prompt_tokens: int = Field(3000, ge=800, le=200_000)
+    prompt_tokens: int = Field(3000, ge=800, le=200_000)  # the ceiling; the server's window may make it smaller
+    context: int | None = Field(None, ge=512, le=10_000_000)  # the server's context window, when it does not say
     saves_dir: str | None = None
     chroma_host: str | None = None
     chroma_port: int = 8000

@@ -21,7 +21,7 @@ from game.core.text import clip_words, safe, sentences, tokens
 from game.core.world import triggered
 from game.engine.notes import OptionsWatcher, mechanical_recap, whole_sentences
 from game.engine.prompts import (BEGIN, Budget, bookkeeping_messages, chapter_tokens, chapter_turns, narration_messages,
-                                 recap_for)
+                                 recap_for, system_prompt)
 from game.engine.protocols import Backend, Store
 from game.engine.recall import recall
 
@@ -45,6 +45,7 @@ class EngineSettings:
     temperature: float = 0.8
     memory_words: int = 200
     prompt_tokens: int = 3000  # the player's ceiling; the server's context window may make it smaller
+    context: int | None = None  # the server's context window when the server does not say
 
 
 def pick(text: str, options: list[str], empty: str = "continue") -> str:
@@ -170,7 +171,9 @@ class Narrator:
     # -- the budget ----------------------------------------------------------------------
     def _reply_tokens(self) -> tuple[int, int]:
         """The paragraph's and the notes' token ceilings (a chapter's notes carry the recap)."""
-        return max(64, self.story.prefs.paragraph_words * 3), NOTES_TOKENS + self.settings.memory_words * 2
+        # Twice the words asked for: room for any real paragraph (about 1.3 tokens a word), while a
+        # model that rambles is stopped before it fills the chapter (its half sentence is dropped).
+        return max(64, self.story.prefs.paragraph_words * 2), NOTES_TOKENS + self.settings.memory_words * 2
 
     async def budget(self, on_notice: NoticeListener | None = None) -> Budget:
         """The prompt's budget: the player's ceiling, fitted to the server's context window with
@@ -178,7 +181,7 @@ class Narrator:
         if self._window_asked is not self.backend:
             self._window_asked = self.backend
             ask = getattr(self.backend, "context_window", None)
-            self.window = await ask() if ask is not None else None
+            self.window = (await ask() if ask is not None else None) or self.settings.context
         total = self.settings.prompt_tokens
         if self.window:
             paragraph, notes = self._reply_tokens()
@@ -188,7 +191,9 @@ class Narrator:
                 if on_notice:
                     on_notice(Notice(f"the model's context window is {self.window} tokens: too small for a good story "
                                      "(it will forget sooner); give the model a window of 4,096 tokens or more"))
-        return Budget(max(600, total))
+        budget = Budget(max(600, total))
+        budget.system = tokens(system_prompt(self.story, budget))
+        return budget
 
     # -- one telling ----------------------------------------------------------------------
     async def _tell(self, number: int, action: str, on_text, on_notice, on_options=None) -> Version:

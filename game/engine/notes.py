@@ -69,12 +69,14 @@ def whole_sentences(text: str) -> str:
 
 def mechanical_recap(story, number: int, paragraph: str, memory_words: int) -> str:
     """A recap for a chapter's close when the model could not write one: the recap before, then
-    the first sentence of each of the chapter's paragraphs, within the word budget (newest kept)."""
+    each of the chapter's steps in a line (its note, or its paragraph's first sentence), within
+    the word budget, the newest kept."""
     from game.engine.prompts import chapter_start, recap_for
 
     previous = recap_for(story, number)
     start = chapter_start(story, number)
-    firsts = [(sentences(story.steps[n].version.paragraph) or [""])[0] for n in range(start, number)]
-    firsts.append((sentences(paragraph) or [""])[0])
-    words = f"{previous} {' '.join(firsts)}".split()
+    lines = [story.steps[n].version.note or (sentences(story.steps[n].version.paragraph) or [""])[0]
+             for n in range(start, number)]
+    lines.append((sentences(paragraph) or [""])[0])
+    words = f"{previous} {' '.join(lines)}".split()
     return " ".join(words[-memory_words:])

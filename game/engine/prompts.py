@@ -44,6 +44,7 @@ class Budget:
     """Token ceilings for the parts of a narration prompt (`total` fits the server's window)."""
 
     total: int = 3000
+    system: int = 0  # what the system message really takes, once known (0: assume its whole ceiling)
 
     @property
     def prefix(self) -> int:
@@ -55,8 +56,10 @@ class Budget:
 
     @property
     def chapter(self) -> int:
-        """The turns of the chapter so far, word for word."""
-        return int(self.total * 0.40)
+        """The turns of the chapter so far, word for word: whatever the other parts leave (a short
+        system message leaves more), and never less than a fifth of the whole."""
+        others = (min(self.system, self.prefix) if self.system else self.prefix) + self.recap + self.recalled + self.world + self.action
+        return max(int(self.total * 0.20), self.total - others)
 
     @property
     def recalled(self) -> int:
@@ -207,15 +210,14 @@ def narration_messages(story: Story, upto: int, action: str, recalled: list[Reca
 # -- the notes ------------------------------------------------------------------------------
 def notes_request(memory_words: int, chapter: bool) -> str:
     lines = [
-        "Now the notes for that paragraph, as JSON only, with no other text:",
-        "\"options\": exactly three different things the protagonist could do next, each one short imperative "
-        "sentence that follows from the paragraph (for example \"Follow the footprints into the marsh.\");",
-        "\"note\": one sentence: what changed in the paragraph (who, where, what was found or learnt).",
+        "Now the notes, as JSON only:",
+        "\"options\": three different next actions for the protagonist, each a short imperative sentence "
+        "(\"Follow the footprints into the marsh.\");",
+        "\"note\": two or three sentences on what changed: who, where, what was found, promised or lost.",
     ]
     if chapter:
         lines.append(f"\"memory\": a recap of the whole story so far, this paragraph included, at most {memory_words} "
-                     "words. Keep names, places, objects, promises, injuries and open questions; drop scenery. "
-                     "Write it as plain sentences.")
+                     "words: names, places, objects, promises, injuries, open questions; no scenery.")
     return "\n".join(lines)
 
 

@@ -46,13 +46,15 @@ def parse_as(text: str, schema: type[T]) -> T | None:
     return None
 
 
-def response_format(schema: type[BaseModel]) -> dict:
-    """The OpenAI structured-output request for a pydantic model (strict mode takes no length keywords)."""
+def response_format(schema: type[BaseModel], lengths: bool = True) -> dict:
+    """The OpenAI structured-output request for a pydantic model. Length ceilings keep a small
+    model's JSON within its token limit on servers that turn the schema into a grammar (llama.cpp,
+    Ollama); OpenAI's strict mode refuses them, so they are left out for it (`lengths=False`)."""
     return {
         "type": "json_schema",
         "json_schema": {
             "name": schema.__name__,
-            "schema": strict_schema(schema.model_json_schema(), lengths=False),
+            "schema": strict_schema(schema.model_json_schema(), lengths=lengths),
             "strict": True,
         },
     }

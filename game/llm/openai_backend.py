@@ -319,7 +319,8 @@ class OpenAIBackend:
                 return {"extra_body": self._body({"grammar": grammar})}
             wanted = "json_object"
         if wanted == "json_schema":
-            return {"response_format": response_format(schema), "extra_body": self._body()}
+            lengths = "api.openai.com" not in self.base_url
+            return {"response_format": response_format(schema, lengths), "extra_body": self._body()}
         if wanted:
             return {"response_format": {"type": wanted}, "extra_body": self._body()}
         return {"extra_body": self._body()}

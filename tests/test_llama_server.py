@@ -1,0 +1,71 @@
+"""Against llama.cpp's own server with the bundled model: the game plays, fits its prompt to the
+server's window, and the server reads only what is new in each request (its KV cache keeps the
+rest), because every request repeats the one before it."""
+from __future__ import annotations
+
+import pytest
+
+from game.cli import main
+from game.core.models import Preferences
+from game.engine.narrator import EngineSettings, Narrator
+from game.llm.local import bundled_gguf
+from game.llm.openai_backend import OpenAIBackend
+from game.saves.slot import Slot
+from game.stories.loader import load_seed
+from tests import llama_server
+from tests.local_model import seed_file
+
+pytestmark = pytest.mark.skipif(llama_server.binary() is None or bundled_gguf() is None,
+                                reason="llama-server is not built (.ci/llama-server) or the demo model is not installed")
+
+
+class Timed(OpenAIBackend):
+    """The backend, keeping what llama-server says it did for each streamed request."""
+
+    timings: list[dict]
+
+    async def _chunks(self, stream):
+        async for chunk in super()._chunks(stream):
+            extra = getattr(chunk, "model_extra", None) or {}
+            if extra.get("timings"):
+                self.timings.append(extra["timings"])
+            yield chunk
+
+
+@pytest.fixture(autouse=True)
+def patient(monkeypatch):
+    monkeypatch.setenv("RECURRENT_TIMEOUT", "120")  # a CPU on a busy machine can take a while to read a prompt
+
+
+async def test_each_request_is_read_from_the_cache_but_for_what_is_new(tmp_path):
+    seed = load_seed(seed_file(tmp_path)).filled()
+    with llama_server.LlamaServer(bundled_gguf(), n_ctx=4096) as server:
+        backend = Timed(base_url=server.url, api_key="", model="smollm2")
+        backend.timings = []
+        slot = Slot.create(tmp_path / "saves", "cached", seed, Preferences(paragraph_words=60))
+        narrator = Narrator(slot, backend, EngineSettings(memory_words=50))
+        try:
+            await narrator.begin()
+            for action in ("Walk into the forest.", "Call out to whoever is there.", "Look for tracks on the path."):
+                await narrator.step(action)
+        finally:
+            slot.close()
+            await backend.close()
+    assert narrator.window == 4096  # read from the server's /props
+    assert slot.story.taken == 3
+    # Every streamed request after the first: most of its prompt came from the cache.
+    later = backend.timings[1:]
+    assert len(later) >= 5
+    for timing in later:
+        assert timing["cache_n"] >= 0.5 * (timing["cache_n"] + timing["prompt_n"]), timing
+
+
+def test_three_headless_steps_against_llama_server(tmp_path, capsys):
+    story = seed_file(tmp_path)
+    with llama_server.LlamaServer(bundled_gguf(), n_ctx=4096) as server:
+        code = main(["write", "--backend", "llamacpp", "--base-url", server.url, "--model", "smollm2", "--story", str(story),
+                     "--slot", "ls", "--steps", "3", "--saves-dir", str(tmp_path / "saves")])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert out.startswith("# The Well") and out.count("**Step ") == 3
+    assert main(["saves", "--saves-dir", str(tmp_path / "saves"), "check", "ls"]) == 0
