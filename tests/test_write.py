@@ -108,3 +108,13 @@ def test_server_down_at_the_start_leaves_no_empty_slot(saves, seed_path, capsys,
     code, out, err = run(capsys, "write", "--story", str(seed_path), "--slot", "x", "--steps", "1")
     assert code == 1 and "cannot reach" in err
     assert not (saves / "x").exists()
+
+
+def test_a_bundled_story_is_named_without_its_path(game_env, saves, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # not the checkout: the name alone must find the library
+    code, out, err = run(capsys, "write", "--story", "night-ferry-to-kestrel", "--slot", "ferry", "--steps", "2")
+    assert code == 0, err
+    assert out.startswith("# Night Ferry to Kestrel") and (saves / "ferry" / "journal.jsonl").is_file()
+    code, out, err = run(capsys, "write", "--story", "night-ferry-to-kestel", "--slot", "ferry-2", "--steps", "1")
+    assert code == 1 and "did you mean night-ferry-to-kestrel" in err and err.count("\n") == 1
+    assert not (saves / "ferry-2").exists()

@@ -43,9 +43,9 @@ class Progress:
 def _open(args, settings, backend) -> Game:
     seed = None
     if args.story:
-        from game.stories.loader import load_seed
+        from game.stories.shelf import load_story
 
-        seed = load_seed(Path(args.story)).filled()
+        seed = load_story(args.story).filled()
     return Game.open(settings, saves_root(args, settings), args.slot, seed, backend=backend)
 
 

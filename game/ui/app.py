@@ -148,7 +148,7 @@ def unique_slot(saves: Path, base: str) -> str:
 def make_app(settings: Settings | None = None, saves: Path | str | None = None, stories: Path | str | None = None,
              story=None, slot: str | None = None, blink: bool = True) -> RecurrentApp:
     """The game. `story` is a Seed to start straight into play; `slot` a slot to resume or name."""
-    from game.saves.names import default_saves_dir
+    from game.core.paths import default_saves_dir
 
     settings = settings or load_settings()
     if saves is None:
