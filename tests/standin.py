@@ -92,6 +92,7 @@ class StandIn:
         self.chunk_words = 4
         self.chunk_seconds = 0.0  # a pause after each streamed chunk: a slow server
         self.refuse_schema = False  # answer 400 to response_format json_schema, as some servers do
+        self.like_llama_cpp_python = False  # answer 500 to json_schema as llama-cpp-python's server does
         self.finishes: deque[str] = deque()  # finish reasons for the next streamed answers ("length")
         self.window: int | None = None  # a context window to report as llama.cpp's server does (/props)
         self.release = threading.Event()  # set to let "hold" answers finish
@@ -161,6 +162,8 @@ class StandIn:
             if fmt.get("type") == "json_schema":
                 schema = fmt["json_schema"]["schema"]
                 return json.dumps(self.brain.fill(schema, schema.get("$defs", {})))
+            if fmt.get("type") == "json_object" and isinstance(fmt.get("schema"), dict):
+                return json.dumps(self.brain.fill(fmt["schema"], fmt["schema"].get("$defs", {})))
             if fmt.get("type") == "json_object":
                 return json.dumps({"text": "ok"})
             return self.brain.narrate(body.get("messages", []))
@@ -213,6 +216,10 @@ class _Handler(BaseHTTPRequestHandler):
         fmt = (body.get("response_format") or {}).get("type")
         if self.standin.refuse_schema and fmt in ("json_schema", "json_object"):
             return self._json(400, {"error": {"message": f"response_format {fmt} is not supported"}})
+        if self.standin.like_llama_cpp_python and fmt not in (None, "text", "json_object"):
+            return self._json(500, {"error": {"type": "internal_server_error", "message": (
+                "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+                f"'msg': \"Input should be 'text' or 'json_object'\", 'input': '{fmt}'}}")}})
         if fault == "html":
             page = b"<html><body>Welcome to nginx!</body></html>"
             self.send_response(200)

@@ -161,3 +161,33 @@ def test_retry_after_is_honoured_beyond_the_backoff_cap():
 
     policy = RetryPolicy(base=0.5, cap=8.0)
     assert policy.delay(0, 20.0) == 20.0 and policy.delay(0, 600.0) == 60.0 and policy.delay(10) == 8.0
+
+
+async def test_a_500_that_names_the_format_moves_to_the_form_the_server_takes(server, backend_for):
+    """llama-cpp-python's server: 500 to json_schema, naming the types it takes; json_object with a
+    schema works. The decision is kept for the session: a backend made again asks rightly at once."""
+    server.like_llama_cpp_python = True
+    backend = backend_for(server, attempts=5)
+    notices = []
+    notes = await backend.structured(MESSAGES, Bookkeeping, max_tokens=200, temperature=0.2, on_notice=notices.append)
+    assert len(notes.options) == 3 and notes.memory.startswith("Memory")  # the schema was filled, not {"text": "ok"}
+    asked = [r.get("response_format") for r in server.chat_requests()]
+    assert [a["type"] for a in asked] == ["json_schema", "json_object"]  # no retries of the refused form
+    assert asked[1]["schema"]["properties"].keys() >= {"options", "memory"}
+    assert len(notices) == 1 and "JSON output with a schema" in notices[0].text
+    await backend.close()
+    again = backend_for(server)
+    await again.structured(MESSAGES, Bookkeeping, max_tokens=200, temperature=0.2, on_text=lambda piece: None)
+    assert server.chat_requests()[-1]["response_format"]["type"] == "json_object"
+    assert len(server.chat_requests()) == 3
+    await again.close()
+
+
+def test_the_ladder_follows_what_the_server_says():
+    from game.llm.formats import LADDER, after_refusal
+
+    assert after_refusal(LADDER, "json_schema", "Input should be 'text' or 'json_object'") == "json_object+schema"
+    assert after_refusal(LADDER, "json_schema", "response_format json_schema is not supported") == "json_object+schema"
+    assert after_refusal(LADDER, "json_object+schema", "response_format json_object is not supported") is None
+    assert after_refusal(LADDER, "json_object+schema", "response_format: unknown field schema") == "json_object"
+    assert after_refusal(LADDER, None, "anything") is False

@@ -17,8 +17,9 @@ from pydantic import BaseModel
 
 from game.core.calls import SETTINGS_HINT, CallRecord, InvalidOutput, Listener, Message, ModelError, Notice, Usage
 from game.core.text import safe, tokens
+from game.llm import formats as ladder
 from game.llm.base import RetryPolicy
-from game.llm.jsonout import parse_as, response_format
+from game.llm.jsonout import parse_as, response_format, strict_schema
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -35,23 +36,22 @@ class NotOpenAI(Exception):
     """The server answered, but not the way an OpenAI-compatible API does (a web page, say)."""
 
 
-# What we ask for when a server refuses `response_format`: the JSON schema, plain JSON, then
-# nothing but the prompt's own "answer with JSON only" (and the tolerant parser). "grammar"
-# (a GBNF grammar in the request, llama.cpp's own way) is for servers known to take it.
-FORMATS = ("json_schema", "json_object", None)
+# How structured output is asked for, best first; game/llm/formats.py says how a refusal moves
+# down it. "grammar" (a GBNF grammar in the request) is for servers known to take it.
+FORMATS = ladder.LADDER
 
 # Errors after which the server itself may be gone (a local child process that crashed).
 LOST = (openai.APIConnectionError, httpx.TransportError)
 
 
-def _server_says(error: Exception) -> str:
+def _server_says(error: Exception, limit: int = 160) -> str:
     """The server's own reason, short and safe to print."""
     body = getattr(error, "body", None)
     if isinstance(body, dict):
         body = body.get("error", body)
         body = body.get("message") if isinstance(body, dict) else body
     text = " ".join(safe(str(body or "")).split())
-    return text[:160]
+    return text[:limit]
 
 
 def _retry_hint(error: Exception) -> float | None:
@@ -132,7 +132,8 @@ class OpenAIBackend:
         self.grammar = grammar
         self.gone = gone  # says why the server is gone for good, or None
         self.fresh_seed = fresh_seed  # llama.cpp would otherwise sample a retried step word for word
-        self._format = 0  # index into self.formats: how structured output is asked for
+        # index into self.formats: how structured output is asked for (as this server took it before)
+        self._format = self.formats.index(ladder.remembered(base_url, self.formats))
         self._stream_notes = True  # structured answers stream until the server says it cannot
         self._window: list[int | None] | None = None  # the context window, once asked
         self._client = openai.AsyncOpenAI(
@@ -250,15 +251,19 @@ class OpenAIBackend:
                     text = await self._streamed_answer(messages, schema, max_tokens, temperature, wanted, on_text)
                 else:
                     text = await self._whole_answer(messages, schema, max_tokens, temperature, wanted)
-            except openai.BadRequestError as error:
+            except openai.APIStatusError as error:
+                if self._format_refused(error, wanted, on_notice):
+                    continue
+                if not isinstance(error, openai.BadRequestError):
+                    await self._wait(failures, error, on_notice, restart=streaming)
+                    failures += 1
+                    continue
                 if streaming:
                     self._stream_notes = False  # this server takes structured output only whole
                     continue
                 if self._format + 1 < len(self.formats):
-                    # Some servers refuse JSON schemas (or JSON mode): ask more simply, for good.
-                    self._format += 1
-                    if on_notice:
-                        on_notice(Notice(f"the server refused {wanted} output; asking for {self.formats[self._format] or 'JSON in the text'}"))
+                    # A bare 400 to a structured request: ask more simply, for good.
+                    self._step_to(self.formats[self._format + 1], wanted, on_notice)
                     continue
                 await self._wait(failures, error, on_notice, restart=False)
                 failures += 1
@@ -311,6 +316,26 @@ class OpenAIBackend:
             self._window = [await asyncio.to_thread(probe, self.base_url, self.model)]
         return self._window[0]
 
+    def _format_refused(self, error: openai.APIStatusError, wanted: str | None, on_notice: Listener | None) -> bool:
+        """A refusal that names the way structured output was asked, on any status (llama-cpp-python
+        answers 500): step down the ladder as far as the server's words say. False if it does not
+        apply, or no rung is left."""
+        said = _server_says(error, limit=2000)
+        if wanted is None or not ladder.names_format(said):
+            return False
+        rung = ladder.after_refusal(self.formats, wanted, said)
+        if rung is False:
+            return False
+        self._step_to(rung, wanted, on_notice)
+        return True
+
+    def _step_to(self, rung: str | None, refused: str | None, on_notice: Listener | None) -> None:
+        """Ask for structured output as `rung` from now on, and for the rest of the session."""
+        self._format = self.formats.index(rung)
+        ladder.remember(self.base_url, self.formats, rung)
+        if on_notice:
+            on_notice(Notice(f"the server refused {ladder.described(refused)}; asking for {ladder.described(rung)}"))
+
     def _asking(self, wanted: str | None, schema: type[BaseModel], max_tokens: int) -> dict:
         """The request's arguments that ask for `schema` in the way `wanted` names."""
         if wanted == "grammar" and self.grammar is not None:
@@ -318,8 +343,11 @@ class OpenAIBackend:
             if grammar is not None:
                 return {"extra_body": self._body({"grammar": grammar})}
             wanted = "json_object"
-        if wanted == "json_schema":
+        if wanted == ladder.JSON_SCHEMA:
             return {"response_format": response_format(schema), "extra_body": self._body()}
+        if wanted == ladder.JSON_OBJECT_SCHEMA:  # llama-cpp-python's way: JSON mode held to a schema
+            asked = {"type": "json_object", "schema": strict_schema(schema.model_json_schema(), lengths=False)}
+            return {"response_format": asked, "extra_body": self._body()}
         if wanted:
             return {"response_format": {"type": wanted}, "extra_body": self._body()}
         return {"extra_body": self._body()}
