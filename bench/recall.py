@@ -74,8 +74,8 @@ def ablation(slot, facts, k: int, mode: str) -> float:
     return hits / len(facts)
 
 
-def measure(story_seed: int) -> dict:
-    actions, paragraphs, facts = make_story(seed=story_seed)
+def measure(story_seed: int, language: str = "en") -> dict:
+    actions, paragraphs, facts = make_story(seed=story_seed, language=language)
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
         slot = asyncio.run(play(actions, paragraphs, Path(folder)))
