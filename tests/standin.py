@@ -95,6 +95,8 @@ class StandIn:
         self.like_llama_cpp_python = False  # answer 500 to json_schema as llama-cpp-python's server does
         self.finishes: deque[str] = deque()  # finish reasons for the next streamed answers ("length")
         self.window: int | None = None  # a context window to report as llama.cpp's server does (/props)
+        self.usage = True  # report usage (llama-cpp-python's server does not when streaming)
+        self.tokenizer = None  # text -> token count, served at /extras/tokenize/count as llama-cpp-python does
         self.release = threading.Event()  # set to let "hold" answers finish
         self.holding = threading.Event()  # set when a "hold" request has arrived
         self.lock = threading.Lock()
@@ -210,6 +212,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.standin.api_keys.add((self.headers.get("Authorization") or "").removeprefix("Bearer "))
         if self.path.endswith("/embeddings"):
             return self._embeddings(body)
+        if self.path.rstrip("/") == "/extras/tokenize/count" and self.standin.tokenizer is not None:
+            return self._json(200, {"count": self.standin.tokenizer(body.get("input", ""))})
         if not self.path.endswith("/chat/completions"):
             return self._json(404, {"error": {"message": "not found"}})
         fault = self.standin.next_fault()
@@ -293,7 +297,7 @@ class _Handler(BaseHTTPRequestHandler):
         with self.standin.lock:
             finish = self.standin.finishes.popleft() if self.standin.finishes else "stop"
         send({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
-        if (body.get("stream_options") or {}).get("include_usage"):
+        if (body.get("stream_options") or {}).get("include_usage") and self.standin.usage:
             usage = {"prompt_tokens": prompt, "completion_tokens": _tokens(text), "total_tokens": prompt + _tokens(text)}
             send({**base, "choices": [], "usage": usage})
         self.wfile.write(b"data: [DONE]\n\n")

@@ -191,3 +191,27 @@ def test_the_ladder_follows_what_the_server_says():
     assert after_refusal(LADDER, "json_object+schema", "response_format json_object is not supported") is None
     assert after_refusal(LADDER, "json_object+schema", "response_format: unknown field schema") == "json_object"
     assert after_refusal(LADDER, None, "anything") is False
+
+
+LONG = [{"role": "user", "content": "The lamp hisses and the shadows lean closer while the wind worries at the shutters. " * 4}]
+
+
+async def test_the_token_estimate_is_calibrated_by_the_servers_counts(server, backend_for):
+    from game.core.text import tokens
+    from game.engine.narrator import EngineSettings, Narrator
+
+    backend = backend_for(server)
+    assert backend.token_scale == 1.0
+    await backend.structured(LONG, Bookkeeping, max_tokens=200, temperature=0.2)
+    assert backend.token_scale != 1.0 and backend.last.prompt_tokens > 0  # usage.prompt_tokens taught it
+    # A server that reports no usage but has llama-cpp-python's tokenizer endpoint: its counts teach it.
+    server.usage = False
+    server.tokenizer = lambda text: 2 * tokens(text)
+    counting = backend_for(server)
+    text = "".join([piece async for piece in counting.stream(LONG, max_tokens=50, temperature=0.5)])
+    assert text and abs(counting.token_scale - 2.0) < 0.01
+    assert counting.last.prompt_tokens == 2 * tokens(LONG[0]["content"])
+    narrator = Narrator(None, counting, EngineSettings(prompt_tokens=3000))
+    assert (await narrator.budget()).total == 1500  # twice the tokens a word: half the estimated budget
+    await backend.close()
+    await counting.close()

@@ -20,8 +20,9 @@ from game.core.seed import Seed
 from game.stories.writer import seed_to_toml, slugify, world_to_toml
 
 
-def register(subparsers) -> None:
+def register(subparsers, debug) -> None:
     stories = subparsers.add_parser("stories", help="list, check, import and write story seeds")
+    debug(stories)
     stories.set_defaults(func=lambda args: _usage(stories))
     sub = stories.add_subparsers(dest="stories_command", metavar="COMMAND")
 
@@ -46,7 +47,7 @@ def register(subparsers) -> None:
     # SUPPRESS: a --model given before `stories` (on the main parser) must not be reset to None here.
     p.add_argument("--model", default=argparse.SUPPRESS, help="model name (default: RECURRENT_MODEL)")
     p.add_argument("--base-url", dest="base_url", default=argparse.SUPPRESS, help="OpenAI-compatible server URL")
-    p.add_argument("--backend", default=argparse.SUPPRESS, help="openai, ollama, lmstudio, vllm, llamacpp or local")
+    p.add_argument("--backend", default=argparse.SUPPRESS, help="openai, ollama, lmstudio, vllm, llamacpp, koboldcpp or local")
     p.set_defaults(func=cmd_new)
 
 

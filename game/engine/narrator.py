@@ -188,7 +188,10 @@ class Narrator:
                 if on_notice:
                     on_notice(Notice(f"the model's context window is {self.window} tokens: too small for a good story "
                                      "(it will forget sooner); give the model a window of 4,096 tokens or more"))
-        return Budget(max(600, total))
+        # The budget is in real tokens; the prompt is measured with the estimate, which the backend
+        # has calibrated against the server's own counts (a language its tokenizer splits finely).
+        scale = getattr(self.backend, "token_scale", 1.0) or 1.0
+        return Budget(max(600, int(total / scale)))
 
     # -- one telling ----------------------------------------------------------------------
     async def _tell(self, number: int, action: str, on_text, on_notice, on_options=None) -> Version:

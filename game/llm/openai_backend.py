@@ -19,6 +19,8 @@ from game.core.calls import SETTINGS_HINT, CallRecord, InvalidOutput, Listener, 
 from game.core.text import safe, tokens
 from game.llm import formats as ladder
 from game.llm.base import RetryPolicy
+from game.llm.calibrate import Calibration, count_tokens
+from game.llm.calllog import Call, note
 from game.llm.jsonout import parse_as, response_format, strict_schema
 
 T = TypeVar("T", bound=BaseModel)
@@ -136,6 +138,9 @@ class OpenAIBackend:
         self._format = self.formats.index(ladder.remembered(base_url, self.formats))
         self._stream_notes = True  # structured answers stream until the server says it cannot
         self._window: list[int | None] | None = None  # the context window, once asked
+        self.calibration = Calibration()  # real tokens per estimated token, on this server
+        self._counts_tokens: bool | None = None  # whether the server has a tokenizer endpoint
+        self._call: Call | None = None  # the request in flight, for the debug log
         self._client = openai.AsyncOpenAI(
             base_url=base_url,
             api_key=api_key or "not-needed",
@@ -153,6 +158,8 @@ class OpenAIBackend:
         return body or None
 
     async def _wait(self, attempt: int, error: Exception, on_notice: Listener | None, restart: bool) -> None:
+        if self._call is not None:
+            self._call.failed(error)
         if self.gone is not None and isinstance(error, LOST + (StreamCut, Garbled)):
             why = await self.gone()
             if why:
@@ -185,6 +192,7 @@ class OpenAIBackend:
                 await self._wait(attempt, error, on_notice, restart=sent_any)
 
     async def _stream_once(self, messages, max_tokens, temperature, asking: dict) -> AsyncIterator[str]:
+        call = self._call = self._sent("streamed", messages, asking)
         stream = await self._client.chat.completions.create(
             model=self.model,
             messages=messages,
@@ -207,6 +215,7 @@ class OpenAIBackend:
                     usage = chunk.usage
                 for choice in chunk.choices:
                     if choice.delta and choice.delta.content:
+                        call.heard()
                         text.append(choice.delta.content)
                         yield choice.delta.content
                     if choice.finish_reason:
@@ -215,10 +224,11 @@ class OpenAIBackend:
             raise StreamCut()
         # Without a usage report (llama-cpp-python's server sends none), a streaming server's
         # chunks are its tokens, one each.
-        prompt = usage.prompt_tokens if usage else tokens(" ".join(m["content"] for m in messages))
+        prompt = await self._prompt_tokens(messages, usage.prompt_tokens if usage else None)
         completion = usage.completion_tokens if usage else len(text)
         self.usage.add(prompt, completion)
         self.last = CallRecord(prompt, completion, finish)
+        call.done(prompt, completion, finish, "".join(text))
 
     @staticmethod
     async def _chunks(stream):
@@ -289,24 +299,55 @@ class OpenAIBackend:
         return "".join(pieces)
 
     async def _whole_answer(self, messages, schema, max_tokens, temperature, wanted) -> str:
+        asking = self._asking(wanted, schema, max_tokens)
+        call = self._call = self._sent("whole", messages, asking)
         response = await self._client.chat.completions.create(
             model=self.model,
             messages=messages,
             max_tokens=max_tokens,
             temperature=temperature,
-            **self._asking(wanted, schema, max_tokens),
+            **asking,
         )
         if not hasattr(response, "choices"):  # a web page or plain text where JSON was due
             raise NotOpenAI()
         choice = response.choices[0] if response.choices else None
         text = (choice.message.content or "") if choice else ""
-        if response.usage:
-            prompt, completion = response.usage.prompt_tokens, response.usage.completion_tokens
-        else:
-            prompt, completion = tokens(" ".join(m["content"] for m in messages)), tokens(text)
+        usage = response.usage
+        prompt = await self._prompt_tokens(messages, usage.prompt_tokens if usage else None)
+        completion = usage.completion_tokens if usage else tokens(text)
         self.usage.add(prompt, completion)
         self.last = CallRecord(prompt, completion, (choice.finish_reason or "") if choice else "")
+        call.done(prompt, completion, self.last.finish, text)
         return text
+
+    # -- the debug log and the token estimate ----------------------------------------------
+    def _sent(self, kind: str, messages: list[Message], asking: dict) -> Call:
+        """Log a request as it goes (its messages and how structured output is asked, never a header)."""
+        asked = (asking.get("response_format") or {}).get("type")
+        if asked is None and "grammar" in (asking.get("extra_body") or {}):
+            asked = "grammar"
+        return Call(self.base_url, self.model, kind, messages, asked)
+
+    @property
+    def token_scale(self) -> float:
+        """Real tokens per estimated token on this server (the engine's budget divides by it)."""
+        return self.calibration.scale
+
+    async def _prompt_tokens(self, messages: list[Message], reported: int | None) -> int:
+        """The prompt's size in real tokens: as the server reported it, else as its tokenizer
+        counts it, else the estimate scaled by what was learnt; each real count calibrates."""
+        text = "\n".join(m["content"] for m in messages)
+        estimated = tokens(text)
+        real = reported
+        if real is None and self._counts_tokens is not False and self.calibration.wanted():
+            real = await asyncio.to_thread(count_tokens, self.base_url, text)
+            if self._counts_tokens is None:
+                self._counts_tokens = real is not None
+                note("%s %s a tokenizer endpoint", self.base_url, "has" if real is not None else "has no")
+        if real is not None:
+            self.calibration.add(estimated, real)
+            return real
+        return round(estimated * self.calibration.scale)
 
     async def context_window(self) -> int | None:
         """The server's context window in tokens, asked once (None when it does not say)."""
@@ -333,6 +374,7 @@ class OpenAIBackend:
         """Ask for structured output as `rung` from now on, and for the rest of the session."""
         self._format = self.formats.index(rung)
         ladder.remember(self.base_url, self.formats, rung)
+        note("%s refused %s; asking for %s from now on", self.base_url, refused, rung)
         if on_notice:
             on_notice(Notice(f"the server refused {ladder.described(refused)}; asking for {ladder.described(rung)}"))
 
