@@ -22,13 +22,24 @@ BACKUPS = 3
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
+class _LogFile(RotatingFileHandler):
+    """Made, folder and all, only when something is logged (a mistyped command leaves nothing);
+    a log that cannot be written is dropped quietly: it must never stop or clutter the game."""
+
+    def _open(self):
+        Path(self.baseFilename).parent.mkdir(parents=True, exist_ok=True)
+        return super()._open()
+
+    def handleError(self, record) -> None:
+        pass
+
+
 def logger(part: str = "") -> logging.Logger:
     return logging.getLogger(f"{ROOT}.{part}" if part else ROOT)
 
 
-def configure(debug: bool = False, path: Path | None = None) -> Path | None:
-    """Log to `path` (the state folder's recurrent.log); the path, or None when it cannot be
-    written (a read-only home must not stop the game)."""
+def configure(debug: bool = False, path: Path | None = None) -> Path:
+    """Log to `path` (the state folder's recurrent.log) from now on; returns the path."""
     root = logger()
     path = Path(path) if path is not None else log_file()
     for handler in list(root.handlers):
@@ -37,12 +48,7 @@ def configure(debug: bool = False, path: Path | None = None) -> Path | None:
             handler.close()
     root.setLevel(logging.DEBUG if debug else logging.INFO)
     root.propagate = False  # never to the terminal, where Textual or the progress bar draw
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handler = RotatingFileHandler(path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8")
-    except OSError:
-        root.addHandler(logging.NullHandler())
-        return None
+    handler = _LogFile(path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=True)
     handler.setFormatter(logging.Formatter(FORMAT))
     root.addHandler(handler)
     return path
