@@ -63,3 +63,21 @@ def test_three_steps_against_llama_cpp_pythons_server(llama_server, saves, tmp_p
     assert main(["saves", "check", "real"]) == 0
     steps = [json.loads(line.split(" ", 1)[1]) for line in (saves / "real" / "journal.jsonl").read_text().splitlines()]
     assert sum(1 for record in steps if record.get("kind") == "step") == 4
+
+
+async def test_the_token_estimate_learns_the_servers_tokenizer(llama_server):
+    """llama-cpp-python's server reports no usage when streaming; its /extras/tokenize/count does."""
+    from game.core.text import tokens
+    from game.llm.base import RetryPolicy
+    from game.llm.calibrate import count_tokens
+    from game.llm.openai_backend import OpenAIBackend
+
+    url, model = llama_server
+    backend = OpenAIBackend(base_url=url, api_key="", model=model, policy=RetryPolicy(timeout=120))
+    russian = "Мария говорит, что речная карта спрятана в сундуке у мельницы, и просит никому не говорить. " * 3
+    messages = [{"role": "user", "content": russian}]
+    text = "".join([piece async for piece in backend.stream(messages, max_tokens=8, temperature=0.0)])
+    await backend.close()
+    counted = count_tokens(url, russian)
+    assert text and counted and backend.last.prompt_tokens == counted
+    assert backend.token_scale == pytest.approx(counted / tokens(russian), rel=0.01) and backend.token_scale != 1.0
