@@ -323,7 +323,8 @@ class OpenAIBackend:
     # -- the debug log and the token estimate ----------------------------------------------
     def _sent(self, kind: str, messages: list[Message], asking: dict) -> Call:
         """Log a request as it goes (its messages and how structured output is asked, never a header)."""
-        asked = (asking.get("response_format") or {}).get("type")
+        fmt = asking.get("response_format") or {}
+        asked = fmt.get("type", "") + ("+schema" if "schema" in fmt else "") or None
         if asked is None and "grammar" in (asking.get("extra_body") or {}):
             asked = "grammar"
         return Call(self.base_url, self.model, kind, messages, asked)
