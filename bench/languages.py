@@ -26,6 +26,13 @@ class Pack:
     walk: Callable[[random.Random, "Pack"], str]
 
 
+def _picks(rng: random.Random, pack: Pack) -> tuple:
+    """Two people, a place, an object, a container and a colour for a filler sentence."""
+    (p, _), (q, _) = rng.sample(pack.people, 2)
+    place, obj, cont = rng.choice(pack.places), rng.choice(pack.objects), rng.choice(pack.containers)
+    return p, q, place, obj, cont, rng.choice(pack.colours)
+
+
 def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 
@@ -85,9 +92,7 @@ DE_WEATHER = ["Regen prasselt gegen die Fensterläden", "Vom Fluss zieht ein tie
 
 
 def _de_filler(rng: random.Random, pack: Pack) -> str:
-    (p, _), (q, _) = rng.sample(pack.people, 2)
-    place, obj, cont = rng.choice(pack.places), rng.choice(pack.objects), rng.choice(pack.containers)
-    colour = rng.choice(pack.colours)
+    p, q, place, obj, cont, colour = _picks(rng, pack)
     return rng.choice([
         f"{p} eilt mit einem Korb {place['past']} und nickt dir wortlos zu.",
         f"{_cap(place['at'])} redet man nur von {obj['dat']}, aber niemand weiß, wem das Ding gehörte.",
@@ -174,9 +179,7 @@ RU_WEATHER = ["Дождь стучит в ставни", "С реки подни
 
 
 def _ru_filler(rng: random.Random, pack: Pack) -> str:
-    (p, _), (q, _) = rng.sample(pack.people, 2)
-    place, obj, cont = rng.choice(pack.places), rng.choice(pack.objects), rng.choice(pack.containers)
-    colour = rng.choice(pack.colours)
+    p, q, place, obj, cont, colour = _picks(rng, pack)
     return rng.choice([
         f"{p} спешит мимо {place['gen']} с корзиной и молча кивает.",
         f"{_cap(place['at'])} все только и говорят что о {obj['prep']}, но никто не знает, чья это вещь.",
