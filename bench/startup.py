@@ -50,9 +50,10 @@ def make_saves(folder: str, count: int) -> None:
     """`count` slots with a few steps each, written straight to the journal format via the engine."""
     sys.path.insert(0, str(Path(__file__).parent.parent))
     from game.saves.slot import Slot
-    from game.stories.loader import default_stories_dir, load_seed
+    from game.core.paths import library_dir
+    from game.stories.loader import load_seed
 
-    seed = load_seed(sorted(default_stories_dir().glob("*.toml"))[0]).filled()
+    seed = load_seed(sorted(library_dir().glob("*.toml"))[0]).filled()
     for i in range(count):
         Slot.create(folder, f"slot-{i}", seed).close()
 

@@ -58,8 +58,11 @@ def paragraph(rng: random.Random, middle: str | None = None, sentences: int = 9)
     return " ".join(parts)
 
 
-def make_story(steps: int = 160, facts: int = 20, gap: int = 50, seed: int = 11):
-    """(actions, paragraphs, facts): paragraphs[n] answers actions[n]; step 0 is the opening."""
+def make_story(steps: int = 160, facts: int = 20, gap: int = 50, seed: int = 11, language: str = "en"):
+    """(actions, paragraphs, facts): paragraphs[n] answers actions[n]; step 0 is the opening.
+    `language` "de" or "ru" tells the same kind of story in German or Russian (bench/languages.py)."""
+    if language != "en":
+        return _make_in(language, steps, facts, gap, seed)
     rng = random.Random(seed)
     people = rng.sample(PEOPLE, facts)
     objects = rng.sample(OBJECTS, facts)
@@ -84,16 +87,47 @@ def make_story(steps: int = 160, facts: int = 20, gap: int = 50, seed: int = 11)
             f"What became of the {short} that {people[i]} mentioned?",
         ])
         planted.append(Fact(step, step + gap + rng.randint(0, 40), sentence, question))
+    return _assemble(planted, steps, lambda middle: paragraph(rng, middle),
+                     lambda: _sentence(rng, "Walk to the {place} and look around."))
+
+
+def _assemble(planted: list[Fact], steps: int, paragraph_with, walk):
     by_told = {f.step: f for f in planted}
     by_asked = {}
     for fact in planted:  # two questions may not share a step: move the later one on
         while fact.ask_step in by_asked:
             fact.ask_step += 1
         by_asked[fact.ask_step] = fact
-    actions, paragraphs = [""], [paragraph(rng)]
+    actions, paragraphs = [""], [paragraph_with(None)]
     for n in range(1, steps + 1):
         fact = by_told.get(n)
         asked = by_asked.get(n)
-        actions.append(asked.question if asked else _sentence(rng, "Walk to the {place} and look around."))
-        paragraphs.append(paragraph(rng, fact.sentence if fact else None))
+        actions.append(asked.question if asked else walk())
+        paragraphs.append(paragraph_with(fact.sentence if fact else None))
     return actions, paragraphs, planted
+
+
+def _make_in(language: str, steps: int, facts: int, gap: int, seed: int):
+    from languages import PACKS
+
+    pack = PACKS[language]
+    rng = random.Random(seed)
+    people = rng.sample(pack.people, facts)
+    objects = rng.sample(pack.objects, facts)
+    containers = rng.sample(pack.containers, facts)
+    planted: list[Fact] = []
+    for i in range(facts):
+        step = 2 + i * 2
+        place, colour, other = rng.choice(pack.places), rng.choice(pack.colours), rng.choice(pack.people)
+        person = people[i] if language == "ru" else people[i][0]
+        told = pack.fact(rng, person, other if language == "ru" else other[0], objects[i], containers[i], colour, place)
+        question = pack.question(rng, person, objects[i], containers[i], colour)
+        planted.append(Fact(step, step + gap + rng.randint(0, 40), told, question))
+
+    def paragraph_with(middle: str | None, sentences: int = 9) -> str:
+        parts = [f"{rng.choice(pack.weather)}."] + [pack.filler(rng, pack) for _ in range(sentences - 1)]
+        if middle:
+            parts.insert(len(parts) // 2, middle)
+        return " ".join(parts)
+
+    return _assemble(planted, steps, paragraph_with, lambda: pack.walk(rng, pack))

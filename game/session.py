@@ -15,7 +15,7 @@ from game.core.errors import PlayerError
 from game.core.models import Preferences
 from game.core.settings import Settings, load_settings
 from game.engine.narrator import EngineSettings, Narrator
-from game.saves.names import default_saves_dir
+from game.core.paths import default_saves_dir
 from game.saves.slot import MemoryConfig, Slot, delete_slot
 
 

@@ -67,6 +67,16 @@ def clean_env(monkeypatch, tmp_path: Path):
 
 
 @pytest.fixture(autouse=True)
+def fresh_formats():
+    """Each test is a fresh session: no server's way of taking structured output is remembered."""
+    from game.llm import formats
+
+    formats.forget_all()
+    yield
+    formats.forget_all()
+
+
+@pytest.fixture(autouse=True)
 def no_llama_in_this_process():
     """llama.cpp runs only in the game's child process: loaded here, a build for another CPU
     would kill pytest itself with SIGILL (and it would break the game's own promise)."""

@@ -95,8 +95,11 @@ class StandIn:
         self.chunk_words = 4
         self.chunk_seconds = 0.0  # a pause after each streamed chunk: a slow server
         self.refuse_schema = False  # answer 400 to response_format json_schema, as some servers do
+        self.like_llama_cpp_python = False  # answer 500 to json_schema as llama-cpp-python's server does
         self.finishes: deque[str] = deque()  # finish reasons for the next streamed answers ("length")
         self.window: int | None = None  # a context window to report as llama.cpp's server does (/props)
+        self.usage = True  # report usage (llama-cpp-python's server does not when streaming)
+        self.tokenizer = None  # text -> token count, served at /extras/tokenize/count as llama-cpp-python does
         self.release = threading.Event()  # set to let "hold" answers finish
         self.holding = threading.Event()  # set when a "hold" request has arrived
         self.lock = threading.Lock()
@@ -164,6 +167,8 @@ class StandIn:
             if fmt.get("type") == "json_schema":
                 schema = fmt["json_schema"]["schema"]
                 return json.dumps(self.brain.fill(schema, schema.get("$defs", {})))
+            if fmt.get("type") == "json_object" and isinstance(fmt.get("schema"), dict):
+                return json.dumps(self.brain.fill(fmt["schema"], fmt["schema"].get("$defs", {})))
             if fmt.get("type") == "json_object":
                 return json.dumps({"text": "ok"})
             return self.brain.narrate(body.get("messages", []))
@@ -211,12 +216,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.standin.api_keys.add((self.headers.get("Authorization") or "").removeprefix("Bearer "))
         if self.path.endswith("/embeddings"):
             return self._embeddings(body)
+        if self.path.rstrip("/") == "/extras/tokenize/count" and self.standin.tokenizer is not None:
+            return self._json(200, {"count": self.standin.tokenizer(body.get("input", ""))})
         if not self.path.endswith("/chat/completions"):
             return self._json(404, {"error": {"message": "not found"}})
         fault = self.standin.next_fault()
         fmt = (body.get("response_format") or {}).get("type")
         if self.standin.refuse_schema and fmt in ("json_schema", "json_object"):
             return self._json(400, {"error": {"message": f"response_format {fmt} is not supported"}})
+        if self.standin.like_llama_cpp_python and fmt not in (None, "text", "json_object"):
+            return self._json(500, {"error": {"type": "internal_server_error", "message": (
+                "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+                f"'msg': \"Input should be 'text' or 'json_object'\", 'input': '{fmt}'}}")}})
         if fault == "html":
             page = b"<html><body>Welcome to nginx!</body></html>"
             self.send_response(200)
@@ -290,7 +301,7 @@ class _Handler(BaseHTTPRequestHandler):
         with self.standin.lock:
             finish = self.standin.finishes.popleft() if self.standin.finishes else "stop"
         send({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
-        if (body.get("stream_options") or {}).get("include_usage"):
+        if (body.get("stream_options") or {}).get("include_usage") and self.standin.usage:
             usage = {"prompt_tokens": prompt, "completion_tokens": _tokens(text), "total_tokens": prompt + _tokens(text)}
             send({**base, "choices": [], "usage": usage})
         self.wfile.write(b"data: [DONE]\n\n")

@@ -161,3 +161,61 @@ def test_retry_after_is_honoured_beyond_the_backoff_cap():
 
     policy = RetryPolicy(base=0.5, cap=8.0)
     assert policy.delay(0, 20.0) == 20.0 and policy.delay(0, 600.0) == 60.0 and policy.delay(10) == 8.0
+
+
+async def test_a_500_that_names_the_format_moves_to_the_form_the_server_takes(server, backend_for):
+    """llama-cpp-python's server: 500 to json_schema, naming the types it takes; json_object with a
+    schema works. The decision is kept for the session: a backend made again asks rightly at once."""
+    server.like_llama_cpp_python = True
+    backend = backend_for(server, attempts=5)
+    notices = []
+    notes = await backend.structured(MESSAGES, Bookkeeping, max_tokens=200, temperature=0.2, on_notice=notices.append)
+    assert len(notes.options) == 3 and notes.memory.startswith("Memory")  # the schema was filled, not {"text": "ok"}
+    asked = [r.get("response_format") for r in server.chat_requests()]
+    assert [a["type"] for a in asked] == ["json_schema", "json_object"]  # no retries of the refused form
+    assert asked[1]["schema"]["properties"].keys() >= {"options", "memory"}
+    assert len(notices) == 1 and "JSON output with a schema" in notices[0].text
+    await backend.close()
+    again = backend_for(server)
+    await again.structured(MESSAGES, Bookkeeping, max_tokens=200, temperature=0.2, on_text=lambda piece: None)
+    assert server.chat_requests()[-1]["response_format"]["type"] == "json_object"
+    assert len(server.chat_requests()) == 3
+    await again.close()
+
+
+def test_the_ladder_follows_what_the_server_says():
+    from game.llm.formats import LADDER, after_refusal
+
+    assert after_refusal(LADDER, "json_schema", "Input should be 'text' or 'json_object'") == "json_object+schema"
+    assert after_refusal(LADDER, "json_schema", "response_format json_schema is not supported") == "json_object+schema"
+    assert after_refusal(LADDER, "json_object+schema", "response_format json_object is not supported") is None
+    assert after_refusal(LADDER, "json_object+schema", "response_format: unknown field schema") == "json_object"
+    assert after_refusal(LADDER, None, "anything") is False
+
+
+LONG = [{"role": "user", "content": "The lamp hisses and the shadows lean closer while the wind worries at the shutters. " * 4}]
+
+
+async def test_the_token_estimate_is_calibrated_by_the_servers_counts(server, backend_for, saves, seed_path):
+    from game.core.text import tokens
+    from game.engine.narrator import EngineSettings, Narrator
+    from game.saves.slot import Slot
+    from game.stories.loader import load_seed
+
+    backend = backend_for(server)
+    assert backend.token_scale == 1.0
+    await backend.structured(LONG, Bookkeeping, max_tokens=200, temperature=0.2)
+    assert backend.token_scale != 1.0 and backend.last.prompt_tokens > 0  # usage.prompt_tokens taught it
+    # A server that reports no usage but has llama-cpp-python's tokenizer endpoint: its counts teach it.
+    server.usage = False
+    server.tokenizer = lambda text: 2 * tokens(text)
+    counting = backend_for(server)
+    text = "".join([piece async for piece in counting.stream(LONG, max_tokens=50, temperature=0.5)])
+    assert text and abs(counting.token_scale - 2.0) < 0.01
+    assert counting.last.prompt_tokens == 2 * tokens(LONG[0]["content"])
+    slot = Slot.create(saves, "counted", load_seed(seed_path))
+    narrator = Narrator(slot, counting, EngineSettings(prompt_tokens=3000))
+    assert (await narrator.budget()).total == 1500  # twice the tokens a word: half the estimated budget
+    slot.close()
+    await backend.close()
+    await counting.close()

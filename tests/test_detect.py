@@ -255,3 +255,12 @@ def test_named_local_without_llama_cpp_is_one_line(no_local, tmp_path, capsys):
 def test_detect_module_has_no_network_default_beyond_loopback():
     assert detect.OLLAMA_DEFAULT == "http://localhost:11434"
     assert detect.OLLAMA_TIMEOUT <= 0.5
+
+
+def test_a_server_named_without_a_model_gives_the_one_it_lists(monkeypatch, server):
+    from game.core.settings import load_settings
+    from game.llm.detect import choose
+
+    choice = choose(load_settings(backend="koboldcpp", base_url=server.url))
+    assert choice.model == "standin" and "the first the server lists" in choice.how
+    assert choose(load_settings(backend="koboldcpp", model="mine")).base_url == "http://localhost:5001/v1"

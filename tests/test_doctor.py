@@ -41,7 +41,11 @@ def test_ready_with_a_server_that_answers(monkeypatch, tmp_path, capsys):
     assert found["backend"].startswith(f"openai ({standin.url})") and "OPENAI_BASE_URL" in found["backend"]
     assert found["key"] == "OPENAI_API_KEY sk-...abcd"
     assert found["model"] == "standin"
+    assert found["models"] == "1 on the server: standin (chosen)"  # GET /v1/models, as for every profile
     assert found["answers"].startswith("yes, in ")
+    assert found["settings"].startswith(str(tmp_path / "settings.toml"))
+    assert found["stories"].startswith("library ") and int(found["stories"].split("(")[1].split()[0]) >= 8
+    assert found["log"].startswith(str(tmp_path / "state" / "recurrent" / "recurrent.log"))
     assert found["embedder"].startswith("wordllama ok, 256 dimensions")
     assert found["saves"] == f"{tmp_path / 'saves'}: writable, 1 slot"
     assert found["chroma"].startswith("embedded")

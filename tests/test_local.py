@@ -16,6 +16,8 @@ import pytest
 
 from game.cli import main
 from game.core.models import Bookkeeping
+from game.core.settings import Settings
+from game.engine.narrator import NOTES_TOKENS
 from game.llm.base import ModelError
 from game.llm.grammar import GrammarMaker, grammar_text
 from game.llm.local import BUNDLED_FILE, check_gguf
@@ -170,8 +172,10 @@ def test_stream_structured_usage_and_cancel():
                 {"role": "user", "content": "Story so far: Wren enters the forest. New paragraph: She finds a well "
                                             "with a frayed rope. Give the updated memory and three next actions."},
             ]
-            for temperature in (0.0, 1.0):
-                notes = await backend.structured(messages, Bookkeeping, max_tokens=200, temperature=temperature)
+            # Asked as the narrator asks at a chapter's close: its token allowance, its temperature ceiling.
+            allowance = NOTES_TOKENS + 2 * Settings().memory_words
+            for temperature in (0.0, 0.5):
+                notes = await backend.structured(messages, Bookkeeping, max_tokens=allowance, temperature=temperature)
                 assert isinstance(notes, Bookkeeping) and notes.memory.strip() and len(notes.options) == 3
             assert backend.usage.calls == 3
 

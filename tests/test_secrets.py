@@ -1,6 +1,7 @@
 """The API key never lands in a file the game writes: saves, settings, exports, logs."""
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
@@ -45,12 +46,16 @@ def test_the_api_key_is_in_no_written_file(game_env, saves, seed_path, tmp_path,
     save_settings(load_settings(model="standin", temperature=0.7))  # the settings file the UI writes
     # The same game as its own process, so anything it might write at exit (logs, caches) is caught too.
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-m", "game", "write", "--slot", "canary", "--steps", "1",
+    done = subprocess.run([sys.executable, "-m", "game", "--debug", "write", "--slot", "canary", "--steps", "1",
                            "--out", str(tmp_path / "again.md")], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     seen += [done.stdout, done.stderr]
 
     assert key in game_env.api_keys  # the key really was in use
+    # The debug log was written, and holds the last request the game sent, word for word.
+    log = home / ".local/state" / "recurrent" / "recurrent.log"
+    last = game_env.chat_requests()[-1]["messages"][-1]["content"]
+    assert log.is_file() and json.dumps(last, ensure_ascii=False) in log.read_text(encoding="utf-8")
     files = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert len(files) > 10 and (tmp_path / "settings.toml").exists()
     needle = key.encode()

@@ -9,7 +9,9 @@ import pytest
 from game.cli import main
 
 from game.llm.base import InvalidOutput, ModelError
-from game.stories.loader import MAX_BYTES, SeedError, default_stories_dir, list_seeds, load_seed, parse_seed
+from game.core.paths import library_dir, own_stories_dir
+from game.stories.loader import MAX_BYTES, SeedError, list_seeds, load_seed, parse_seed
+from game.stories.shelf import find_story, shelf
 from game.core.seed import Seed
 from game.stories.writer import DraftEntry, SeedDraft, draft_to_seed, seed_to_toml, slugify, write_seed
 
@@ -37,11 +39,44 @@ def shipped() -> list[tuple[Path, Seed | SeedError]]:
     return list_seeds(STORIES)
 
 
-def test_default_stories_dir_is_the_checkout_folder(monkeypatch):
+def test_the_library_is_the_checkout_folder_and_own_stories_are_the_data_folder(monkeypatch, tmp_path):
     monkeypatch.delenv("RECURRENT_STORIES_DIR", raising=False)
-    assert default_stories_dir().resolve() == STORIES
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert library_dir().resolve() == STORIES
+    assert own_stories_dir() == tmp_path / "data" / "recurrent" / "stories"
     monkeypatch.setenv("RECURRENT_STORIES_DIR", "/somewhere/else")
-    assert default_stories_dir() == Path("/somewhere/else")
+    assert own_stories_dir() == Path("/somewhere/else")
+
+
+def test_a_story_is_found_by_its_name_the_players_own_first(monkeypatch, tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    monkeypatch.setenv("RECURRENT_STORIES_DIR", str(mine))
+    assert find_story("the-time-lock") == library_dir() / "the-time-lock.toml"
+    (mine / "the-time-lock.toml").write_text(GOOD)
+    (mine / "quiet-mill.toml").write_text(GOOD)
+    assert find_story("the-time-lock") == mine / "the-time-lock.toml"
+    assert find_story("quiet-mill") == mine / "quiet-mill.toml"
+    assert find_story(str(STORIES / "lane-seven.toml")) == STORIES / "lane-seven.toml"
+    found = shelf()
+    assert [s.name for s in found if not s.own] == sorted(p.stem for p in STORIES.glob("*.toml"))
+    assert [s.name for s in found if s.own] == ["quiet-mill", "the-time-lock"]
+    with pytest.raises(SeedError) as caught:
+        find_story("the-time-lok")
+    assert "no story of that name" in str(caught.value) and "did you mean the-time-lock" in str(caught.value)
+
+
+def test_cli_list_shows_the_library_and_the_players_own(monkeypatch, tmp_path, capsys):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "quiet-mill.toml").write_text(GOOD)
+    monkeypatch.setenv("RECURRENT_STORIES_DIR", str(mine))
+    assert run("stories", "list") == 0
+    lines = capsys.readouterr().out.splitlines()
+    named = [line.split()[0] for line in lines[1:] if line and not line.startswith(("*", "start"))]
+    assert named == sorted(p.stem for p in STORIES.glob("*.toml")) + ["quiet-mill"]
+    assert any(line.startswith("quiet-mill *") for line in lines)
+    assert f"* your own, in {mine}" in lines
 
 
 def test_every_shipped_seed_validates():
@@ -284,7 +319,7 @@ def test_cli_list(tmp_path, capsys):
     assert run("stories", "list", "--dir", str(tmp_path)) == 0
     out = capsys.readouterr().out
     assert "The Quiet Mill" in out and "mystery" in out and "A miller has vanished." in out
-    assert "b.toml" in out and "invalid: line 1: title:" in out
+    assert "\nb " in out and "invalid: line 1: title:" in out
 
 
 def test_cli_list_shows_placeholder_defaults(capsys):

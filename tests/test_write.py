@@ -108,3 +108,45 @@ def test_server_down_at_the_start_leaves_no_empty_slot(saves, seed_path, capsys,
     code, out, err = run(capsys, "write", "--story", str(seed_path), "--slot", "x", "--steps", "1")
     assert code == 1 and "cannot reach" in err
     assert not (saves / "x").exists()
+
+
+def test_a_bundled_story_is_named_without_its_path(game_env, saves, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # not the checkout: the name alone must find the library
+    code, out, err = run(capsys, "write", "--story", "night-ferry-to-kestrel", "--slot", "ferry", "--steps", "2")
+    assert code == 0, err
+    assert out.startswith("# Night Ferry to Kestrel") and (saves / "ferry" / "journal.jsonl").is_file()
+    code, out, err = run(capsys, "write", "--story", "night-ferry-to-kestel", "--slot", "ferry-2", "--steps", "1")
+    assert code == 1 and "did you mean night-ferry-to-kestrel" in err and err.count("\n") == 1
+    assert not (saves / "ferry-2").exists()
+
+
+def test_a_terminal_gets_a_progress_bar_with_the_time_left(game_env, saves, seed_path, tmp_path):
+    import os
+    import pty
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    master, slave = pty.openpty()
+    env = {**os.environ, "PYTHONPATH": str(root), "COLUMNS": "120", "TERM": "xterm"}
+    process = subprocess.Popen([sys.executable, "-m", "game", "write", "--story", str(seed_path), "--slot", "bar",
+                                "--steps", "3", "--out", str(tmp_path / "bar.md")],
+                               stderr=slave, stdout=subprocess.DEVNULL, env=env, cwd=tmp_path)
+    os.close(slave)
+    seen = b""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the terminal closed: the game has ended
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    assert process.wait(30) == 0, seen.decode(errors="replace")
+    text = seen.decode(errors="replace")
+    assert "3/3" in text and "left" in text and "elapsed" in text
+    assert "step 1/3\n" not in text  # the plain lines are for logs and pipes

@@ -1,8 +1,8 @@
 """`recurrent doctor`: what the game found on this machine, and whether it can play.
 
-Checks the backend (which one and why, the model, whether it answers a tiny real
-call), the embedder, the saves folder, long-term memory (embedded or a Chroma
-server) and the versions of what the game runs on. Never prints an API key, only
+Checks the backend (which one and why, the models the server lists, the model, whether
+it answers a tiny real call), the embedder, the saves folder, long-term memory (embedded
+or a Chroma server), every path the game uses and the versions of what it runs on. Never prints an API key, only
 its first and last characters. Exit status 0 when a game can be played, 1 if not.
 """
 from __future__ import annotations
@@ -94,6 +94,7 @@ def _check_backend(report: Report, settings, timeout: float | None) -> None:
     key = os.environ.get("OPENAI_API_KEY", "")
     if choice.kind == "openai":
         report.add("key", f"OPENAI_API_KEY {mask(key)}" if key else "none (fine for local servers)")
+        _check_models(report, choice)
     try:
         # One try only: the doctor should say quickly that a server is down.
         backend = from_settings(settings=settings.model_copy(update={"retry_attempts": 1}))
@@ -116,6 +117,38 @@ def _check_backend(report: Report, settings, timeout: float | None) -> None:
     else:
         asyncio.run(backend.close())
         report.add("answers", "not asked (--no-call)")
+
+
+def _check_models(report: Report, choice) -> None:
+    """The models the server lists (informational: some servers list none)."""
+    from game.core.errors import one_line
+    from game.llm.models import list_models
+
+    try:
+        names = list_models(choice.base_url)
+    except Exception as error:  # noqa: BLE001 - listing is a courtesy of the server
+        report.add("models", one_line(error))
+        return
+    if not names:
+        report.add("models", f"{choice.base_url} lists no chat models")
+        return
+    shown = ", ".join(f"{name} (chosen)" if name == choice.model else name for name in names[:12])
+    more = f", and {len(names) - 12} more" if len(names) > 12 else ""
+    note = "" if choice.model in names else f"; the chosen model {choice.model} is not among them"
+    report.add("models", f"{len(names)} on the server: {shown}{more}{note}")
+
+
+def _check_paths(report: Report) -> None:
+    """Every place the game reads or writes, so a player knows where to look."""
+    from game.core.paths import library_dir, log_file, own_stories_dir, state_dir
+    from game.core.settings import config_path
+
+    settings = config_path()
+    report.add("settings", f"{settings}{'' if settings.exists() else ' (not written yet)'}")
+    library = library_dir()
+    count = len(list(library.glob("*.toml"))) if library.is_dir() else 0
+    report.add("stories", f"library {library} ({count} stories); yours {own_stories_dir()}", ok=count > 0)
+    report.add("log", f"{log_file()} (more with --debug); the local model's: {state_dir() / 'local-model.log'}")
 
 
 # The instruction sets llama.cpp's CPU build can use, as its system info names them.
@@ -209,6 +242,7 @@ def run(args) -> int:
     _check_embedder(report, config)
     _check_saves(report, saves_root(args, settings))
     _check_chroma(report, config)
+    _check_paths(report)
     report.add("versions", _versions())
     print("ready to play" if report.ok else "not ready: fix the PROBLEM lines above", flush=True)
     sys.stdout.flush()

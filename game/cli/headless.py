@@ -22,30 +22,51 @@ def _actions(path: str | None) -> list[str]:
 
 
 class Progress:
-    """A progress bar on stderr; plain lines when stderr is not a terminal."""
+    """Steps done on stderr: a rich progress bar with the time left when stderr is a terminal
+    (a step takes seconds, so the estimate matters), plain `step N/M` lines otherwise."""
 
     def __init__(self, total: int) -> None:
         self.total = total
         self.tty = sys.stderr.isatty()
+        self._bar = None
+        if self.tty and total:
+            from rich.console import Console
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn, TimeElapsedColumn,
+                                       TimeRemainingColumn)
 
-    def show(self, done: int, note: str = "") -> None:
-        if self.tty:
-            width = 30
-            filled = width * done // max(1, self.total)
-            sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{self.total} {note[:30]:<30}")
-            if done == self.total:
-                sys.stderr.write("\n")
+            self._bar = Bar(TextColumn("writing"), BarColumn(), MofNCompleteColumn(), TextColumn("steps,"),
+                            TimeElapsedColumn(), TextColumn("elapsed,"), TimeRemainingColumn(), TextColumn("left"),
+                            console=Console(stderr=True), transient=False)
+            self._task = self._bar.add_task("steps", total=total)
+            self._bar.start()
+
+    def show(self, done: int) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, completed=done)
         else:
-            sys.stderr.write(f"step {done}/{self.total}{' ' + note if note else ''}\n")
-        sys.stderr.flush()
+            sys.stderr.write(f"step {done}/{self.total}\n")
+            sys.stderr.flush()
+
+    def say(self, text: str) -> None:
+        """A notice (a retry, a format the server refused) above the bar."""
+        if self._bar is not None:
+            self._bar.console.print(text, markup=False, highlight=False)
+        else:
+            sys.stderr.write(f"{text}\n")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
 
 
 def _open(args, settings, backend) -> Game:
     seed = None
     if args.story:
-        from game.stories.loader import load_seed
+        from game.stories.shelf import load_story
 
-        seed = load_seed(Path(args.story)).filled()
+        seed = load_story(args.story).filled()
     return Game.open(settings, saves_root(args, settings), args.slot, seed, backend=backend)
 
 
@@ -74,16 +95,19 @@ async def _tell(game: Game, args, lines: list[str]) -> None:
     progress = Progress(args.steps)
 
     def notice(event) -> None:
-        sys.stderr.write(f"\n{event.text}\n" if progress.tty else f"{event.text}\n")
+        progress.say(event.text)
 
-    await narrator.begin(None, notice)
     fallbacks = 0
-    for index in range(args.steps):
-        line = lines[index] if index < len(lines) else ""
-        action = pick(line, game.story.options, empty="first")
-        step = await narrator.step(action, None, notice)
-        fallbacks += step.version.fallback
-        progress.show(index + 1)  # printed only once the step is in the journal
+    try:
+        await narrator.begin(None, notice)
+        for index in range(args.steps):
+            line = lines[index] if index < len(lines) else ""
+            action = pick(line, game.story.options, empty="first")
+            step = await narrator.step(action, None, notice)
+            fallbacks += step.version.fallback
+            progress.show(index + 1)  # printed only once the step is in the journal
+    finally:
+        progress.close()
     if args.steps:
         sys.stderr.write(f"wrote {args.steps} steps to slot {game.name}; {fallbacks} fell back to the previous memory "
                          f"and generic options (the model's bookkeeping was not valid JSON)\n")

@@ -10,7 +10,7 @@ from game.saves.names import SlotError, check_name
 
 def register(sub, common) -> None:
     saves = sub.add_parser("saves", help="list, check, repair, delete and export save slots")
-    saves.add_argument("--saves-dir", dest="saves_dir", help="the saves folder (default: RECURRENT_SAVES_DIR or saves/)")
+    saves.add_argument("--saves-dir", dest="saves_dir", help="the saves folder (default: RECURRENT_SAVES_DIR, else $XDG_DATA_HOME/recurrent/saves)")
     inner = saves.add_subparsers(dest="saves_command", required=True)
     listing = inner.add_parser("list", help="every slot with its title and steps")
     listing.add_argument("--json", action="store_true")

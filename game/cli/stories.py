@@ -13,22 +13,25 @@ import sys
 from pathlib import Path
 
 from game.stories.importers import CardError, import_cards
-from game.stories.loader import SeedError, default_stories_dir, list_seeds, load_seed, parse_seed, read_seed_text
+from game.core.paths import own_stories_dir
+from game.stories.loader import SeedError, list_seeds, load_seed, parse_seed, read_seed_text
+from game.stories.shelf import Shelved, folders, shelf
 from game.core.seed import Seed
 from game.stories.writer import seed_to_toml, slugify, world_to_toml
 
 
-def register(subparsers) -> None:
+def register(subparsers, debug) -> None:
     stories = subparsers.add_parser("stories", help="list, check, import and write story seeds")
+    debug(stories)
     stories.set_defaults(func=lambda args: _usage(stories))
     sub = stories.add_subparsers(dest="stories_command", metavar="COMMAND")
 
-    p = sub.add_parser("list", help="the seeds in the stories folder, one line each")
-    p.add_argument("--dir", type=Path, default=None, help="folder to list (default: the stories folder)")
+    p = sub.add_parser("list", help="the stories a game can start from (the library's and your own), one line each")
+    p.add_argument("--dir", type=Path, default=None, help="list this folder only")
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser("validate", help="check seed files; exit 1 if any is invalid")
-    p.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="files or folders (default: the stories folder)")
+    p.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="files or folders (default: the library and your own stories)")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("import", help="add lore from AI Dungeon story cards or a character card to a seed")
@@ -40,11 +43,11 @@ def register(subparsers) -> None:
     p = sub.add_parser("new", help="have the model draft a new seed from a premise")
     p.add_argument("premise", help="one or two sentences: who, where, what is at stake")
     p.add_argument("--genre", default=None)
-    p.add_argument("--out", type=Path, metavar="PATH", help="where to save (default: stories/<title>.toml)")
+    p.add_argument("--out", type=Path, metavar="PATH", help="where to save (default: your stories folder, <title>.toml)")
     # SUPPRESS: a --model given before `stories` (on the main parser) must not be reset to None here.
     p.add_argument("--model", default=argparse.SUPPRESS, help="model name (default: RECURRENT_MODEL)")
     p.add_argument("--base-url", dest="base_url", default=argparse.SUPPRESS, help="OpenAI-compatible server URL")
-    p.add_argument("--backend", default=argparse.SUPPRESS, help="openai, ollama, lmstudio, vllm, llamacpp or local")
+    p.add_argument("--backend", default=argparse.SUPPRESS, help="openai, ollama, lmstudio, vllm, llamacpp, koboldcpp or local")
     p.set_defaults(func=cmd_new)
 
 
@@ -57,35 +60,44 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def cmd_list(args) -> int:
-    folder = args.dir or default_stories_dir()
-    found = list_seeds(folder)
+    if args.dir is not None:
+        found = [Shelved(path, seed, own=False) for path, seed in list_seeds(args.dir)]
+        where = str(args.dir)
+    else:
+        found = shelf()
+        where = " or ".join(str(folder) for _kind, folder in folders())
     if not found:
-        print(f"no seed files (*.toml) in {folder}")
+        print(f"no seed files (*.toml) in {where}")
         return 0
     width = shutil.get_terminal_size((100, 24)).columns
-    name_w = min(28, max(len(p.name) for p, _ in found))
+    name_w = min(30, max(len(s.name) + (2 if s.own else 0) for s in found))
     rows = []
-    for path, seed in found:
+    for shelved in found:
+        seed = shelved.seed
+        name = shelved.name + (" *" if shelved.own else "")
         if isinstance(seed, SeedError):
             where = f"line {seed.line}: " if seed.line else ""
             field = f"{seed.field}: " if seed.field else ""
-            rows.append((path.name, f"invalid: {where}{field}{seed.problem}", "", ""))
+            rows.append((name, f"invalid: {where}{field}{seed.problem}", "", ""))
         else:
             try:  # show `${wizard_name}` as its default, the way a reader first meets it
                 premise = seed.filled().premise
             except ValueError:
                 premise = seed.premise
-            rows.append((path.name, seed.title, seed.genre, premise))
+            rows.append((name, seed.title, seed.genre, premise))
     good = [r for r in rows if r[2]]
     title_w = min(32, max((len(r[1]) for r in good), default=5))
     genre_w = min(16, max((len(r[2]) for r in good), default=5))
-    print(f"{'FILE':<{name_w}}  {'TITLE':<{title_w}}  {'GENRE':<{genre_w}}  PREMISE")
+    print(f"{'NAME':<{name_w}}  {'TITLE':<{title_w}}  {'GENRE':<{genre_w}}  PREMISE")
     for name, title, genre, premise in rows:
         if not genre:  # an invalid file: its error takes the rest of the line
             print(_fit(f"{_fit(name, name_w):<{name_w}}  {title}", width))
             continue
         line = f"{_fit(name, name_w):<{name_w}}  {_fit(title, title_w):<{title_w}}  {_fit(genre, genre_w):<{genre_w}}  "
         print(line + _fit(" ".join(premise.split()), max(10, width - len(line) - 1)))
+    if any(s.own for s in found):
+        print(f"* your own, in {own_stories_dir()}")
+    print("start one with: recurrent play --story NAME")
     return 0
 
 
@@ -98,7 +110,8 @@ def _fit(text: str, width: int) -> str:
 
 def cmd_validate(args) -> int:
     paths: list[Path] = []
-    for given in args.paths or [default_stories_dir()]:
+    given_paths = args.paths or [folder for _kind, folder in folders() if folder.is_dir()]
+    for given in given_paths:
         if given.is_dir():
             inside = sorted(given.glob("*.toml"))
             if not inside:
@@ -181,7 +194,7 @@ def _import_as_seed(args, imported) -> int:
         print(f"{args.card}: {imported.format} have no character to make a seed from; "
               "add them to a seed with --into SEED.toml")
         return 1
-    target = args.out or _shown(_free_path(default_stories_dir(), imported.seed.title))
+    target = args.out or _shown(_free_path(own_stories_dir(), imported.seed.title))
     if target.exists():
         print(f"{target}: already exists; choose another --out")
         return 1
@@ -215,7 +228,7 @@ def cmd_new(args) -> int:
     except KeyboardInterrupt:
         print("stories new: cancelled")
         return 130
-    target = args.out or _shown(_free_path(default_stories_dir(), seed.title))
+    target = args.out or _shown(_free_path(own_stories_dir(), seed.title))
     if not _write(target, seed_to_toml(seed), replace=False):
         return 1
     print(f"wrote {target}: {seed.title}")

@@ -1,11 +1,69 @@
-"""Where the game keeps what is not a save: settings, logs (XDG base directories)."""
+"""Where the game keeps its files, by the XDG base directories.
+
+- the authored library of stories: inside the installed package (`game/library`, the
+  checkout's top-level `stories/` packaged into the wheel), or the checkout's `stories/`;
+- the player's own stories: $XDG_DATA_HOME/recurrent/stories (RECURRENT_STORIES_DIR);
+- saves: the checkout's `saves/` when run from one, else $XDG_DATA_HOME/recurrent/saves
+  (RECURRENT_SAVES_DIR, or `saves_dir` in the settings);
+- logs: $XDG_STATE_HOME/recurrent; settings: $XDG_CONFIG_HOME/recurrent (game.core.settings).
+"""
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+# game/core/paths.py: parents[1] is the game package, parents[2] the checkout (or site-packages).
+PACKAGE = Path(__file__).resolve().parents[1]
+CHECKOUT = PACKAGE.parent
+
+
+def _xdg(variable: str, fallback: str) -> Path:
+    base = os.environ.get(variable) or str(Path.home() / fallback)
+    return Path(base) / "recurrent"
+
 
 def state_dir() -> Path:
     """$XDG_STATE_HOME/recurrent: logs, never saves."""
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "recurrent"
+    return _xdg("XDG_STATE_HOME", ".local/state")
+
+
+def data_dir() -> Path:
+    """$XDG_DATA_HOME/recurrent: the player's saves and stories, when not run from a checkout."""
+    return _xdg("XDG_DATA_HOME", ".local/share")
+
+
+def in_checkout() -> bool:
+    """Run from a source checkout (its pyproject.toml beside the package), not an installed wheel."""
+    return (CHECKOUT / "pyproject.toml").is_file() and (CHECKOUT / "stories").is_dir()
+
+
+def library_dir() -> Path:
+    """The stories that ship with the game: packaged with it, or the checkout's `stories/`."""
+    packaged = PACKAGE / "library"
+    if packaged.is_dir():
+        return packaged
+    return CHECKOUT / "stories"
+
+
+def own_stories_dir() -> Path:
+    """Where the player's own stories go (`stories new`, `stories import`): RECURRENT_STORIES_DIR,
+    else $XDG_DATA_HOME/recurrent/stories. Never inside the installed package."""
+    explicit = os.environ.get("RECURRENT_STORIES_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    return data_dir() / "stories"
+
+
+def default_saves_dir() -> Path:
+    """RECURRENT_SAVES_DIR, else the checkout's saves/ folder, else $XDG_DATA_HOME/recurrent/saves."""
+    explicit = os.environ.get("RECURRENT_SAVES_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    if in_checkout() and (CHECKOUT / "saves").is_dir():
+        return CHECKOUT / "saves"
+    return data_dir() / "saves"
+
+
+def log_file() -> Path:
+    """The debug log: $XDG_STATE_HOME/recurrent/recurrent.log."""
+    return state_dir() / "recurrent.log"

@@ -22,9 +22,10 @@ PROFILES: dict[str, str] = {
     "lmstudio": "http://localhost:1234/v1",
     "vllm": "http://localhost:8000/v1",
     "llamacpp": "http://localhost:8080/v1",
+    "koboldcpp": "http://localhost:5001/v1",
 }
 
-Profile = Literal["auto", "openai", "ollama", "lmstudio", "vllm", "llamacpp", "local"]
+Profile = Literal["auto", "openai", "ollama", "lmstudio", "vllm", "llamacpp", "koboldcpp", "local"]
 
 
 class SettingsError(PlayerError):
@@ -62,6 +63,7 @@ class Settings(BaseSettings):
     retry_attempts: int = Field(5, ge=1, le=20)
     timeout: float = Field(120.0, gt=0.0, le=3600.0)
     keys: dict[str, str] = Field(default_factory=dict)  # binding id -> key, e.g. {undo = "f9"}
+    theme: str | None = Field(None, max_length=64)  # a Textual theme ("nord", "gruvbox"); saved when chosen from the palette
 
     @classmethod
     def settings_customise_sources(
@@ -121,6 +123,19 @@ def describe(error: ValidationError) -> str:
         return f"{label}: at most {limits[MaxLen].max_length} characters"
     message = first.get("msg", "not a valid value")
     return f"{label}: {message[:1].lower()}{message[1:]}"
+
+
+def saved_values() -> dict:
+    """What the settings file holds now (so saving writes only the player's own choices)."""
+    try:
+        return tomllib.loads(config_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def save_choices(choices: dict) -> Path:
+    """The file as it is, with `choices` set: a value from the environment is never copied in."""
+    return save_settings(Settings.model_construct(**{**saved_values(), **choices}))
 
 
 def save_settings(settings: Settings) -> Path:

@@ -1,10 +1,32 @@
-"""Small text helpers: sentences, words, a token estimate, safe display."""
+"""Small text helpers in any language: sentences, words, a token estimate, safe display.
+
+Stories are told in whatever language the seed is written in. Words are runs of letters of
+any script ("Zoë", "Müller", "Ярослав"); Chinese and Japanese, written without spaces, count
+each character as a word (the way their writers count length) and end sentences with 。！？.
+"""
 from __future__ import annotations
 
 import re
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
-_WORD = re.compile(r"[A-Za-z0-9']+")
+# Scripts written without spaces between words: Han (with extensions and compatibility forms)
+# and kana. With Hangul, the "dense" scripts: about one token a character, and keywords made of
+# character pairs (a Korean word carries its particles: 열쇠를 is 열쇠 "the key" + 를).
+SPACELESS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"
+DENSE = SPACELESS + "\uac00-\ud7af"
+_DENSE = re.compile(f"[{DENSE}]")
+_SPACELESS = re.compile(f"[{SPACELESS}]")
+_NOT_LATIN = re.compile(f"[^\\x00-\\u024f\\u2000-\\u206f{DENSE}]")  # Cyrillic, Greek, Arabic, Hebrew, Devanagari...
+# A word: letters or digits of any script with inner apostrophes ("don't", "l’eau"), or one
+# dense-script run, which callers split further (each character, or bigrams for keywords).
+_WORD = re.compile(f"[{DENSE}]+|[^\\W_{DENSE}]+(?:['’][^\\W_{DENSE}]+)*")
+# A word as length counts it: a Chinese or Japanese character, or a spaced word (their own
+# punctuation, 。 or ！, is neither).
+_UNIT = re.compile(f"[{SPACELESS}]|[^\\s{SPACELESS}\\u3000-\\u303f\\uff01-\\uff65]+")
+# A sentence ends at . ! ? … followed by space (then, checked below, a capital, digit or an uncased
+# letter), or at 。！？, which need no space after them. Closing quotes and brackets stay with it.
+_BOUNDARY = re.compile(r"[.!?…]+[\"'”’»)\]]*\s+|[。！？]+[」』”’）)\]]*\s*")
+OPENERS = "\"'“‘«„([「『（"
+ENDS = ".!?…\"'”’)»。！？」』）"  # what a finished sentence ends with
 # Control characters and escape sequences a model might emit; they must never reach a terminal.
 _CONTROL = re.compile(
     r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor moves, clearing the screen
@@ -17,8 +39,47 @@ _CONTROL = re.compile(
 MIN_PIECE_WORDS = 6
 
 
+def is_dense(char: str) -> bool:
+    return bool(char) and _DENSE.match(char) is not None
+
+
+def _is_spaceless(char: str) -> bool:
+    return bool(char) and _SPACELESS.match(char) is not None
+
+
+def _starts_sentence(char: str) -> bool:
+    # A capital or a digit; or a letter of a script without case (Arabic, Hebrew, Chinese...).
+    return char.isupper() or char.isdigit() or (char.isalpha() and char.lower() == char.upper())
+
+
 def sentences(paragraph: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_END.split(paragraph.strip()) if s.strip()]
+    text = paragraph.strip()
+    out: list[str] = []
+    start = 0
+    for boundary in _BOUNDARY.finditer(text):
+        end = boundary.end()
+        if end >= len(text):
+            break
+        after = end
+        while after < len(text) and text[after] in OPENERS:
+            after += 1
+        dense_end = boundary.group()[0] in "。！？"
+        at = boundary.start()
+        initial = boundary.group()[0] == "." and at >= 1 and text[at - 1].isalpha() and (at < 2 or not text[at - 2].isalpha())
+        if initial:
+            continue  # "z. B.", "J. R. Hartley": a letter and its dot do not end a sentence
+        if dense_end or (after < len(text) and _starts_sentence(text[after])):
+            out.append(text[start:end].strip())
+            start = end
+    out.append(text[start:].strip())
+    return [s for s in out if s]
+
+
+def _joined(left: str, right: str) -> str:
+    if not left:
+        return right
+    # Chinese and Japanese sentences follow each other without a space.
+    return left + right if _is_spaceless(left[-1]) or left[-1] in "。！？」』）" else f"{left} {right}"
 
 
 def pieces(paragraph: str) -> list[str]:
@@ -27,42 +88,81 @@ def pieces(paragraph: str) -> list[str]:
     out: list[str] = []
     pending = ""
     for sentence in sentences(paragraph):
-        pending = f"{pending} {sentence}".strip()
-        if len(pending.split()) >= MIN_PIECE_WORDS:
+        pending = _joined(pending, sentence)
+        if count_words(pending) >= MIN_PIECE_WORDS:
             out.append(pending)
             pending = ""
     if pending:
-        if out and len(pending.split()) < MIN_PIECE_WORDS:
-            out[-1] = f"{out[-1]} {pending}"
+        if out and count_words(pending) < MIN_PIECE_WORDS:
+            out[-1] = _joined(out[-1], pending)
         else:
             out.append(pending)
     return out
 
 
 def words(text: str) -> list[str]:
+    """Lower-cased words; a run of Chinese or Japanese characters is one item (see `units`)."""
     return [w.lower() for w in _WORD.findall(text)]
 
 
 def count_words(text: str) -> int:
-    return len(text.split())
+    """Words, with each Chinese or Japanese character counted as one."""
+    return len(_UNIT.findall(text))
 
 
 def tokens(text: str) -> int:
-    """A rough token count (about four characters a token for English prose)."""
-    return (len(text) + 3) // 4
+    """An estimate of the tokens a model's tokenizer makes of `text`: about four characters a
+    token in Latin scripts, two and a half in others (Cyrillic, Greek...), one a character in
+    Chinese, Japanese and Korean. Backends calibrate it against the server's own counts."""
+    if text.isascii():
+        return (len(text) + 3) // 4
+    dense = len(_DENSE.findall(text))
+    other = len(_NOT_LATIN.findall(text))
+    latin = len(text) - dense - other
+    return int(latin / 4 + other / 2.5 + dense + 0.75)
+
+
+def _cut(text: str, limit: int, from_end: bool) -> int:
+    """How many characters of `text` (from its start, or its end) fit in `limit` tokens."""
+    low, high = 0, len(text)
+    while low < high:  # the longest piece that fits: tokens() grows with the length
+        middle = (low + high + 1) // 2
+        part = text[-middle:] if from_end else text[:middle]
+        if tokens(part) <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def clip_words(text: str, limit: int) -> str:
-    parts = text.split()
-    if len(parts) <= limit:
+    units = list(_UNIT.finditer(text))
+    if len(units) <= limit:
         return text.strip()
-    return " ".join(parts[:limit]) + " …"
+    return text[: units[limit - 1].end()].rstrip() + " …"
 
 
 def clip_tokens(text: str, limit: int) -> str:
     if tokens(text) <= limit:
         return text
-    return text[: max(0, limit * 4 - 2)].rsplit(" ", 1)[0] + " …"
+    if text.isascii():
+        return text[: max(0, limit * 4 - 2)].rsplit(" ", 1)[0] + " …"
+    head = text[: _cut(text, max(0, limit - 1), from_end=False)]
+    if " " in head[len(head) * 4 // 5:]:  # end at a word when there are spaces to end at
+        head = head.rsplit(" ", 1)[0]
+    return head + " …"
+
+
+def tail_tokens(text: str, limit: int) -> str:
+    """The end of `text` within `limit` tokens, from a word boundary."""
+    if tokens(text) <= limit:
+        return text
+    if text.isascii():
+        return "… " + text[-limit * 4:].split(" ", 1)[-1]
+    tail = text[len(text) - _cut(text, max(0, limit - 1), from_end=True):]
+    if " " in tail[: len(tail) // 5]:
+        tail = tail.split(" ", 1)[-1]
+    return "… " + tail
 
 
 def safe(text: str) -> str:

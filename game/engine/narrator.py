@@ -191,7 +191,10 @@ class Narrator:
                 if on_notice:
                     on_notice(Notice(f"the model's context window is {self.window} tokens: too small for a good story "
                                      "(it will forget sooner); give the model a window of 4,096 tokens or more"))
-        budget = Budget(max(600, total))
+        # The budget is in real tokens; the prompt is measured with the estimate, which the backend
+        # has calibrated against the server's own counts (a language its tokenizer splits finely).
+        scale = getattr(self.backend, "token_scale", 1.0) or 1.0
+        budget = Budget(max(600, int(total / scale)))
         budget.system = tokens(system_prompt(self.story, budget))
         return budget
 

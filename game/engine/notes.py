@@ -12,7 +12,7 @@ import json
 from typing import Callable
 
 from game.core.models import Notes
-from game.core.text import clip_words, safe, sentences
+from game.core.text import ENDS, clip_words, safe, sentences
 
 _decoder = json.JSONDecoder()
 
@@ -62,7 +62,7 @@ class OptionsWatcher:
 def whole_sentences(text: str) -> str:
     """`text` without a last sentence the token limit cut in half (all of it if none ended)."""
     parts = sentences(text)
-    if len(parts) > 1 and parts[-1].rstrip()[-1:] not in ".!?…\"'”’)":
+    if len(parts) > 1 and parts[-1].rstrip()[-1:] not in ENDS:
         return text[: text.rfind(parts[-1])].rstrip()
     return text
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from game.core.calls import Message
 from game.core.models import Preferences, Recalled, Step
 from game.core.story import Story
-from game.core.text import clip_tokens, clip_words, tokens
+from game.core.text import clip_tokens, clip_words, tail_tokens, tokens
 from game.core.world import always_on
 from game.core.seed import WorldEntry
 
@@ -170,13 +170,6 @@ def chapter_turns(story: Story, upto: int, budget: Budget) -> tuple[int, list[tu
         used -= tokens(dropped[0]) + tokens(dropped[1])
         start += 1
     return start, turns
-
-
-def tail_tokens(text: str, limit: int) -> str:
-    """The end of `text` within `limit` tokens, from a word boundary."""
-    if tokens(text) <= limit:
-        return text
-    return "… " + text[-limit * 4:].split(" ", 1)[-1]
 
 
 def chapter_tokens(story: Story, upto: int, budget: Budget) -> int:

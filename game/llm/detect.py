@@ -77,7 +77,16 @@ def _openai_choice(settings: Settings, base_url: str, how: str, default_model: s
 
     model = settings.model or default_model
     if not model:
-        raise NoBackend(f"no model named for {base_url}: pass --model or set RECURRENT_MODEL")
+        # A server that runs one model (llama.cpp, KoboldCpp, vLLM, LM Studio) names it in its list.
+        from game.llm.models import ModelsUnknown, list_models
+
+        try:
+            listed = list_models(base_url.rstrip("/"), timeout=3.0)
+        except ModelsUnknown:
+            listed = []
+        if not listed:
+            raise NoBackend(f"no model named for {base_url}: pass --model or set RECURRENT_MODEL")
+        model, how = listed[0], f"{how}; model {listed[0]}, the first the server lists"
     return Choice("openai", base_url=base_url.rstrip("/"), model=model, how=how)
 
 

@@ -22,6 +22,7 @@ from pydantic import BaseModel
 
 from game.core.calls import CallRecord, Listener, Message, ModelError, Notice, Usage
 from game.llm.base import RetryPolicy
+from game.llm.calibrate import Calibration
 from game.llm.grammar import grammar_text
 from game.llm.local_process import INSTALL, LocalModel
 
@@ -119,6 +120,7 @@ class LocalBackend:
             self.model = BUNDLED_NAME
         self.policy = policy or RetryPolicy()
         self.usage = Usage()
+        self.calibration = Calibration()
         self.n_ctx = n_ctx
         self.threads = threads or default_threads()
         self.verbose = verbose
@@ -150,6 +152,7 @@ class LocalBackend:
                                    prose_body={"repeat_penalty": REPEAT_PENALTY}, formats=("grammar", "json_object", None),
                                    grammar=grammar_text, gone=self._gone, fresh_seed=True)
             server.usage = self.usage  # one tally across children
+            server.calibration = self.calibration  # and one tokenizer: the same model
             old, self._server, self.child = self._server, server, child
         if old is not None:
             self._retired.append(old)  # its client is closed with the backend (this is a thread)
@@ -188,6 +191,12 @@ class LocalBackend:
 
     async def context_window(self) -> int:
         return self.n_ctx
+
+    @property
+    def token_scale(self) -> float:
+        """Real tokens per estimated one, learnt from the model's own tokenizer (the child's
+        /extras/tokenize/count: llama.cpp never loads here)."""
+        return self.calibration.scale
 
     async def close(self) -> None:
         with self._starting:

@@ -17,8 +17,11 @@ from pydantic import BaseModel
 
 from game.core.calls import SETTINGS_HINT, CallRecord, InvalidOutput, Listener, Message, ModelError, Notice, Usage
 from game.core.text import safe, tokens
+from game.llm import formats as ladder
 from game.llm.base import RetryPolicy
-from game.llm.jsonout import parse_as, response_format
+from game.llm.calibrate import Calibration, count_tokens
+from game.llm.calllog import Call, note
+from game.llm.jsonout import parse_as, response_format, strict_schema
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -35,23 +38,22 @@ class NotOpenAI(Exception):
     """The server answered, but not the way an OpenAI-compatible API does (a web page, say)."""
 
 
-# What we ask for when a server refuses `response_format`: the JSON schema, plain JSON, then
-# nothing but the prompt's own "answer with JSON only" (and the tolerant parser). "grammar"
-# (a GBNF grammar in the request, llama.cpp's own way) is for servers known to take it.
-FORMATS = ("json_schema", "json_object", None)
+# How structured output is asked for, best first; game/llm/formats.py says how a refusal moves
+# down it. "grammar" (a GBNF grammar in the request) is for servers known to take it.
+FORMATS = ladder.LADDER
 
 # Errors after which the server itself may be gone (a local child process that crashed).
 LOST = (openai.APIConnectionError, httpx.TransportError)
 
 
-def _server_says(error: Exception) -> str:
+def _server_says(error: Exception, limit: int = 160) -> str:
     """The server's own reason, short and safe to print."""
     body = getattr(error, "body", None)
     if isinstance(body, dict):
         body = body.get("error", body)
         body = body.get("message") if isinstance(body, dict) else body
     text = " ".join(safe(str(body or "")).split())
-    return text[:160]
+    return text[:limit]
 
 
 def _retry_hint(error: Exception) -> float | None:
@@ -132,9 +134,13 @@ class OpenAIBackend:
         self.grammar = grammar
         self.gone = gone  # says why the server is gone for good, or None
         self.fresh_seed = fresh_seed  # llama.cpp would otherwise sample a retried step word for word
-        self._format = 0  # index into self.formats: how structured output is asked for
+        # index into self.formats: how structured output is asked for (as this server took it before)
+        self._format = self.formats.index(ladder.remembered(base_url, self.formats))
         self._stream_notes = True  # structured answers stream until the server says it cannot
         self._window: list[int | None] | None = None  # the context window, once asked
+        self.calibration = Calibration()  # real tokens per estimated token, on this server
+        self._counts_tokens: bool | None = None  # whether the server has a tokenizer endpoint
+        self._call: Call | None = None  # the request in flight, for the debug log
         self._client = openai.AsyncOpenAI(
             base_url=base_url,
             api_key=api_key or "not-needed",
@@ -152,6 +158,8 @@ class OpenAIBackend:
         return body or None
 
     async def _wait(self, attempt: int, error: Exception, on_notice: Listener | None, restart: bool) -> None:
+        if self._call is not None:
+            self._call.failed(error)
         if self.gone is not None and isinstance(error, LOST + (StreamCut, Garbled)):
             why = await self.gone()
             if why:
@@ -184,6 +192,7 @@ class OpenAIBackend:
                 await self._wait(attempt, error, on_notice, restart=sent_any)
 
     async def _stream_once(self, messages, max_tokens, temperature, asking: dict) -> AsyncIterator[str]:
+        call = self._call = self._sent("streamed", messages, asking)
         stream = await self._client.chat.completions.create(
             model=self.model,
             messages=messages,
@@ -206,6 +215,7 @@ class OpenAIBackend:
                     usage = chunk.usage
                 for choice in chunk.choices:
                     if choice.delta and choice.delta.content:
+                        call.heard()
                         text.append(choice.delta.content)
                         yield choice.delta.content
                     if choice.finish_reason:
@@ -214,10 +224,11 @@ class OpenAIBackend:
             raise StreamCut()
         # Without a usage report (llama-cpp-python's server sends none), a streaming server's
         # chunks are its tokens, one each.
-        prompt = usage.prompt_tokens if usage else tokens(" ".join(m["content"] for m in messages))
+        prompt = await self._prompt_tokens(messages, usage.prompt_tokens if usage else None)
         completion = usage.completion_tokens if usage else len(text)
         self.usage.add(prompt, completion)
         self.last = CallRecord(prompt, completion, finish)
+        call.done(prompt, completion, finish, "".join(text))
 
     @staticmethod
     async def _chunks(stream):
@@ -250,15 +261,19 @@ class OpenAIBackend:
                     text = await self._streamed_answer(messages, schema, max_tokens, temperature, wanted, on_text)
                 else:
                     text = await self._whole_answer(messages, schema, max_tokens, temperature, wanted)
-            except openai.BadRequestError as error:
+            except openai.APIStatusError as error:
+                if self._format_refused(error, wanted, on_notice):
+                    continue
+                if not isinstance(error, openai.BadRequestError):
+                    await self._wait(failures, error, on_notice, restart=streaming)
+                    failures += 1
+                    continue
                 if streaming:
                     self._stream_notes = False  # this server takes structured output only whole
                     continue
                 if self._format + 1 < len(self.formats):
-                    # Some servers refuse JSON schemas (or JSON mode): ask more simply, for good.
-                    self._format += 1
-                    if on_notice:
-                        on_notice(Notice(f"the server refused {wanted} output; asking for {self.formats[self._format] or 'JSON in the text'}"))
+                    # A bare 400 to a structured request: ask more simply, for good.
+                    self._step_to(self.formats[self._format + 1], wanted, on_notice)
                     continue
                 await self._wait(failures, error, on_notice, restart=False)
                 failures += 1
@@ -284,24 +299,56 @@ class OpenAIBackend:
         return "".join(pieces)
 
     async def _whole_answer(self, messages, schema, max_tokens, temperature, wanted) -> str:
+        asking = self._asking(wanted, schema, max_tokens)
+        call = self._call = self._sent("whole", messages, asking)
         response = await self._client.chat.completions.create(
             model=self.model,
             messages=messages,
             max_tokens=max_tokens,
             temperature=temperature,
-            **self._asking(wanted, schema, max_tokens),
+            **asking,
         )
         if not hasattr(response, "choices"):  # a web page or plain text where JSON was due
             raise NotOpenAI()
         choice = response.choices[0] if response.choices else None
         text = (choice.message.content or "") if choice else ""
-        if response.usage:
-            prompt, completion = response.usage.prompt_tokens, response.usage.completion_tokens
-        else:
-            prompt, completion = tokens(" ".join(m["content"] for m in messages)), tokens(text)
+        usage = response.usage
+        prompt = await self._prompt_tokens(messages, usage.prompt_tokens if usage else None)
+        completion = usage.completion_tokens if usage else tokens(text)
         self.usage.add(prompt, completion)
         self.last = CallRecord(prompt, completion, (choice.finish_reason or "") if choice else "")
+        call.done(prompt, completion, self.last.finish, text)
         return text
+
+    # -- the debug log and the token estimate ----------------------------------------------
+    def _sent(self, kind: str, messages: list[Message], asking: dict) -> Call:
+        """Log a request as it goes (its messages and how structured output is asked, never a header)."""
+        fmt = asking.get("response_format") or {}
+        asked = fmt.get("type", "") + ("+schema" if "schema" in fmt else "") or None
+        if asked is None and "grammar" in (asking.get("extra_body") or {}):
+            asked = "grammar"
+        return Call(self.base_url, self.model, kind, messages, asked)
+
+    @property
+    def token_scale(self) -> float:
+        """Real tokens per estimated token on this server (the engine's budget divides by it)."""
+        return self.calibration.scale
+
+    async def _prompt_tokens(self, messages: list[Message], reported: int | None) -> int:
+        """The prompt's size in real tokens: as the server reported it, else as its tokenizer
+        counts it, else the estimate scaled by what was learnt; each real count calibrates."""
+        text = "\n".join(m["content"] for m in messages)
+        estimated = tokens(text)
+        real = reported
+        if real is None and self._counts_tokens is not False and self.calibration.wanted():
+            real = await asyncio.to_thread(count_tokens, self.base_url, text)
+            if self._counts_tokens is None:
+                self._counts_tokens = real is not None
+                note("%s %s a tokenizer endpoint", self.base_url, "has" if real is not None else "has no")
+        if real is not None:
+            self.calibration.add(estimated, real)
+            return real
+        return round(estimated * self.calibration.scale)
 
     async def context_window(self) -> int | None:
         """The server's context window in tokens, asked once (None when it does not say)."""
@@ -311,6 +358,27 @@ class OpenAIBackend:
             self._window = [await asyncio.to_thread(probe, self.base_url, self.model)]
         return self._window[0]
 
+    def _format_refused(self, error: openai.APIStatusError, wanted: str | None, on_notice: Listener | None) -> bool:
+        """A refusal that names the way structured output was asked, on any status (llama-cpp-python
+        answers 500): step down the ladder as far as the server's words say. False if it does not
+        apply, or no rung is left."""
+        said = _server_says(error, limit=2000)
+        if wanted is None or not ladder.names_format(said):
+            return False
+        rung = ladder.after_refusal(self.formats, wanted, said)
+        if rung is False:
+            return False
+        self._step_to(rung, wanted, on_notice)
+        return True
+
+    def _step_to(self, rung: str | None, refused: str | None, on_notice: Listener | None) -> None:
+        """Ask for structured output as `rung` from now on, and for the rest of the session."""
+        self._format = self.formats.index(rung)
+        ladder.remember(self.base_url, self.formats, rung)
+        note("%s refused %s; asking for %s from now on", self.base_url, refused, rung)
+        if on_notice:
+            on_notice(Notice(f"the server refused {ladder.described(refused)}; asking for {ladder.described(rung)}"))
+
     def _asking(self, wanted: str | None, schema: type[BaseModel], max_tokens: int) -> dict:
         """The request's arguments that ask for `schema` in the way `wanted` names."""
         if wanted == "grammar" and self.grammar is not None:
@@ -318,9 +386,13 @@ class OpenAIBackend:
             if grammar is not None:
                 return {"extra_body": self._body({"grammar": grammar})}
             wanted = "json_object"
-        if wanted == "json_schema":
+        if wanted == ladder.JSON_SCHEMA:
+            # api.openai.com refuses maxLength in strict schemas; the servers players run honour it.
             lengths = "api.openai.com" not in self.base_url
             return {"response_format": response_format(schema, lengths), "extra_body": self._body()}
+        if wanted == ladder.JSON_OBJECT_SCHEMA:  # llama-cpp-python's way: JSON mode held to a schema
+            asked = {"type": "json_object", "schema": strict_schema(schema.model_json_schema(), lengths=False)}
+            return {"response_format": asked, "extra_body": self._body()}
         if wanted:
             return {"response_format": {"type": wanted}, "extra_body": self._body()}
         return {"extra_body": self._body()}

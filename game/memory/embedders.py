@@ -41,6 +41,7 @@ class WordLlamaEmbedder(EmbeddingFunction[Documents]):
     """
 
     key = "wordllama-256"
+    languages = ("english",)  # what its vectors learnt; other languages lean on keywords (longterm.py)
 
     def __init__(self, dim: int = 256) -> None:
         self.dim = dim

@@ -13,13 +13,17 @@ from pathlib import Path
 
 from game.core.errors import PlayerError
 from game.core.models import Entry
-from game.memory.lexicon import Lexicon, terms
+from game.memory.lexicon import Lexicon
+from game.memory.stems import detect
 
 RRF_K = 20  # reciprocal-rank fusion constant; small so the top of each list counts
 # The reader's earlier actions match a new action's wording (the same "ask about ..." phrasing)
 # but rarely hold the answer; the narration does. Their scores count for less.
 KIND_WEIGHT = {"paragraph": 1.0, "action": 0.4}
 NEWEST_MARGIN = 48  # extra vector hits to ask for, to make up for the newest steps left out
+# An embedder's vectors are only as good as the languages it learnt; in a story told in another,
+# its ranking is mostly noise, and keywords (stemmed in that language) lead the fusion.
+FOREIGN_MEANING = 0.25
 
 
 class MemoryStoreError(PlayerError):
@@ -107,7 +111,9 @@ class LongTermMemory:
     def attach(self, entries: list[Entry]) -> None:
         """Tell memory what the journal holds, so keyword scores and step filters work."""
         self.known = {entry.id: entry for entry in entries}
-        self.lexicon = Lexicon()
+        # The story's language (for keyword stems) is read from its first paragraphs.
+        opening = " ".join(entry.text for entry in entries[:40])
+        self.lexicon = Lexicon(detect(opening)) if opening.strip() else Lexicon()
         for entry in entries:
             self.lexicon.add(entry.id, entry.text)
 
@@ -147,6 +153,8 @@ class LongTermMemory:
         for entry_id in remove:
             self.known.pop(entry_id, None)
             self.lexicon.remove(entry_id)
+        if add:
+            self.lexicon.decide(" ".join(entry.text for entry in add[:40]))  # a new story: its opening
         for entry in add:
             self.known[entry.id] = entry
             self.lexicon.add(entry.id, entry.text)
@@ -233,10 +241,11 @@ class LongTermMemory:
         word_hits = self.lexicon.search(query, limit * 3, allowed=lambda i: i in self.known and self.known[i].step < before_step)
         fused: dict[str, float] = {}
         why: dict[str, list[str]] = {}
+        meaning = self._meaning_weight()
         for rank, (entry_id, similarity) in enumerate(vector_hits):
-            fused[entry_id] = fused.get(entry_id, 0.0) + 1.0 / (RRF_K + rank)
+            fused[entry_id] = fused.get(entry_id, 0.0) + meaning / (RRF_K + rank)
             why.setdefault(entry_id, []).append(f"meaning {similarity:.2f}")
-        query_terms = set(terms(query))
+        query_terms = set(self.lexicon.terms(query))
         for rank, (entry_id, _score) in enumerate(word_hits):
             fused[entry_id] = fused.get(entry_id, 0.0) + 1.0 / (RRF_K + rank)
             shared = sorted(query_terms & set(self.lexicon.docs.get(entry_id, {})))
@@ -245,6 +254,11 @@ class LongTermMemory:
             fused[entry_id] *= KIND_WEIGHT.get(self.known[entry_id].kind, 1.0) if entry_id in self.known else 0.0
         ranked = sorted(fused.items(), key=lambda item: -item[1])[:limit]
         return [Hit(self.known[i], score, "; ".join(why[i])) for i, score in ranked if i in self.known]
+
+    def _meaning_weight(self) -> float:
+        languages = getattr(self.embedder, "languages", None)
+        language = self.lexicon.language
+        return FOREIGN_MEANING if languages and language and language not in languages else 1.0
 
     def _by_meaning(self, query: str, limit: int, before_step: int) -> list[tuple[str, float]]:
         available = len(self.known)

@@ -1,9 +1,7 @@
-"""Where saves live and which slot names are allowed."""
+"""Which slot names are allowed (where saves live is game.core.paths)."""
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 from game.core.errors import PlayerError
 
@@ -27,18 +25,6 @@ def check_name(name: str) -> str:
     if name.split(".")[0].strip().lower() in _RESERVED:
         raise SlotError(f"bad slot name {name!r}: that name is reserved on some systems")
     return name
-
-
-def default_saves_dir() -> Path:
-    """RECURRENT_SAVES_DIR, else the checkout's saves/ folder, else the user's data folder."""
-    explicit = os.environ.get("RECURRENT_SAVES_DIR")
-    if explicit:
-        return Path(explicit).expanduser()
-    checkout = Path(__file__).resolve().parents[2]
-    if (checkout / "pyproject.toml").exists() and (checkout / "saves").is_dir():
-        return checkout / "saves"
-    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(data) / "recurrent" / "saves"
 
 
 def slug(text: str) -> str:

@@ -7,7 +7,6 @@ TOML text when the parser or the schema does not say it.
 from __future__ import annotations
 
 import difflib
-import os
 import re
 import tomllib
 from pathlib import Path
@@ -36,18 +35,9 @@ class SeedError(PlayerError):
         super().__init__(f"{where}: {field}: {self.problem}" if field else f"{where}: {self.problem}")
 
 
-def default_stories_dir() -> Path:
-    """The `stories/` folder of the checkout, unless RECURRENT_STORIES_DIR says otherwise."""
-    override = os.environ.get("RECURRENT_STORIES_DIR")
-    if override:
-        return Path(override).expanduser()
-    # game/stories/loader.py -> the checkout; same as Path(game.__file__).parent.parent
-    return Path(__file__).resolve().parent.parent.parent / "stories"
-
-
-def list_seeds(folder: Path | str | None = None) -> list[tuple[Path, Seed | SeedError]]:
+def list_seeds(folder: Path | str) -> list[tuple[Path, Seed | SeedError]]:
     """Every `*.toml` in the folder, in name order, each loaded or with its error."""
-    folder = Path(folder) if folder is not None else default_stories_dir()
+    folder = Path(folder)
     if not folder.is_dir():
         return []
     found: list[tuple[Path, Seed | SeedError]] = []

@@ -90,11 +90,37 @@ class RecurrentApp(App):
     def on_mount(self) -> None:
         if self.settings.keys:
             self.set_keymap(self.settings.keys)  # the player's own keys, by binding id (F1 lists them)
+        if self.settings.theme:
+            if self.settings.theme in self.available_themes:
+                self.theme = self.settings.theme
+            else:
+                self.notify(f"theme {self.settings.theme!r} is not one Textual knows; choose one with Ctrl+P",
+                            title="Settings", severity="warning", timeout=6)
+        self.theme_changed_signal.subscribe(self, self._theme_chosen)
         from game.ui.screens.title import TitleScreen
 
         self.push_screen(TitleScreen())
         if self.start_seed is not None or self.start_slot:
             self.open_game(self.start_slot, self.start_seed)
+
+    def _theme_chosen(self, theme) -> None:
+        """A theme chosen from the palette is the player's setting from now on: saved to the file."""
+        if theme.name == self.settings.theme or (self.settings.theme is None and theme.name == "textual-dark"):
+            return
+        self.settings = self.settings.model_copy(update={"theme": theme.name})
+
+        def save() -> None:
+            from game.core.settings import save_choices
+
+            try:
+                save_choices({"theme": theme.name})
+            except Exception as error:  # a read-only settings folder: the theme holds for this game
+                from game.core.errors import one_line
+
+                self.call_from_thread(self.notify, f"the theme could not be saved ({one_line(error)})",
+                                      severity="warning")
+
+        self.run_worker(save, thread=True, exclusive=False, group="settings")
 
     def open_game(self, name: str | None, seed=None) -> None:
         """The play screen for slot `name` (new from `seed` when one is given), over the title."""
@@ -148,7 +174,7 @@ def unique_slot(saves: Path, base: str) -> str:
 def make_app(settings: Settings | None = None, saves: Path | str | None = None, stories: Path | str | None = None,
              story=None, slot: str | None = None, blink: bool = True) -> RecurrentApp:
     """The game. `story` is a Seed to start straight into play; `slot` a slot to resume or name."""
-    from game.saves.names import default_saves_dir
+    from game.core.paths import default_saves_dir
 
     settings = settings or load_settings()
     if saves is None:

@@ -5,8 +5,6 @@ starts, so the command line prints them as one line; everything after is shown i
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 
 def play(args) -> int:
     from game.session import saves_root, settings_from
@@ -23,9 +21,9 @@ def play(args) -> int:
     slot = getattr(args, "slot", None)
     if story:
         from game.saves.names import SlotError, check_name
-        from game.stories.loader import load_seed
+        from game.stories.shelf import load_story
 
-        seed = load_seed(Path(story)).filled()
+        seed = load_story(story).filled()
         if slot:
             check_name(slot)
             if (saves / slot).exists():

@@ -141,3 +141,22 @@ async def test_keys_can_be_remapped_in_settings(ui_env, saves, seed_path, tmp_pa
         assert app.screen.slot.story.taken == 1
         await pilot.press("f9")
         await until(pilot, lambda: app.screen.slot.story.taken == 0)
+
+
+async def test_new_game_lists_the_library_and_the_players_own(ui_env, saves, seed_path, tmp_path, monkeypatch, app_for):
+    from textual.widgets import OptionList
+
+    from game.core.paths import library_dir
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "lighthouse.toml").write_text(seed_path.read_text(), encoding="utf-8")
+    monkeypatch.setenv("RECURRENT_STORIES_DIR", str(mine))
+    app = app_for(saves)  # no folder given: what `recurrent play` shows
+    async with app.run_test() as pilot:
+        await pilot.press("n")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "NewGameScreen")
+        options = [str(option.prompt) for option in app.screen.query_one("#seeds", OptionList).options]
+    assert len(options) == len(list(library_dir().glob("*.toml"))) + 1
+    assert options[-1].startswith("The Lighthouse at Skerry Point · mystery · yours")
+    assert any(option.startswith("Night Ferry to Kestrel") for option in options)

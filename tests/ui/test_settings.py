@@ -116,3 +116,34 @@ async def test_how_the_story_is_told_changes_from_the_next_step(ui_env, saves, s
         await until(pilot, lambda: idle(app) and play.slot.story.taken == 2)
     system = ui_env.narrations()[-1]["messages"][0]["content"]
     assert "third person" in system and "wry and warm" in system
+
+
+async def test_the_servers_models_are_offered_as_a_list(ui_env, saves, app_for):
+    app = app_for(saves)
+    async with app.run_test() as pilot:
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, SettingsScreen))
+        screen = app.screen
+        models = screen.query_one("#models", Select)
+        await until(pilot, lambda: "1 model at" in str(screen.query_one("#models-status").render()))
+        assert ui_env.url in str(screen.query_one("#models-status").render())
+        screen.query_one("#model", Input).value = ""
+        models.value = "standin"  # chosen from the list
+        await until(pilot, lambda: screen.query_one("#model", Input).value == "standin")
+        screen.query_one("#base-url", Input).value = "http://127.0.0.1:9/v1"  # nothing there
+        screen.query_one("#base-url", Input).focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: "cannot reach" in str(screen.query_one("#models-status").render()))
+
+
+async def test_a_theme_is_a_setting_saved_when_chosen(ui_env, saves, tmp_path, app_for):
+    from game.core.settings import load_settings
+
+    (tmp_path / "settings.toml").write_text('theme = "nord"\nmodel = "standin"\n')
+    app = app_for(saves, settings=load_settings())
+    async with app.run_test() as pilot:
+        await until(pilot, lambda: isinstance(app.screen, TitleScreen))
+        assert app.theme == "nord"
+        app.theme = "gruvbox"  # what the palette's "Change theme" does
+        await until(pilot, lambda: 'theme = "gruvbox"' in (tmp_path / "settings.toml").read_text())
+    assert tomllib.loads((tmp_path / "settings.toml").read_text()) == {"theme": "gruvbox", "model": "standin"}

@@ -1,4 +1,4 @@
-"""A new game: pick a seed from stories/ or have the model write one from a line of premise;
+"""A new game: pick a seed from the library or the player's own stories, or have the model write one from a line of premise;
 then fill its blanks, name the protagonist and the slot, and begin."""
 from __future__ import annotations
 
@@ -49,15 +49,20 @@ class NewGameScreen(Screen):
 
     def on_mount(self) -> None:
         from game.stories.loader import list_seeds
+        from game.stories.shelf import Shelved, shelf
 
         self.seeds = []
         seeds = self.query_one("#seeds", OptionList)
-        for path, seed in list_seeds(self.app.stories):
+        # The library and the player's own stories; a folder given to the app (tests) alone.
+        found = shelf() if self.app.stories is None else [Shelved(p, s, False) for p, s in list_seeds(self.app.stories)]
+        for shelved in found:
+            seed = shelved.seed
             if isinstance(seed, Exception):
-                seeds.add_option(Option(Content(f"{path.name}: {one_line(seed)}"), disabled=True))
+                seeds.add_option(Option(Content(f"{shelved.path.name}: {one_line(seed)}"), disabled=True))
                 continue
             self.seeds.append(seed)
-            text = f"{seed.title} · {seed.genre}\n  {premise_line(seed.premise)}"
+            mine = " · yours" if shelved.own else ""
+            text = f"{seed.title} · {seed.genre}{mine}\n  {premise_line(seed.premise)}"
             seeds.add_option(Option(Content(text), id=str(len(self.seeds) - 1)))
         if not self.seeds:
             seeds.add_option(Option(Content("No story files found: write a premise below."), disabled=True))

@@ -7,18 +7,22 @@ from __future__ import annotations
 
 import os
 
-from textual import on
+from dataclasses import dataclass, field
+
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Select, Static
+from textual.widgets import Button, Footer, Input, Select, Static
 
 from game.core.settings import PROFILES
 from game.ui.widgets.fields import Field
 
 CHOICES = [("auto-detect", "auto"), ("OpenAI", "openai"), ("Ollama", "ollama"), ("LM Studio", "lmstudio"),
-           ("vLLM", "vllm"), ("llama.cpp server", "llamacpp"), ("local (offline demo model)", "local")]
+           ("vLLM", "vllm"), ("llama.cpp server", "llamacpp"), ("KoboldCpp", "koboldcpp"),
+           ("local (offline demo model)", "local")]
 
 PERSONS = [("second person, present tense (you ...)", "second"), ("third person, past tense (she ...)", "third")]
 
@@ -29,16 +33,11 @@ def masked(key: str) -> str:
     return f"{key[:3]}…{key[-4:]}" if len(key) > 10 else "•" * len(key)
 
 
-def saved_values() -> dict:
-    """What the settings file holds now (so saving writes only the player's own choices)."""
-    import tomllib
-
-    from game.core.settings import config_path
-
-    try:
-        return tomllib.loads(config_path().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+@dataclass
+class ModelsListed(Message):
+    where: str = ""
+    names: list[str] = field(default_factory=list)
+    error: str = ""
 
 
 class SettingsScreen(Screen):
@@ -54,6 +53,8 @@ class SettingsScreen(Screen):
             yield Field(settings.base_url or "", id="base-url", placeholder=os.environ.get("OPENAI_BASE_URL", ""))
             yield Static("Model", classes="label")
             yield Field(settings.model or "", id="model", placeholder="e.g. gpt-4o-mini, llama3.2")
+            yield Select([], prompt="the server's models (asking…)", id="models", compact=True)
+            yield Static("", id="models-status", classes="hint", markup=False)
             yield Static("Temperature (0-2)", classes="label")
             yield Field(str(settings.temperature), id="temperature", type="number")
             yield Static("Paragraph length in words (40-1000)", classes="label")
@@ -73,6 +74,50 @@ class SettingsScreen(Screen):
     def on_mount(self) -> None:
         self.shown = self.on_screen()  # what the screen showed: only what the player changes is saved
         self.query_one("#backend").focus()
+        self.ask_models()
+
+    # -- the server's models, offered as a list ---------------------------------------------
+    def ask_models(self) -> None:
+        from game.core.settings import Settings
+
+        now = self.on_screen()
+        asked = Settings.model_construct(**{**self.app.settings.model_dump(), "backend": now["backend"],
+                                            "base_url": now["base_url"]})
+        self.query_one("#models-status", Static).update("asking the server for its models…")
+        self.list_models(asked)
+
+    @work(thread=True, exclusive=True, group="models")
+    def list_models(self, asked) -> None:
+        from game.core.errors import one_line
+        from game.llm.models import models_for
+
+        try:
+            where, names = models_for(asked)
+        except Exception as error:  # noqa: BLE001 - a server that cannot list is said, not fatal
+            self.post_message(ModelsListed(error=one_line(error)))
+            return
+        self.post_message(ModelsListed(where, names))
+
+    @on(Input.Submitted, "#base-url")
+    def base_url_given(self) -> None:
+        self.ask_models()
+
+    def on_models_listed(self, message: "ModelsListed") -> None:
+        models = self.query_one("#models", Select)
+        status = self.query_one("#models-status", Static)
+        if message.error:
+            models.set_options([])
+            models.prompt = "no list: type the model's name above"
+            status.update(message.error)
+            return
+        models.set_options([(name, name) for name in message.names])
+        models.prompt = f"choose one of {len(message.names)} models" if message.names else "the server lists no models"
+        status.update(f"{len(message.names)} model{'s' if len(message.names) != 1 else ''} at {message.where}")
+
+    @on(Select.Changed, "#models")
+    def model_chosen(self, event: Select.Changed) -> None:
+        if event.value is not Select.BLANK and isinstance(event.value, str):
+            self.query_one("#model", Field).value = event.value
 
     def on_screen(self) -> dict:
         """Each setting as the screen holds it now (text as typed)."""
@@ -94,12 +139,14 @@ class SettingsScreen(Screen):
     def profile_changed(self, event: Select.Changed) -> None:
         url = PROFILES.get(str(event.value), "")
         self.query_one("#base-url", Field).placeholder = url or os.environ.get("OPENAI_BASE_URL", "")
+        if hasattr(self, "shown"):
+            self.ask_models()
 
     def action_save(self) -> None:
         from pydantic import ValidationError
 
         from game.core.errors import one_line
-        from game.core.settings import Settings, SettingsError, describe, save_settings
+        from game.core.settings import Settings, SettingsError, describe, save_choices
 
         now = self.on_screen()
         # Only what the player changed here: a value shown from the environment (RECURRENT_MODEL...)
@@ -108,7 +155,7 @@ class SettingsScreen(Screen):
         try:
             settings = Settings(**{**self.app.settings.model_dump(), **changes})  # validates; env cannot override
             chosen = {key: getattr(settings, key) for key in changes}
-            path = save_settings(Settings.model_construct(**{**saved_values(), **chosen}))
+            path = save_choices(chosen)
         except ValidationError as error:
             self.problem(describe(error), error.errors()[0]["loc"])
             return

@@ -1,0 +1,53 @@
+"""What a regular install carries: every package of game/, the library of stories, and a
+declared distribution for every package the code imports."""
+from __future__ import annotations
+
+import ast
+import re
+import sys
+import tomllib
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+# Imported only in the local model's child process: llama-cpp-python[server] (the `local` extra)
+# brings them.
+CHILD_ONLY = {"llama_cpp", "uvicorn"}
+
+
+def test_the_wheel_lists_every_package_and_the_library():
+    listed = set(PROJECT["tool"]["setuptools"]["packages"])
+    on_disk = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "game").rglob("__init__.py")}
+    assert listed == on_disk | {"game.library"}
+    assert PROJECT["tool"]["setuptools"]["package-dir"]["game.library"] == "stories"
+    assert "*.toml" in PROJECT["tool"]["setuptools"]["package-data"]["game.library"]
+
+
+def _imported() -> set[str]:
+    names: set[str] = set()
+    for path in (ROOT / "game").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+    return names - set(sys.stdlib_module_names) - {"game", "__future__"}
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[\[<>=!~ ;]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_every_imported_package_is_declared():
+    declared = {_name(r) for r in PROJECT["project"]["dependencies"]}
+    local = PROJECT["project"]["optional-dependencies"]["local"]
+    assert any(r.startswith("llama-cpp-python[server]") for r in local)
+    owners = metadata.packages_distributions()
+    missing = []
+    for module in sorted(_imported()):
+        distributions = {d.lower().replace("_", "-") for d in owners.get(module, [module])}
+        if module not in CHILD_ONLY and not distributions & declared:
+            missing.append(f"{module} ({', '.join(sorted(distributions))})")
+    assert missing == []
+    assert {"httpx", "numpy", "rich", "annotated-types"} <= declared
