@@ -155,7 +155,7 @@ def _export(args) -> int:
     header = read_header(root, args.name)
     if args.out:
         target = write_transcript(story, args.out, args.name, args.format, header)
-        print(f"wrote {args.name} as {FORMATS[format_of(target, args.format)]} to {target}", file=sys.stderr)
+        print(f"wrote {args.name} ({FORMATS[format_of(target, args.format)]}) to {target}", file=sys.stderr)
         return 0
     fmt = args.format or "md"
     if fmt == "epub" and sys.stdout.isatty():

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
 _WORD = re.compile(r"[A-Za-z0-9']+")
@@ -69,3 +70,13 @@ def safe(text: str) -> str:
     """Text with terminal control and escape sequences removed (newlines and tabs kept), and
     lone surrogates, which cannot be written as UTF-8, dropped."""
     return _CONTROL.sub("", text)
+
+
+def last_played(updated: str | None) -> str:
+    """A slot header's time (ISO 8601) as the player's clock shows it; '—' when it has none."""
+    if not updated:
+        return "—"
+    try:
+        return datetime.fromisoformat(updated).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return "—"

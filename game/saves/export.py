@@ -12,7 +12,7 @@ from game.core.story import Story
 from game.saves.book import Book, book_of
 from game.saves.names import SlotError
 
-FORMATS = {"md": "Markdown", "html": "a web page (HTML)", "epub": "an e-book (EPUB 3)", "txt": "plain text"}
+FORMATS = {"md": "Markdown", "html": "HTML web page", "epub": "EPUB 3 e-book", "txt": "plain text"}
 WIDTH = 72  # plain text is wrapped as a book's page would be
 
 

@@ -7,10 +7,9 @@ branch hangs under its parent at its fork step. The same nodes are printed by
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
-from game.core.text import safe
+from game.core.text import last_played, safe
 from game.saves.names import SlotError
 from game.saves.slot import list_slots, origin_of, read_header
 
@@ -36,16 +35,6 @@ class Node:
         yield self
         for child in self.children:
             yield from child.walk()
-
-
-def last_played(updated: str | None) -> str:
-    """A header's time as the player's clock shows it."""
-    if not updated:
-        return "—"
-    try:
-        return datetime.fromisoformat(updated).astimezone().strftime("%Y-%m-%d %H:%M")
-    except ValueError:
-        return "—"
 
 
 def _node(root: Path, name: str) -> Node:
