@@ -3,6 +3,7 @@ chapter breaks with their recaps; search; "Branch here"; the story map; the expo
 from __future__ import annotations
 
 import io
+import threading
 import zipfile
 
 from textual.widgets import Input, Tree
@@ -164,24 +165,58 @@ async def test_the_export_offers_every_format(ui_env, saves, seed_path, tmp_path
         assert (home / "mine.htm").read_text().startswith("The Lighthouse at Skerry Point\n=====")
 
 
-def test_a_game_shows_its_story_before_memory_opens(ui_env, saves, seed_path, monkeypatch):
-    from game.core.settings import load_settings
+async def test_the_story_is_on_screen_before_long_term_memory_opens(ui_env, saves, seed_path, app_for, monkeypatch):
     from game.saves.slot import Slot
-    from game.session import Game
 
-    long_story(saves, seed_path, "long", steps=5)
-    order = []
+    long_story(saves, seed_path, "long", steps=30)
+    entered, gate = threading.Event(), threading.Event()
     real = Slot.open_memory
-    monkeypatch.setattr(Slot, "open_memory", lambda self, *a, **k: (order.append("memory"), real(self, *a, **k))[1])
-    game = Game.open(load_settings(), saves, "long", on_story=lambda story: order.append(("story", story.taken)))
-    assert order == [("story", 5), "memory"] and game.slot.memory is not None
-    game.slot.close()
 
-    def refuse(story):
-        raise RuntimeError("the screen went away")
+    def held(self, *args, **kwargs):  # memory opening takes as long as the test likes
+        entered.set()
+        gate.wait(15)
+        return real(self, *args, **kwargs)
 
-    try:
-        Game.open(load_settings(), saves, "long", on_story=refuse)
-    except RuntimeError:
-        pass
-    Slot.open(saves, "long", memory=False).close()  # the failed open let go of the slot's lock
+    monkeypatch.setattr(Slot, "open_memory", held)
+    app = app_for(saves, slot="long")
+    async with app.run_test() as pilot:
+        await until(pilot, lambda: entered.is_set())
+        screen = app.screen
+        log = screen.query_one(StoryLog)
+        assert any(p.number == 30 for p in log.query(Prose))  # drawn before memory began to open
+        assert screen.game is None and "opening long-term memory" in str(screen.query_one("#status-state").render())
+        assert not screen.check_action("undo", ())  # the story's own keys wait for the game
+        gate.set()
+        await until(pilot, lambda: idle(app))
+        assert screen.slot.memory is not None and log.story is screen.slot.story
+
+
+async def test_leaving_while_memory_opens_lets_go_of_the_slot(ui_env, saves, seed_path, app_for, monkeypatch):
+    from game.saves.names import SlotError
+    from game.saves.slot import Slot
+
+    long_story(saves, seed_path, "long", steps=10)
+    entered, gate = threading.Event(), threading.Event()
+    real = Slot.open_memory
+
+    def held(self, *args, **kwargs):
+        entered.set()
+        gate.wait(15)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Slot, "open_memory", held)
+    app = app_for(saves, slot="long")
+    async with app.run_test() as pilot:
+        await until(pilot, lambda: entered.is_set())
+        await pilot.press("ctrl+t")  # back to the title while memory is still opening
+        await until(pilot, lambda: app.screen.__class__.__name__ == "TitleScreen")
+        gate.set()
+
+        def free() -> bool:
+            try:
+                Slot.open(saves, "long", memory=False).close()
+            except SlotError:
+                return False
+            return True
+
+        await until(pilot, free)  # once memory has opened, the game it belonged to was closed

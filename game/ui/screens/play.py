@@ -75,6 +75,7 @@ class PlayScreen(Screen):
         self.game = None
         self.turn = Turn()
         self.edited_memory: tuple[int, str] | None = None  # (version seq, text) of the player's memory edit
+        self._painted = asyncio.Event()  # the story read from the journal is on screen
 
     @property
     def slot(self):
@@ -120,20 +121,44 @@ class PlayScreen(Screen):
     async def open_game(self, saves, name, seed, settings) -> None:
         from game.session import Game
 
-        def read(story) -> None:  # from the thread: the story is on screen while memory opens
-            self.post_message(StoryRead(story))
-
-        task = asyncio.ensure_future(asyncio.to_thread(Game.open, settings, saves, name, seed, backend=self.app.backend,
-                                                       on_story=read))
+        game = None
         try:
-            game = await asyncio.shield(task)
-        except asyncio.CancelledError:  # the player left while it opened: close it once it is open
-            task.add_done_callback(lambda done: done.cancelled() or done.exception() or self.app.close_game(done.result()))
-            raise
+            game = await self._opening(asyncio.to_thread(Game.open, settings, saves, name, seed,
+                                                         backend=self.app.backend, memory=False))
+            if game.slot.memory is None:
+                # The story on screen first; long-term memory, which grows with the story and keeps
+                # the machine busy while it opens, after the first paint.
+                self._painted.clear()
+                self.post_message(StoryRead(game.story))
+                try:
+                    await asyncio.wait_for(self._painted.wait(), 5)
+                except asyncio.TimeoutError:
+                    pass  # a slow screen: memory opens all the same
+                except asyncio.CancelledError:
+                    self.app.close_game(game)  # the player left before the story was shown
+                    raise
+                await self._opening(asyncio.to_thread(game.open_memory), game)
         except PlayerError as error:
+            if game is not None:
+                self.app.close_game(game)  # its memory could not be opened: let go of the slot
             self.post_message(GameFailed(one_line(error)))
             return
         self.post_message(GameReady(game))
+
+    async def _opening(self, work, game=None):
+        """`work` (opening a slot, or its memory) seen through even if the player leaves meanwhile:
+        then the game it opened is closed once it is open."""
+        task = asyncio.ensure_future(work)
+        try:
+            result = await asyncio.shield(task)
+        except asyncio.CancelledError:
+            def close(done) -> None:
+                opened = game if game is not None else (None if done.cancelled() or done.exception() else done.result())
+                if opened is not None:
+                    self.app.close_game(opened)
+            task.add_done_callback(close)
+            raise
+        return result if game is None else game
 
     @on(StoryRead)
     def story_read(self, message: StoryRead) -> None:
@@ -141,6 +166,7 @@ class PlayScreen(Screen):
             self.query_one(StoryLog).show(message.story)
             self.query_one(StatusLine).show(message.story, self.app.model_name, self.app.tokens_used)
             self.query_one(StatusLine).state("opening long-term memory…", busy=True)
+        self.call_after_refresh(self._painted.set)
 
     @on(GameFailed)
     def game_failed(self, message: GameFailed) -> None:
