@@ -41,8 +41,9 @@ times = []  # (to the last paragraph on screen, to ready), for the first open an
 marks = {}
 
 def title_drawn():
-    if type(app.screen).__name__ != "TitleScreen" or app._games_closing or app.game is not None:
-        app.set_timer(0.01, title_drawn)  # the first game still closing (its lock, its memory)
+    busy = [w for w in app.workers if w.group in ("backend", "closing", "slots") and w.is_running]
+    if type(app.screen).__name__ != "TitleScreen" or busy or app.game is not None:
+        app.set_timer(0.01, title_drawn)  # the first game still closing, the backend still being made
         return
     marks.clear()
     marks["open"] = time.perf_counter()
@@ -144,8 +145,8 @@ def main() -> None:
         f"Machine: {machine()}. `python bench/reader.py`: a fresh process per run runs the app headless "
         f"(100x30) through `make_app`; once the title screen is drawn it opens the slot, as choosing it there "
         f"does, and times how long until the last step's paragraph is on screen, and until the game is ready "
-        f"to play (long-term memory open and level); then it goes back to the title and opens it again (imports "
-        f"and the file cache warm). Median of {runs} runs after one warm-up, the two sizes taking turns; "
+        f"to play (long-term memory open and level); then it goes back to the title and, once the first game is "
+        f"closed and the model backend made, opens it again (imports and the file cache warm). Median of {runs} runs after one warm-up, the two sizes taking turns; "
         f"storygen paragraphs of about 135 words, a chapter closed every 25 steps. Load average when the run "
         f"ended: {load:.1f} on {os.cpu_count()} cores (other work shared the machine).",
         "",

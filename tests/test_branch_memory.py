@@ -51,6 +51,7 @@ async def test_a_branch_recalls_what_came_before_its_fork_and_nothing_after(serv
     await end_game(parent)
 
     made = branch_at(saves, "parent", FORK, "branch")
+    before = len(server.chat_requests())
     slot = Slot.open(saves, made)
     branch = Narrator(slot, backend_for(server), EngineSettings(prompt_tokens=SMALL))
     assert all(e.step <= FORK for e in slot.story.entries())
@@ -71,6 +72,9 @@ async def test_a_branch_recalls_what_came_before_its_fork_and_nothing_after(serv
         else:
             assert word not in prompt and word not in recalled_words(step), f"step {n}: the parent's step {told_at} leaked"
     assert recalled_early >= 3  # most early facts were beyond the chapter in play, so recall was tested
+    sent = "\n".join(m["content"] for r in server.chat_requests()[before:] for m in r["messages"]).lower()
+    for told_at, _plant, _probe, word in FACTS:
+        assert (word in sent) == (told_at <= FORK), f"the fact of step {told_at} in the branch's requests"
     # Nothing after the fork is in the branch's memory at all, and every probe of a late fact found nothing of it.
     stored = " ".join(slot.memory.collection.get(include=["documents"])["documents"]).lower()
     for told_at, _plant, _probe, word in FACTS:

@@ -32,14 +32,14 @@ def make_branch(root: Path, name: str, records: list[dict], parent: str, fork_st
     if (path / JOURNAL).exists():
         raise SlotError(f"slot {name} already exists in {root}")
     story = replay_checked(records, name)
+    slot = Slot(root, name, config or MemoryConfig())  # not opened: only to write its header as opening would
+    slot.story, slot.origin = story, {"parent": parent, "fork_step": fork_step}
     made = not path.exists()
     try:
         path.mkdir(parents=True, exist_ok=True)
-        # The header first, with the origin that only it holds; the journal's arrival (one
-        # rename, after its bytes are synced) is what makes the slot exist.
-        header = {"schema": r.SCHEMA, "slot": name, "title": story.seed.title, "genre": story.seed.genre,
-                  "steps": -1, "parent": parent, "fork_step": fork_step}  # -1: opening writes the real figures
-        write_atomic(path / HEADER, json.dumps(header, indent=1))
+        # The header first, with the origin that only it holds, synced; the journal's arrival
+        # (one rename, after its bytes are synced) is what makes the slot exist.
+        write_atomic(path / HEADER, json.dumps(slot._header(), indent=1))
         tmp = path / (JOURNAL + ".tmp")
         with open(tmp, "wb") as handle:
             handle.write(b"".join(encode(record) for record in records))
@@ -51,7 +51,7 @@ def make_branch(root: Path, name: str, records: list[dict], parent: str, fork_st
         if made:
             shutil.rmtree(path, ignore_errors=True)
         raise SlotError(f"slot {name}: could not save the branch ({error.strerror or error}); nothing else changed") from None
-    Slot.open(root, name, config or MemoryConfig()).close()  # no index marker yet: opening rebuilds memory
+    Slot.open(root, name, slot.config).close()  # no index marker yet: opening builds long-term memory
 
 
 def replay_checked(records: list[dict], name: str) -> Story:

@@ -123,8 +123,12 @@ class PlayScreen(Screen):
 
         game = None
         try:
-            game = await self._opening(asyncio.to_thread(Game.open, settings, saves, name, seed,
-                                                         backend=self.app.backend, memory=False))
+            def read() -> Game:
+                game = Game.open(settings, saves, name, seed, backend=self.app.backend, memory=False)
+                game.story.words()  # counted here, off the screen's thread: the status line shows it
+                return game
+
+            game = await self._opening(asyncio.to_thread(read))
             if game.slot.memory is None:
                 # The story on screen first; long-term memory, which grows with the story and keeps
                 # the machine busy while it opens, after the first paint.
