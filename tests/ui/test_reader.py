@@ -6,6 +6,7 @@ import io
 import threading
 import zipfile
 
+import pytest
 from textual.widgets import Input, Tree
 
 from game.saves.slot import read_header
@@ -165,19 +166,27 @@ async def test_the_export_offers_every_format(ui_env, saves, seed_path, tmp_path
         assert (home / "mine.htm").read_text().startswith("The Lighthouse at Skerry Point\n=====")
 
 
-async def test_the_story_is_on_screen_before_long_term_memory_opens(ui_env, saves, seed_path, app_for, monkeypatch):
+@pytest.fixture
+def held_memory(monkeypatch):
+    """(entered, gate): opening long-term memory waits, once begun, until the test sets the gate."""
     from game.saves.slot import Slot
 
-    long_story(saves, seed_path, "long", steps=30)
     entered, gate = threading.Event(), threading.Event()
     real = Slot.open_memory
 
-    def held(self, *args, **kwargs):  # memory opening takes as long as the test likes
+    def held(self, *args, **kwargs):
         entered.set()
         gate.wait(15)
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(Slot, "open_memory", held)
+    yield entered, gate
+    gate.set()
+
+
+async def test_the_story_is_on_screen_before_long_term_memory_opens(ui_env, saves, seed_path, app_for, held_memory):
+    entered, gate = held_memory
+    long_story(saves, seed_path, "long", steps=30)
     app = app_for(saves, slot="long")
     async with app.run_test() as pilot:
         await until(pilot, lambda: entered.is_set())
@@ -191,20 +200,12 @@ async def test_the_story_is_on_screen_before_long_term_memory_opens(ui_env, save
         assert screen.slot.memory is not None and log.story is screen.slot.story
 
 
-async def test_leaving_while_memory_opens_lets_go_of_the_slot(ui_env, saves, seed_path, app_for, monkeypatch):
+async def test_leaving_while_memory_opens_lets_go_of_the_slot(ui_env, saves, seed_path, app_for, held_memory):
     from game.saves.names import SlotError
     from game.saves.slot import Slot
 
+    entered, gate = held_memory
     long_story(saves, seed_path, "long", steps=10)
-    entered, gate = threading.Event(), threading.Event()
-    real = Slot.open_memory
-
-    def held(self, *args, **kwargs):
-        entered.set()
-        gate.wait(15)
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(Slot, "open_memory", held)
     app = app_for(saves, slot="long")
     async with app.run_test() as pilot:
         await until(pilot, lambda: entered.is_set())
