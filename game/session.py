@@ -66,14 +66,21 @@ class Game:
         self.narrator = Narrator(slot, None, engine_settings(settings))
 
     @classmethod
-    def open(cls, settings: Settings, saves: Path, name: str, seed=None, backend=None) -> "Game":
-        """Slot `name` in `saves`, new from `seed` when one is given."""
+    def open(cls, settings: Settings, saves: Path, name: str, seed=None, backend=None, memory: bool = True) -> "Game":
+        """Slot `name` in `saves`, new from `seed` when one is given. With `memory` False an
+        existing slot's long-term memory (which grows with the story) is left for `open_memory`,
+        so a face can show the story first."""
         config = memory_config(settings)
         if seed is not None:
             slot = Slot.create(saves, name, seed, prefs_from(settings, seed), config=config)
         else:
-            slot = Slot.open(saves, name, config)
+            slot = Slot.open(saves, name, config, memory=memory)
         return cls(settings, slot, backend, fresh=seed is not None)
+
+    def open_memory(self) -> None:
+        """Open long-term memory and bring it level with the journal, if `open` left it. Blocking."""
+        if self.slot.memory is None:
+            self.slot.open_memory()
 
     @property
     def story(self):

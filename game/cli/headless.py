@@ -113,6 +113,6 @@ async def _tell(game: Game, args, lines: list[str]) -> None:
                          f"and generic options (the model's bookkeeping was not valid JSON)\n")
         sys.stderr.flush()
     if args.out:
-        write_transcript(game.story, args.out, game.name)
+        write_transcript(game.story, args.out, game.name, header=game.slot.lineage())
     else:
-        sys.stdout.write(markdown(game.story))
+        sys.stdout.write(markdown(game.story, game.name, game.slot.lineage()))
