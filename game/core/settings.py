@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     retry_base: float = Field(0.5, ge=0.0, le=60.0)
     retry_attempts: int = Field(5, ge=1, le=20)
     timeout: float = Field(120.0, gt=0.0, le=3600.0)
+    deadline: float = Field(600.0, gt=0.0, le=86400.0)  # the most one model call may take, in seconds
     keys: dict[str, str] = Field(default_factory=dict)  # binding id -> key, e.g. {undo = "f9"}
 
     @classmethod

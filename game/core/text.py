@@ -52,11 +52,21 @@ def tokens(text: str) -> int:
     return (len(text) + 3) // 4
 
 
+CHARS_PER_WORD = 12  # generous for prose; what clipping by words allows a word at most, on average
+
+
 def clip_words(text: str, limit: int) -> str:
+    """At most `limit` words, and at most `limit * CHARS_PER_WORD` characters: a "word" of
+    100,000 characters from a hostile model is not one word's worth of text."""
     parts = text.split()
-    if len(parts) <= limit:
-        return text.strip()
-    return " ".join(parts[:limit]) + " …"
+    clipped = text.strip() if len(parts) <= limit else " ".join(parts[:limit]) + " …"
+    most = limit * CHARS_PER_WORD
+    if len(clipped) <= most:
+        return clipped
+    cut = clipped[:most]
+    if " " in cut[most // 2:]:
+        cut = cut.rsplit(" ", 1)[0]  # at a word where there is one
+    return cut.rstrip(" …") + " …"
 
 
 def clip_tokens(text: str, limit: int) -> str:
