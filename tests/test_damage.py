@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from game.cli import main
-from game.saves.journal import encode
+from game.saves.journal import Journal, encode
 from game.saves.names import SlotError
 from game.saves.slot import HEADER, JOURNAL, MEMORY, SCHEMA, Slot
 
@@ -81,13 +81,14 @@ def _garbage_mid_journal(path: Path) -> None:
 
 DAMAGE = {
     # name: (how, what check says, steps kept after repair of a 3-step slot, exit code of check)
+    # A lost step record is rebuilt from long-term memory, which holds its text.
     "torn last line (a crash)": (_torn_by_a_crash, "recovered: dropped a torn last journal record", 3, 0),
-    "truncated last line": (_truncate_last_line, "the journal's last record (record 4) is cut short", 2, 1),
-    "scribbled last line": (_scribble_last_line, "journal line 5 is damaged", 2, 1),
+    "truncated last line": (_truncate_last_line, "the journal's last record (record 4) is cut short", 3, 1),
+    "scribbled last line": (_scribble_last_line, "journal line 5 is damaged", 3, 1),
     "garbage header": (_garbage_header, "header.json is damaged", 3, 1),
     "deleted memory folder": (_delete_memory, "the long-term memory folder is missing", 3, 1),
     "memory of another embedder": (_other_embedder, "long-term memory was made by another embedder (story-minilm-int8-384)", 3, 1),
-    "garbage mid-journal": (_garbage_mid_journal, "journal line 3 is damaged", 0, 1),
+    "garbage mid-journal": (_garbage_mid_journal, "journal line 3 is damaged", 3, 1),
 }
 
 
@@ -133,7 +134,13 @@ def test_repair_keeps_the_damaged_journal_aside(game_env, saves, seed_path, caps
     assert run(capsys, "saves", "repair", "hurt")[0] == 0
     (aside,) = (saves / "hurt").glob("journal.damaged-*")
     assert aside.read_bytes() == damaged
-    assert (saves / "hurt" / JOURNAL).read_bytes() == original[: len(b"\n".join(original.split(b"\n")[:2])) + 1]
+    lines = (saves / "hurt" / JOURNAL).read_bytes().split(b"\n")
+    before = original.split(b"\n")
+    assert lines[:2] == before[:2] and lines[3:] == before[3:]  # every intact record, in its place
+    rebuilt = Journal(saves / "hurt" / JOURNAL).read().records[2]["step"]
+    was = json.loads(before[2].split(b" ", 1)[1])["step"]
+    assert rebuilt["number"] == was["number"] == 1 and rebuilt["action"] == was["action"]
+    assert rebuilt["version"]["paragraph"] == was["version"]["paragraph"] and rebuilt["version"]["fallback"]
 
 
 def test_a_deleted_memory_folder_is_rebuilt_on_open(game_env, saves, seed_path, capsys):
