@@ -196,9 +196,11 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def _json(self, status: int, payload: dict, headers: dict | None = None) -> None:
-        data = json.dumps(payload).encode()
+        self._raw(status, "application/json", json.dumps(payload).encode(), headers)
+
+    def _raw(self, status: int, kind: str, data: bytes, headers: dict | None = None) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(data)))
         for key, value in (headers or {}).items():
             self.send_header(key, value)
@@ -227,25 +229,13 @@ class _Handler(BaseHTTPRequestHandler):
         if self.standin.refuse_schema and fmt in ("json_schema", "json_object"):
             return self._json(400, {"error": {"message": f"response_format {fmt} is not supported"}})
         if fault == "html":
-            page = b"<html><body>Welcome to nginx!</body></html>"
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(page)))
-            self.end_headers()
-            self.wfile.write(page)
-            return
+            return self._raw(200, "text/html", b"<html><body>Welcome to nginx!</body></html>")
         if fault == "echo-auth":  # a careless server quoting the request back, key and all
             echoed = self.headers.get("Authorization") or ""
             return self._json(500, {"error": {"message": f"upstream refused the request (Authorization: {echoed}); "
                                                          f"headers were {{'authorization': '{echoed}'}}"}})
         if fault == "html-json":  # a proxy's error page, labelled as JSON
-            page = b"<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>"
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(page)))
-            self.end_headers()
-            self.wfile.write(page)
-            return
+            return self._raw(200, "application/json", b"<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>")
         if fault in ("ping", "endless"):
             return self._keep_alive(body, fault)
         if fault == "deep-body":
@@ -256,13 +246,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.end_headers()
                 self.wfile.write(f"data: {nested}\n\n".encode())
                 return
-            data = f'{{"id": "x", "object": "chat.completion", "choices": {nested}}}'.encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-            return
+            return self._raw(200, "application/json", f'{{"id": "x", "object": "chat.completion", "choices": {nested}}}'.encode())
         if fault == "quota":
             return self._json(429, {"error": {"message": "You exceeded your current quota.", "code": "insufficient_quota",
                                               "type": "insufficient_quota"}})

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -16,9 +15,9 @@ from game.cli import main
 from game.saves.journal import Journal
 from game.saves.slot import HEADER, JOURNAL, MARKER, Slot
 from game.stories.loader import load_seed
+from tests.test_bad_input import CONTROL, one_line_error as one_line, _strings as strings
 
 ROOT = Path(__file__).resolve().parents[1]
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 ESCAPES = "\x1b[2J\x1b]52;c;cHduZWQ=\x07\x1b]8;;https://evil.example\x1b\\"  # clear, clipboard write, a link
 
 
@@ -26,27 +25,6 @@ def run(capsys, *args):
     code = main(list(args))
     out, err = capsys.readouterr()
     return code, out, err
-
-
-def one_line(code, out, err):
-    said = (out + err).strip()
-    assert code != 0 and said and "\n" not in said, said
-    assert "Traceback" not in out + err
-
-
-def strings(value):
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from strings(item)
-
-
-def files(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 # -- F8: escape sequences in seeds, cards and drafts -------------------------------------------------

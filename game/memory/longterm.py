@@ -4,11 +4,14 @@ The journal is the source of truth; this is an index of it. Ids are derived from
 journal records, so writing the same entry twice is harmless and the index can be
 checked against the journal and rebuilt from it at any time.
 
-Every Chroma call is bounded (`bounded`): on a full disk Chroma's upsert was seen to
-wait for ever, inside its native code, at 0% CPU. A call that does not return in time
-is left behind in a daemon thread (nothing can stop native code) and this memory
-refuses every later call at once, so the story goes on from its journal and the game
-can still end.
+On a full disk Chroma's upsert was seen to wait for ever inside its native code, at 0%
+CPU and holding Python's lock (so no other thread of the game could run either). It
+does that after earlier writes have failed: a write that fails once (the disk is full)
+leaves Chroma unable to finish the next. So after one failed write this memory asks
+Chroma nothing more (`broken`); the story goes on from its journal, and the index is
+rebuilt from the journal when the slot is next opened. Every call is also bounded in
+time (`bounded`), for a hang that lets Python run: it is left behind in a daemon
+thread, which cannot keep the game from ending.
 """
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ RRF_K = 20  # reciprocal-rank fusion constant; small so the top of each list cou
 KIND_WEIGHT = {"paragraph": 1.0, "action": 0.4}
 NEWEST_MARGIN = 48  # extra vector hits to ask for, to make up for the newest steps left out
 CALL_SECONDS = 30.0  # the most one Chroma call may take (a batch of 256 entries takes well under a second)
+WRITES = ("write", "delete")  # the calls after whose failure Chroma is asked nothing more
 
 
 class MemoryStoreError(PlayerError):
@@ -140,7 +144,7 @@ class LongTermMemory:
         self.embedder = embedder
         self.name = name
         self.seconds = seconds  # the most one Chroma call may take (None: CALL_SECONDS)
-        self.hung = False  # a call did not return: Chroma is not asked again
+        self.broken = ""  # why Chroma is not asked again (a write failed, or a call did not return)
         try:
             self.collection = bounded("open its collection", client.get_or_create_collection, seconds=seconds,
                                       name=name, embedding_function=embedder, configuration={"hnsw": {"space": "cosine"}})
@@ -164,13 +168,18 @@ class LongTermMemory:
             self.lexicon.add(entry.id, entry.text)
 
     def _chroma(self, what: str, call, *args, **kwargs):
-        """One Chroma call, bounded; after one that hung, none is made."""
-        if self.hung:
-            raise MemoryHung("long-term memory stopped answering earlier (is the disk full?); the journal holds the story")
+        """One Chroma call, bounded; after a write that failed or a call that hung, none is made."""
+        if self.broken:
+            raise MemoryStoreError(f"long-term memory is off until the slot is opened again ({self.broken}); "
+                                   "the journal holds the story")
         try:
             return bounded(what, call, *args, seconds=self.seconds, **kwargs)
-        except MemoryHung:
-            self.hung = True
+        except MemoryHung as error:
+            self.broken = str(error)
+            raise
+        except MemoryStoreError as error:
+            if what in WRITES:
+                self.broken = f"it could not {what}: {_reason(error.__cause__ or error)}"
             raise
 
     def warm(self) -> None:
@@ -244,7 +253,9 @@ class LongTermMemory:
             if self._writer is not None:
                 self._writer.shutdown(wait=True)  # its calls are bounded, so this wait is too
                 self._writer = None
-            if not self.hung:  # a hung Chroma would hang its own close as well
+            if self.broken:  # a broken Chroma could hang its own close: let it go, and make the next open afresh
+                _forget_system(getattr(self.client, "_identifier", ""))
+            else:
                 close_client(self.client, self.seconds)
             self.client = None
 

@@ -139,7 +139,8 @@ def check(root: Path, name: str, config: MemoryConfig | None = None) -> Report:
     except SlotError as error:
         report.problems.append(str(error).split(": ", 1)[-1] if str(error).startswith(f"slot {name}") else str(error))
     except Exception as error:  # Chroma could not read its folder
-        report.problems.append(f"long-term memory cannot be read ({one_line(error)})")
+        text = one_line(error)
+        report.problems.append(text if text.startswith("long-term memory") else f"long-term memory cannot be read ({text})")
     return report
 
 
