@@ -15,6 +15,7 @@ from game.core.models import Notes
 from game.core.text import ENDS, clip_words, safe, sentences
 
 _decoder = json.JSONDecoder()
+WATCHED_CHARS = 20_000  # three options fit in far less; past this the whole answer decides
 
 
 class OptionsWatcher:
@@ -28,7 +29,7 @@ class OptionsWatcher:
         self.text = ""
 
     def hear(self, piece: str) -> None:
-        if self.listener is None or self.sent is not None:
+        if self.listener is None or self.sent is not None or len(self.text) > WATCHED_CHARS:
             return
         self.text += piece
         options = self._options()
@@ -50,8 +51,8 @@ class OptionsWatcher:
             return None
         try:
             value, _end = _decoder.raw_decode(self.text, start)
-        except json.JSONDecodeError:
-            return None  # the list is not closed yet
+        except (json.JSONDecodeError, RecursionError):
+            return None  # the list is not closed yet (or nested past reason: the whole answer decides)
         try:
             notes = Notes(options=value)
         except (ValueError, TypeError):
@@ -65,6 +66,15 @@ def whole_sentences(text: str) -> str:
     if len(parts) > 1 and parts[-1].rstrip()[-1:] not in ENDS:
         return text[: text.rfind(parts[-1])].rstrip()
     return text
+
+
+SENTENCE_ENDS = ".!?…\"'”’)]*—"  # what a finished paragraph's last character can be
+
+
+def ends_mid_sentence(text: str) -> bool:
+    """True when `text` stops inside a sentence (or a word): what a stream cut short leaves."""
+    text = text.rstrip()
+    return bool(text) and text[-1] not in SENTENCE_ENDS
 
 
 def mechanical_recap(story, number: int, paragraph: str, memory_words: int) -> str:

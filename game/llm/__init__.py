@@ -22,7 +22,8 @@ class NoBackend(ModelError):
 
 
 def policy_from(settings) -> RetryPolicy:
-    return RetryPolicy(attempts=settings.retry_attempts, base=settings.retry_base, timeout=settings.timeout)
+    return RetryPolicy(attempts=settings.retry_attempts, base=settings.retry_base, timeout=settings.timeout,
+                       deadline=settings.deadline)
 
 
 def from_settings(model: str | None = None, base_url: str | None = None, backend: str | None = None, settings=None) -> Backend:

@@ -18,7 +18,7 @@ from game.core.models import Step
 from game.core.story import Story, replay as replay_records, replaying
 from game.saves.journal import Journal, encode
 from game.saves.names import SlotError, check_name, unique_slot
-from game.saves.slot import HEADER, JOURNAL, MemoryConfig, Slot, replay, sync_folder, write_atomic
+from game.saves.slot import HEADER, JOURNAL, MemoryConfig, Slot, SlotExists, replay, slot_folder, sync_folder, write_atomic
 
 
 def make_branch(root: Path, name: str, records: list[dict], parent: str, fork_step: int, config=None) -> None:
@@ -26,11 +26,10 @@ def make_branch(root: Path, name: str, records: list[dict], parent: str, fork_st
     first), whose header names `parent` and `fork_step`, and whose long-term memory is rebuilt
     from that journal. One-line SlotError, and no slot, when the records do not make a story or
     the name is taken."""
-    check_name(name)
     root = Path(root)
-    path = root / name
-    if (path / JOURNAL).exists():
-        raise SlotError(f"slot {name} already exists in {root}")
+    path = slot_folder(root, name)  # a name that is no slot's, or a folder that is a link, is refused
+    if Journal(path / JOURNAL).read().records:
+        raise SlotExists(f"slot {name} already exists in {root}")
     story = replay_checked(records, name)
     slot = Slot(root, name, config or MemoryConfig())  # not opened: only to write its header as opening would
     slot.story, slot.origin = story, {"parent": parent, "fork_step": fork_step}
@@ -51,7 +50,14 @@ def make_branch(root: Path, name: str, records: list[dict], parent: str, fork_st
         if made:
             shutil.rmtree(path, ignore_errors=True)
         raise SlotError(f"slot {name}: could not save the branch ({error.strerror or error}); nothing else changed") from None
-    Slot.open(root, name, slot.config).close()  # no index marker yet: opening builds long-term memory
+    opened = Slot.open(root, name, slot.config, memory=False)
+    try:
+        # A new slot: whatever a Chroma server holds under its name is not its own, so memory is
+        # rebuilt from the journal whatever it shows.
+        opened.open_memory(evidence=False)
+        opened.level_journal()
+    finally:
+        opened.close()
 
 
 def replay_checked(records: list[dict], name: str) -> Story:

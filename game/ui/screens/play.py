@@ -549,7 +549,8 @@ class PlayScreen(Screen):
 
         slot = self.slot
         try:
-            target = await asyncio.to_thread(write_transcript, slot.story, path, slot.name, fmt, slot.lineage())
+            target = await asyncio.to_thread(write_transcript, slot.story, path, slot.name, fmt, slot.lineage(),
+                                             self.app.saves)
         except PlayerError as error:
             self.post_message(Said(one_line(error), error=True))
             return
