@@ -33,6 +33,35 @@ def _tokens(text: str) -> int:
     return max(1, len(text) // 4)
 
 
+LIGHTS = ["lamp", "candle", "lantern", "stove", "wick"]
+SOUNDS = ["hisses", "gutters", "flickers", "crackles", "sputters", "ticks", "sighs"]
+THINGS = ["shutters", "slates", "chimney", "latch", "gutters", "windows", "weathervane", "rafters", "eaves", "door",
+          "hinges"]
+PLACES = ["below", "above", "outside", "far off", "near", "behind you", "upstairs", "downstairs", "across the yard",
+          "in the dark", "beyond the wall", "along the hall", "under the stair"]
+DOORS = ["door", "gate", "hatch", "shutter", "cupboard", "trapdoor", "window", "cellar door", "wardrobe", "drawer",
+         "panel", "grate", "cabinet", "skylight", "closet", "crate", "chest"]
+VERBS = ["Search", "Open", "Follow", "Examine", "Climb", "Watch", "Question"]
+OBJECTS = ["logbook", "stair", "keeper's desk", "lamp", "old chest", "window", "gallery", "cellar", "map", "ledger", "boat"]
+PEOPLE = ["steward", "deckhand", "passenger", "cook", "porter"]
+CARRIED = ["a tray of cups", "a coil of rope", "a lamp", "a bundle of blankets", "a basket", "a bucket", "a ledger"]
+DOING = ["whistling under his breath", "muttering", "counting under her breath", "humming a hymn", "not looking back",
+         "limping a little", "smelling of tar", "dripping rain", "in a hurry", "yawning", "frowning at the floor"]
+MANNERS = ["carefully", "at once", "in silence", "once more", "without a sound"]
+
+
+def _pick(words: list[str], n: int) -> str:
+    return words[n % len(words)]
+
+
+def scenery(n: int) -> str:
+    """Two sentences that change from paragraph to paragraph (lists of coprime lengths), as a real
+    model's would: a paragraph repeating the one before is a guard's business."""
+    return (f"The {_pick(LIGHTS, n)} {_pick(SOUNDS, n)} and the shadows lean closer while the wind worries at the "
+            f"{_pick(THINGS, n)}. Somewhere {_pick(PLACES, n)}, a {_pick(DOORS, n)} opens and closes again, and the "
+            f"house settles into a listening quiet.")
+
+
 class Brain:
     """Deterministic answers made from what was asked."""
 
@@ -44,11 +73,7 @@ class Brain:
         last = messages[-1]["content"] if messages else ""
         action = last.strip().splitlines()[-1] if last.strip() else "wait"
         action = re.sub(r"^[^:]{0,40}:\s*", "", action)[:160]
-        return (
-            f"Paragraph {self.counter}. You {action.rstrip('.').lower()}. The lamp hisses and the shadows lean "
-            f"closer while the wind worries at the shutters. Somewhere below, a door opens and closes again, "
-            f"and the house settles into a listening quiet."
-        )
+        return f"Paragraph {self.counter}. You {action.rstrip('.').lower()}. {scenery(self.counter)}"
 
     def fill(self, schema: dict, defs: dict, name: str = "value", depth: int = 0):
         if "$ref" in schema:
@@ -72,9 +97,61 @@ class Brain:
         if kind == "boolean":
             return False
         self.counter += 1
+        if name.startswith("options"):  # an action, as a model would offer one
+            n = self.counter
+            return f"{_pick(VERBS, n)} the {_pick(OBJECTS, n)} {_pick(MANNERS, n)}."[: schema.get("maxLength", 200)]
         text = f"{name.replace('_', ' ').capitalize()} {self.counter}: the story goes on."
         return text[: schema.get("maxLength", len(text))].ljust(schema.get("minLength", 0), ".")
 
+
+
+class WeakBrain(Brain):
+    """A small model's habits, in turn and deterministically: prose that echoes the prompt's labels,
+    a paragraph that starts by copying the one before, a paragraph looping on itself, options that
+    are fragments or field names, a recap that repeats. Every fourth paragraph and every third set
+    of options is a good one, so that a guard that harms good output shows too."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.told = 0  # paragraphs so far
+        self.notes = 0  # bookkeeping answers so far
+        self.previous = ""
+
+    def narrate(self, messages: list[dict]) -> str:
+        self.told += 1
+        last = messages[-1]["content"] if messages else ""
+        action = last.strip().splitlines()[-1] if last.strip() else "wait"
+        action = re.sub(r"^[^:]{0,40}:\s*", "", action)[:160]
+        n = self.told
+        scene = (f"You {action.rstrip('.').lower()}. {scenery(n)} A {_pick(PEOPLE, n)} hurries past with "
+                 f"{_pick(CARRIED, n)}, eyes down, {_pick(DOING, n)}.")
+        habit = self.told % 4
+        if habit == 1:  # the prompt's scaffolding, echoed into the story
+            text = f"## The next paragraph\nThe story has just begun.\n{scene}\n(the reader chose: {action})\n### Remembered from earlier"
+        elif habit == 2 and self.previous:  # the paragraph before, said again first
+            text = f"{self.previous} {scene}"
+        elif habit == 3:  # one block, over and over
+            text = " ".join([scene] * 4)
+        else:
+            text = scene
+        self.previous = scene
+        return text
+
+    def fill(self, schema: dict, defs: dict, name: str = "value", depth: int = 0):
+        value = super().fill(schema, defs, name, depth)
+        if depth == 0 and isinstance(value, dict) and "options" in value:
+            self.notes += 1
+            habit = self.notes % 3
+            if habit == 1:
+                value["options"] = ["the case of", "the case of the", "the case of the"]
+            elif habit == 2:
+                value["options"] = ["options", "options", "options"]
+            else:
+                value["options"] = ["Ask the captain who was on deck.", "Search the stern rail for marks.",
+                                    "Go below and knock on cabin 14."]
+            if "memory" in value:
+                value["memory"] = " ".join(["Ruth searches the ferry for the missing jeweller."] * 5)
+        return value
 
 class StandIn:
     """Start with `with StandIn() as server:`; `server.url` is the base URL for the openai client."""
