@@ -133,7 +133,7 @@ def judge(run: dict) -> dict:
         "echo": sum(bool(SCAFFOLDING.search(p)) for p in paragraphs),
         "repeat": sum(repeats_sentence(p) for p in paragraphs),
         "loop": sum(loops(p) for p in paragraphs),
-        "copy": sum(copies_earlier(p, [run["opening"], *paragraphs[:i]]) for i, p in enumerate(paragraphs)),
+        "copy": sum(copies_earlier(p, [run["opening"], *paragraphs[:i]][-3:]) for i, p in enumerate(paragraphs)),
         "options": sum(degenerate(o) for o in run["options"]),
         "option_sets": len(run["options"]),
         "outside": sum(not 0.4 * asked <= n <= 2 * asked for n in words),
@@ -156,12 +156,13 @@ def _variant(name: str) -> None:
 
 
 def _raw() -> None:
-    """The guards off: the model's own output, as the engine was before them."""
-    try:
-        from game.engine import guards
-    except ImportError:
-        return  # the engine has none yet
-    guards.switch_off()
+    """The guards off (in this process): the model's own output, as the engine saved it before them."""
+    from game.engine import guards
+
+    guards.paragraph = lambda text, earlier: guards.Cleaned(text)
+    guards.options = lambda candidates, paragraph="", action="": list(candidates)
+    guards.distinct = lambda text: guards.Cleaned(text)
+    guards.MIN_WORDS = 0
 
 
 # -- one run ----------------------------------------------------------------------------------
@@ -213,7 +214,7 @@ def play(backend: str, steps: int, story: Path, work: Path) -> dict:
         # every set offered: the opening's, each step's, and the last one as `saves show` gives it
         "options": [s.version.options for s in story_steps[:-1]] + [json.loads(shown)["options"]],
         "fallbacks": [s.version.fallback for s in story_steps[1:]],
-        "story_options": sum("options made from the story" in line for line in heard.lines),
+        "story_options": sum(line.startswith("the options:") and "made from the story" in line for line in heard.lines),
         "guards": heard.lines,
         "notices": [line for line in err.splitlines() if line.strip() and not line.startswith("step ")],
         "paragraph_words": asked,
@@ -243,7 +244,7 @@ COLUMNS = [
     ("echo", "echoed scaffolding"),
     ("repeat", "repeated a sentence"),
     ("loop", "looping 8-word run"),
-    ("copy", "copied an earlier sentence"),
+    ("copy", "copied a sentence of the 3 before"),
     ("options", "degenerate option sets"),
     ("outside", "far outside the length"),
     ("short", "under 30 words"),

@@ -33,20 +33,54 @@ def _tokens(text: str) -> int:
     return max(1, len(text) // 4)
 
 
-LIGHTS = ["lamp", "candle", "lantern", "stove", "wick"]
-SOUNDS = ["hisses", "gutters", "flickers", "crackles", "sputters", "ticks", "sighs"]
-THINGS = ["shutters", "slates", "chimney", "latch", "gutters", "windows", "weathervane", "rafters", "eaves", "door",
-          "hinges"]
-PLACES = ["below", "above", "outside", "far off", "near", "behind you", "upstairs", "downstairs", "across the yard",
-          "in the dark", "beyond the wall", "along the hall", "under the stair"]
-DOORS = ["door", "gate", "hatch", "shutter", "cupboard", "trapdoor", "window", "cellar door", "wardrobe", "drawer",
-         "panel", "grate", "cabinet", "skylight", "closet", "crate", "chest"]
+# Scenery as a real model writes it: no sentence said again within a few paragraphs (a repeat
+# would be a guard's business), every paragraph ending with a whole sentence.
+SCENERY = [
+    "The lamp hisses and the shadows lean closer while the wind worries at the shutters.",
+    "Rain needles the window and runs in crooked lines down the glass.",
+    "A draught finds the back of your neck and is gone again.",
+    "Somewhere a clock ticks, slow and patient, as if it has all night.",
+    "The floorboards answer every step with a small complaint.",
+    "Dust turns in the lamplight like something alive.",
+    "Far off, a bell tolls twice and then thinks better of it.",
+    "The smell of salt and old paper hangs in the air.",
+    "A moth batters itself against the glass of the lamp.",
+    "Water drips steadily into a bucket by the door.",
+    "The walls are papered with charts gone brown at the edges.",
+    "Your breath clouds in the cold and fades.",
+    "A gull cries once outside, very close, and then nothing.",
+    "The stove has gone out, and the iron ticks as it cools.",
+    "On the shelf a row of jars catches the light, each one labelled in faded ink.",
+    "The wind drops for a moment, and the silence is louder than the storm.",
+    "A rope creaks against its cleat somewhere overhead.",
+    "The door behind you settles in its frame with a soft click.",
+    "Someone has scratched initials into the table, deep and careful.",
+    "The candle gutters, steadies, and burns on.",
+    "There is mud on the threshold, not yet dry.",
+    "A coat hangs on the hook, still beaded with rain.",
+    "The great lens throws its beam across the water and sweeps it back again.",
+    "Beyond the glass the sea heaves, black and enormous.",
+    "A chair has been pushed back from the desk in a hurry.",
+    "The ink in the pot has a skin on it, days old.",
+    "Every so often the whole building shudders under a gust.",
+    "A cat watches you from the top of the stairs and does not blink.",
+    "The kettle is cold, but two cups stand beside it.",
+]
+ENDINGS = [
+    "Somewhere below, a door opens and closes again, and the house settles into a listening quiet.",
+    "Then the noise stops, and the room holds a listening quiet.",
+    "The storm draws breath, and for a while there is only a listening quiet.",
+    "Your own heartbeat slows, and the place falls into a listening quiet.",
+    "Even the wind seems to wait, and everything keeps a listening quiet.",
+    "The last echo fades down the stairwell into a listening quiet.",
+    "Outside, the waves hush for a heartbeat, leaving a listening quiet.",
+    "Nobody answers, and the dark settles back into a listening quiet.",
+    "The lamp steadies, and the tower returns to its listening quiet.",
+    "A sigh runs through the timbers and dies away in a listening quiet.",
+    "You wait, and the whole night seems to lean in with a listening quiet.",
+]
 VERBS = ["Search", "Open", "Follow", "Examine", "Climb", "Watch", "Question"]
 OBJECTS = ["logbook", "stair", "keeper's desk", "lamp", "old chest", "window", "gallery", "cellar", "map", "ledger", "boat"]
-PEOPLE = ["steward", "deckhand", "passenger", "cook", "porter"]
-CARRIED = ["a tray of cups", "a coil of rope", "a lamp", "a bundle of blankets", "a basket", "a bucket", "a ledger"]
-DOING = ["whistling under his breath", "muttering", "counting under her breath", "humming a hymn", "not looking back",
-         "limping a little", "smelling of tar", "dripping rain", "in a hurry", "yawning", "frowning at the floor"]
 MANNERS = ["carefully", "at once", "in silence", "once more", "without a sound"]
 
 
@@ -55,11 +89,9 @@ def _pick(words: list[str], n: int) -> str:
 
 
 def scenery(n: int) -> str:
-    """Two sentences that change from paragraph to paragraph (lists of coprime lengths), as a real
-    model's would: a paragraph repeating the one before is a guard's business."""
-    return (f"The {_pick(LIGHTS, n)} {_pick(SOUNDS, n)} and the shadows lean closer while the wind worries at the "
-            f"{_pick(THINGS, n)}. Somewhere {_pick(PLACES, n)}, a {_pick(DOORS, n)} opens and closes again, and the "
-            f"house settles into a listening quiet.")
+    """Paragraph n's scenery: two sentences of SCENERY and an ending, none of them in the three
+    paragraphs before it."""
+    return f"{SCENERY[2 * n % len(SCENERY)]} {SCENERY[(2 * n + 1) % len(SCENERY)]} {ENDINGS[n % len(ENDINGS)]}"
 
 
 class Brain:
@@ -67,13 +99,15 @@ class Brain:
 
     def __init__(self) -> None:
         self.counter = 0
+        self.told = 0  # paragraphs so far
 
     def narrate(self, messages: list[dict]) -> str:
         self.counter += 1
+        self.told += 1
         last = messages[-1]["content"] if messages else ""
         action = last.strip().splitlines()[-1] if last.strip() else "wait"
         action = re.sub(r"^[^:]{0,40}:\s*", "", action)[:160]
-        return f"Paragraph {self.counter}. You {action.rstrip('.').lower()}. {scenery(self.counter)}"
+        return f"Paragraph {self.counter}. You {action.rstrip('.').lower()}. {scenery(self.told)}"
 
     def fill(self, schema: dict, defs: dict, name: str = "value", depth: int = 0):
         if "$ref" in schema:
@@ -113,7 +147,6 @@ class WeakBrain(Brain):
 
     def __init__(self) -> None:
         super().__init__()
-        self.told = 0  # paragraphs so far
         self.notes = 0  # bookkeeping answers so far
         self.previous = ""
 
@@ -122,9 +155,7 @@ class WeakBrain(Brain):
         last = messages[-1]["content"] if messages else ""
         action = last.strip().splitlines()[-1] if last.strip() else "wait"
         action = re.sub(r"^[^:]{0,40}:\s*", "", action)[:160]
-        n = self.told
-        scene = (f"You {action.rstrip('.').lower()}. {scenery(n)} A {_pick(PEOPLE, n)} hurries past with "
-                 f"{_pick(CARRIED, n)}, eyes down, {_pick(DOING, n)}.")
+        scene = f"You {action.rstrip('.').lower()}. {scenery(self.told)}"
         habit = self.told % 4
         if habit == 1:  # the prompt's scaffolding, echoed into the story
             text = f"## The next paragraph\nThe story has just begun.\n{scene}\n(the reader chose: {action})\n### Remembered from earlier"
