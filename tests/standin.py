@@ -107,7 +107,7 @@ class Brain:
         last = messages[-1]["content"] if messages else ""
         action = last.strip().splitlines()[-1] if last.strip() else "wait"
         action = re.sub(r"^[^:]{0,40}:\s*", "", action)[:160]
-        return f"Paragraph {self.counter}. You {action.rstrip('.').lower()}. {scenery(self.told)}"
+        return f"You {action.rstrip('.').lower()}. {scenery(self.told)}"
 
     def fill(self, schema: dict, defs: dict, name: str = "value", depth: int = 0):
         if "$ref" in schema:

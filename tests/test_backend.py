@@ -27,7 +27,7 @@ async def test_stream_recovers_from_each_fault(server, fault, backend_for):
     server.fail(fault)
     notices = []
     text = await _stream(backend, notices)
-    assert text.startswith("Paragraph") and text.rstrip().endswith("quiet.")
+    assert text.startswith("You look.") and text.rstrip().endswith("quiet.")
     assert server.faults_sent == [fault]
     assert len(notices) == 1 and "trying again" in notices[0].text
     if fault == "cut":

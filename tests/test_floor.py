@@ -54,7 +54,7 @@ async def test_a_short_paragraph_is_told_once_more_and_the_longer_kept(server, s
     assert any(n.quiet and n.restart and "telling it again" in n.text for n in heard)
     server.say("You read it.")  # short, then the stand-in's own paragraph, which is long enough
     step = await game.step("Read it again, slowly.")
-    assert len(server.narrations()) == 4 and step.version.paragraph.startswith("Paragraph")
+    assert len(server.narrations()) == 4 and step.version.paragraph.startswith("You read it again, slowly.")
     await end_game(game)
 
 
@@ -64,10 +64,10 @@ async def test_a_paragraph_of_nothing_but_scaffolding_fails_the_step_plainly(ser
     from game.engine.narrator import StepError
 
     game = await new_game(server, saves, seed_path)
-    server.say("## The next paragraph\nThe reader's action: look", "### Remembered from earlier")
+    server.say("## The next paragraph\nThe reader's action: look", "### Remembered from earlier", "Options:")
     with pytest.raises(StepError, match="no usable paragraph"):
         await game.step("Look around.")
-    assert game.story.taken == 0  # nothing saved
+    assert game.story.taken == 0 and len(server.narrations()) == 3  # told three times, then nothing saved
     await end_game(game)
 
 
@@ -131,3 +131,16 @@ def test_a_weak_model_still_tells_a_readable_story(saves, seed_path, tmp_path, m
         recaps = [step.version.memory for step in steps if step.version.chapter]
         assert recaps and all(recap.count("Ruth searches the ferry") == 1 for recap in recaps)
     assert "echoed prompt line" in err and "made from the story" in err  # said, on stderr, not in the story
+
+
+def test_a_frequency_penalty_goes_with_prose_to_servers_that_count_only_the_answer(game_env, seed_path, capsys):
+    """vLLM (and OpenAI) count only the answer's own tokens; llama.cpp-based servers count the
+    prompt too, where the bundled model's measurement found it harmful: they get none."""
+    code = main(["write", "--backend", "vllm", "--base-url", game_env.url, "--story", str(seed_path), "--slot", "v",
+                 "--steps", "1"])
+    assert code == 0, capsys.readouterr().err
+    narration, notes_request = game_env.narrations()[-1], game_env.chat_requests()[-1]
+    assert narration["frequency_penalty"] == 0.3 and "frequency_penalty" not in notes_request
+    code = main(["write", "--backend", "llamacpp", "--base-url", game_env.url, "--slot", "v", "--steps", "1"])
+    assert code == 0, capsys.readouterr().err
+    assert "frequency_penalty" not in game_env.narrations()[-1]

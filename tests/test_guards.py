@@ -59,6 +59,13 @@ def test_a_paragraph_that_starts_by_copying_the_one_before_is_cut_there():
     assert guards.paragraph(f"{GOOD} {near}", [before]).text == GOOD
 
 
+def test_sentences_about_the_task_are_dropped_and_the_story_kept():
+    raw = (f"The next sentence is a continuation of the previous one.\n\n{GOOD} Your protagonist smiles. "
+           "You are the narrator of a second-person present-tense story.")
+    cleaned = guards.paragraph(raw, [])
+    assert cleaned.text == GOOD and "about the prompt" in cleaned.fired[0]
+
+
 def test_an_unfinished_last_sentence_is_dropped():
     cleaned = guards.paragraph(GOOD + " He takes a step forward and says:", [])
     assert cleaned.text == GOOD and cleaned.fired == ["dropped an unfinished last sentence"]
@@ -84,9 +91,12 @@ def test_authored_prose_passes_untouched(path):
     ["options", "options", "options"],
     ["Follow the footprints into the marsh.", "NONE", "note"],
     ["Ask the captain about the hat.", "ask the captain about the hat", "Ask the captain about the hat again."],
+    ["Follows the footprints into the marsh.", "This is a summary of the paragraph.",
+     "Note': A recap of the whole story so far, this paragraph included."],
+    ["What changed in the story tonight.", "Find the next action for the protagonist.", 'Go {"options": [].'],
 ])
 def test_degenerate_options_are_refused(offered):
-    assert len(guards.options(offered)) < 3
+    assert len(guards.options(offered)) <= 1
 
 
 def test_usable_options_are_cleaned_not_refused():

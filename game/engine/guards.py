@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from game.core.text import clip_words, sentences
 from game.engine.notes import whole_sentences
-from game.engine.prompts import EXAMPLE_OPTION, LABELS
+from game.engine.prompts import LABELS, notes_request
 
 log = logging.getLogger("recurrent.guards")
 
@@ -35,8 +35,13 @@ OTHER_LABELS = ("The reader chose", "The next paragraph", "Next paragraph", "The
 PREFIXES = re.compile(r"^(narrator|narration|paragraph|story|answer|response|assistant|continuation)\s*:\s*", re.I)
 MARKUP = re.compile(r"[*_`]+")
 HEADER = re.compile(r"^\s*#{1,6}(\s|$)")
-LIST_ITEM = re.compile(r"^\s*([-*•]|\d{1,2}[.)])\s+")
+LIST_ITEM = re.compile(r"^\s*([-*•>]|\d{1,2}[.)])\s+")  # list items, and "> " lines: the reader's, quoted
 ASIDE = re.compile(r"\s*\((the reader chose|reader|action)\b[^)]*\)", re.I)
+# Words of the task, not of a story: a sentence or an option that uses them talks about the prompt
+# ("your protagonist", "the next paragraph", "as JSON").
+META = re.compile(r"\b(protagonist|narrator|paragraphs?|json|the reader|the story so far|the next sentence|"
+                  r"this sentence|the previous (sentence|paragraph)|the story (continues|will continue)|"
+                  r"second[- ]person|present[- ]tense)", re.I)
 FIELDS = {"options", "option", "note", "notes", "memory", "paragraph", "action", "none", "null", "n a"}
 # A fragment ends like this: a comma, or a word that needs another after it.
 DANGLING = re.compile(r"([,;:\-–—]|\b(the|a|an|of|to|and|or|but|with|from|into|by|his|her|its|their|my|your|our))\W*$", re.I)
@@ -102,42 +107,54 @@ def scaffolding(text: str) -> tuple[str, int]:
     return "\n".join(kept).strip(), dropped
 
 
-def first_repeat(text: str, earlier: list[str]) -> str:
-    """`text` up to its first sentence that repeats one before it (in this paragraph, or one
-    of `earlier`'s), nearly copies one of `earlier`'s, or loops on a run of words."""
+def sift(text: str, earlier: list[str]) -> tuple[str, int, bool]:
+    """`text` without the sentences that copy one of `earlier`'s (or nearly) or talk about the
+    task rather than tell the story, and ended at its first sentence that repeats one of its
+    own or loops on a run of words: (what is left, sentences dropped, whether it was ended)."""
     said = {_norm(s) for p in earlier for s in sentences(p) if len(_norm(s).split()) >= COPY_WORDS}
     runs = set().union(*(_grams(_norm(p).split(), 5) for p in earlier)) if earlier else set()
     seen: set[str] = set()
     words: list[str] = []
-    at = 0  # where the next sentence is looked for in `text`, which is cut, never rebuilt
+    kept: list[str] = []  # pieces of `text` itself, the space before each included: nothing is rebuilt
+    carry, dropped, at = "", 0, 0
     for sentence in sentences(text):
         start = text.find(sentence, at)
+        gap, at = text[at:start], start + len(sentence)
         key = _norm(sentence)
         new = key.split()
         together = words + new
-        repeat = (len(new) >= SAME_WORDS and key in seen) or key in said
-        loop = len(_grams(together, LOOP_WORDS)) < max(0, len(together) - LOOP_WORDS + 1) or _stutters(together)
-        copy = len(new) >= 8 and len(runs & _grams(new, 5)) >= NEAR_COPY * (len(new) - 4)
-        if repeat or loop or copy:
-            return text[:start].rstrip()
+        if (len(new) >= SAME_WORDS and key in seen) or _loops(together):
+            return "".join(kept).strip(), dropped, True
+        if key in said or (len(new) >= 8 and len(runs & _grams(new, 5)) >= NEAR_COPY * (len(new) - 4)) or META.search(sentence):
+            dropped += 1
+            carry = gap if "\n" in gap else carry  # a paragraph break before a dropped sentence stays
+            continue
+        kept.append((carry if "\n" in carry and "\n" not in gap else gap) + sentence)
+        carry = ""
         seen.add(key)
         words = together
-        at = start + len(sentence)
-    return text
+    return "".join(kept).strip(), dropped, False
+
+
+def _loops(words: list[str]) -> bool:
+    return len(_grams(words, LOOP_WORDS)) < max(0, len(words) - LOOP_WORDS + 1) or _stutters(words)
 
 
 def paragraph(text: str, earlier: list[str]) -> Cleaned:
-    """The paragraph a reader should see: no echoed scaffolding, nothing said twice, no
-    unfinished last sentence. `earlier` are the paragraphs just before it."""
+    """The paragraph a reader should see: no echoed scaffolding, no talk about the task, no
+    sentence of the paragraphs before it, nothing said twice, no unfinished last sentence.
+    `earlier` are the paragraphs just before it."""
     fired = []
-    bare, dropped = scaffolding(text)
+    bare, lines = scaffolding(text)
+    if lines:
+        fired.append(f"dropped {lines} echoed prompt line{'s' if lines > 1 else ''}")
+    sifted, dropped, ended = sift(bare, earlier)
     if dropped:
-        fired.append(f"dropped {dropped} echoed prompt line{'s' if dropped > 1 else ''}")
-    cut = first_repeat(bare, earlier)
-    if len(cut) < len(bare):
+        fired.append(f"dropped {dropped} sentence{'s' if dropped > 1 else ''} said before or about the prompt")
+    if ended:
         fired.append("ended it where it began repeating itself")
-    whole = whole_sentences(cut)
-    if whole != cut:
+    whole = whole_sentences(sifted)
+    if whole != sifted:
         fired.append("dropped an unfinished last sentence")
     return Cleaned(whole, fired)
 
@@ -167,14 +184,17 @@ def option(text: str) -> str:
     return (text[:1].upper() + text[1:]) if text else ""
 
 
+REQUEST = _grams(_norm(notes_request(200, True)).split(), 4)  # four words in a row of the notes request
+
+
 def usable(text: str, kept: list[str], paragraph: str = "", action: str = "") -> bool:
     """Whether `text` (cleaned) is an action worth offering beside `kept`: three words or more,
-    whole, not a field name or a line of the prompt, not copied from the paragraph, not the
-    action just taken, and not another option said again."""
+    whole, not a field name, a line or the words of the prompt, not copied from the paragraph,
+    not the action just taken, and not another option said again."""
     key = _norm(text)
-    if len(key.split()) < OPTION_WORDS or key in FIELDS or DANGLING.search(text) or _label(text):
+    if len(key.split()) < OPTION_WORDS or key in FIELDS or DANGLING.search(text) or _label(text) or META.search(text):
         return False
-    if key == _norm(EXAMPLE_OPTION) or (action and key == _norm(action)):
+    if _grams(key.split(), 4) & REQUEST or (action and key == _norm(action)):  # the request's words, its example
         return False
     if paragraph and _copied(key, paragraph):  # a sentence of the story, not something to do
         return False

@@ -299,16 +299,17 @@ class Narrator:
 
     # -- the guards: a floor under what the model writes (guards.py) -----------------------
     async def _guarded(self, messages, max_tokens: int, number: int, on_text, on_notice) -> str:
-        """The paragraph with its guards applied, told once more if what is left is too short."""
+        """The paragraph with its guards applied, told once more if what is left is too short
+        (twice more if nothing is left)."""
         earlier = [step.version.paragraph for step in self.story.steps[max(0, number - 3):number]]
         floor = min(guards.MIN_WORDS, self.story.prefs.paragraph_words // 2)
         best = None
-        for attempt in range(2):
+        for attempt in range(3):
             told = guards.paragraph(await self._narrate(messages, max_tokens, on_text, on_notice), earlier)
             best = told if best is None else guards.better(best, told)
-            if len(best.text.split()) >= floor:
+            if len(best.text.split()) >= floor or (attempt == 1 and best.text):
                 break
-            if attempt == 0 and on_notice:
+            if attempt < 2 and on_notice:
                 on_notice(Notice(guards.said("the paragraph", [*told.fired, "too short, telling it again"]),
                                  restart=True, quiet=True))
         if not best.text:
