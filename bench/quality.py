@@ -252,26 +252,54 @@ COLUMNS = [
 ]
 
 
-def report() -> str:
-    runs = sorted(RUNS.glob("*.json"))
-    lines = [
-        f"`python bench/quality.py`: {len(ACTIONS)} headless steps of `{STORY.name}` through `recurrent write` "
-        "(6 picks, 3 typed actions, 3 \"continue\"), counted in the exported transcript and the slot. "
-        "Each cell is paragraphs (or option sets, of the steps + the opening) out of the run's steps. "
-        "`weak` is the stand-in answering with a small model's habits in turn; `raw` runs have the guards off.",
-        "",
-        "| run | " + " | ".join(title for _key, title in COLUMNS) + " | median words | typed action taken up | s/step |",
-        "| --- " * (len(COLUMNS) + 4) + "|",
+ORDER = ["before", "experiment", "guarded", "after", "bars"]
+NOTE = """Each row is one run; each cell counts paragraphs (option sets: every set offered, the
+opening's included) out of the run's steps. "Fell back" counts steps whose options were made
+from the story (or, before the guards, whose notes were not valid JSON)."""
+
+
+def _order(run: dict) -> tuple:
+    backend, label = run["name"].split(", ")[:2]
+    return (backend != "local", backend, ORDER.index(label) if label in ORDER else len(ORDER), run["name"])
+
+
+def bars(run: dict) -> list[str]:
+    """Issue 16's bars for a run: no echo, no repeated sentence, no degenerate option, 30 words or more."""
+    figures = judge(run)
+    taken = [a for a in run["actions"] if a]
+    checks = [
+        ("no paragraph echoes the prompt's scaffolding", figures["echo"] == 0),
+        ("no paragraph repeats a sentence of six or more words", figures["repeat"] == 0),
+        ("no option offered or taken is under three words or duplicated",
+         figures["options"] == 0 and all(len(_norm(a).split()) >= 3 for a in taken)),
+        ("every paragraph has at least 30 words", figures["short"] == 0),
     ]
-    for path in runs:
-        run = json.loads(path.read_text(encoding="utf-8"))
+    return [f"| {what} | {'yes' if ok else '**no**'} |" for what, ok in checks]
+
+
+def report() -> str:
+    runs = sorted((json.loads(p.read_text(encoding="utf-8")) for p in RUNS.glob("*.json")), key=_order)
+    lines = [
+        f"`python bench/quality.py`: headless steps of `{STORY.name}` through `recurrent write` "
+        "(the 12 actions mix 6 picks, 3 typed actions and 3 \"continue\"), counted in the exported transcript, "
+        "the slot and `saves show`. `local` is the bundled demo model (SmolLM2-135M, offline), `standin` the tests' "
+        "stand-in server, `weak` the stand-in answering with a small model's habits in turn.",
+        "",
+        NOTE,
+        "",
+        "| run | steps | " + " | ".join(title for _key, title in COLUMNS) + " | median words | typed action taken up | s/step |",
+        "| --- " * (len(COLUMNS) + 5) + "|",
+    ]
+    for run in runs:
         figures = judge(run)
         cells = [f"{figures[key]}" for key, _title in COLUMNS]
         cells[4] = f"{figures['options']} of {figures['option_sets']}"
-        lines.append(f"| {run['name']} ({run['date']}) | " + " | ".join(cells)
-                     + f" | {figures['median_words']} | {figures['typed']} | {figures['seconds']:.1f} |")
-    lines += ["", "Out of steps: " + ", ".join(f"{json.loads(p.read_text())['name']}: {judge(json.loads(p.read_text()))['steps']}"
-                                                 for p in runs)]
+        lines.append(f"| {run['name']} ({run['date']}, load {run.get('load', 0):.1f}) | {figures['steps']} | "
+                     + " | ".join(cells) + f" | {figures['median_words']} | {figures['typed']} | {figures['seconds']:.1f} |")
+    for run in runs:
+        if run["name"].endswith("bars"):
+            lines += ["", f"Bars, {run['name']} ({run['date']}, {figures['steps']} steps):", "",
+                      "| bar | held |", "| --- | --- |", *bars(run)]
     return "\n".join(lines)
 
 

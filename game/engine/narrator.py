@@ -333,6 +333,7 @@ class Narrator:
 
         good = guards.options(options, paragraph, action)
         if options and len(good) < 3:
+            guards.log.info("the options: %d of %r usable; asking once more", len(good), options)
             try:
                 again = await self.backend.structured(messages, Notes, max_tokens=NOTES_TOKENS,
                                                       temperature=min(self.settings.temperature, 0.5))
