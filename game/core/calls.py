@@ -46,6 +46,7 @@ class Notice:
 
     text: str
     restart: bool = False  # True when streamed text so far is void and will be sent again
+    quiet: bool = False  # a guard's remark on the model's output: the status line, no pop-up
 
 
 Listener = Callable[[Notice], None]
