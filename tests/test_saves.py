@@ -94,7 +94,9 @@ async def test_damage_is_named_and_repaired(server, saves, seed_path, end_game, 
         Slot.open(saves, "test")
     repair(saves, "test")
     with Slot.open(saves, "test") as slot:
-        assert slot.story.taken == 0  # only the seed record came before the damaged line
+        # The damaged line was the opening: rebuilt from long-term memory; the steps after it follow.
+        assert slot.story.taken == 2 and slot.story.steps[0].version.fallback
+        assert slot.story.steps[0].version.paragraph == slot.story.seed.opening
     assert check(saves, "test").ok
 
 

@@ -13,8 +13,9 @@ import sys
 from pathlib import Path
 
 from game.stories.importers import CardError, import_cards
+from game.core.files import size_text
 from game.core.paths import own_stories_dir
-from game.stories.loader import SeedError, list_seeds, load_seed, parse_seed, read_seed_text
+from game.stories.loader import MAX_BYTES, SeedError, check_size, list_seeds, load_seed, parse_seed, read_seed_text
 from game.stories.shelf import Shelved, folders, shelf
 from game.core.seed import Seed
 from game.stories.writer import seed_to_toml, slugify, world_to_toml
@@ -182,6 +183,11 @@ def cmd_import(args) -> int:
     except SeedError as err:
         print(err)
         return 1
+    if len(combined.encode("utf-8")) > MAX_BYTES:  # refused before writing: the seed there stays as it was
+        print(f"{target}: adding {len(new)} world entries from {args.card} would make the seed "
+              f"{size_text(len(combined.encode('utf-8')))}, and a seed may be at most {size_text(MAX_BYTES)}; "
+              "nothing was written (import fewer or shorter cards)")
+        return 1
     if not _write(target, combined, replace=True):
         return 1
     note = f" ({skipped} already there)" if skipped else ""
@@ -269,6 +275,11 @@ def _write(path: Path, text: str, replace: bool) -> bool:
     """Write whole or not at all (a crash mid-write must not leave half a seed); False on failure."""
     if not replace and path.exists():  # never overwrite a story
         print(f"{path}: already exists; choose another --out")
+        return False
+    try:
+        check_size(text, path)  # never write a seed that could not be read back
+    except SeedError as err:
+        print(f"{err}; nothing was written")
         return False
     tmp = path.with_name(f".{path.name}.tmp")
     try:

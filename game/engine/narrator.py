@@ -21,7 +21,7 @@ from game.core.text import clip_words, safe, sentences, tokens
 from game.core.world import triggered
 from game.engine import guards
 from game.engine.fallback import story_options
-from game.engine.notes import OptionsWatcher, mechanical_recap, whole_sentences
+from game.engine.notes import OptionsWatcher, ends_mid_sentence, mechanical_recap, whole_sentences
 from game.engine.prompts import (BEGIN, Budget, bookkeeping_messages, chapter_tokens, chapter_turns, narration_messages,
                                  recap_for, system_prompt)
 from game.engine.protocols import Backend, Store
@@ -36,6 +36,7 @@ MAX_ACTION_CHARS = 4000  # a paragraph of instructions at most; a pasted file is
 CONTINUE = "Continue the story."
 NOTES_TOKENS = 300  # three options and a note
 SMALL_WINDOW = 1500  # a prompt budget below this forgets too soon for a good story
+CUT_TRIES = 3  # tellings of a paragraph whose stream was cut short though the server said it finished
 
 
 class StepError(PlayerError):
@@ -262,6 +263,23 @@ class Narrator:
             raise StepError("the model returned an empty paragraph; try again")
         return paragraph
 
+    async def _narrate_whole(self, messages, max_tokens: int, on_text, on_notice) -> str:
+        """A paragraph that ends where a sentence ends. A stream cut short and then ended with
+        finish_reason "stop" stops mid-word, and the server says nothing of it: count it as cut
+        and tell it again, within CUT_TRIES; after the last, drop its unfinished sentence."""
+        for attempt in range(1, CUT_TRIES + 1):
+            paragraph = await self._narrate(messages, max_tokens, on_text, on_notice)
+            if getattr(self.backend.last, "finish", "") == "length" or not ends_mid_sentence(paragraph):
+                return paragraph
+            if attempt < CUT_TRIES:
+                if on_notice:
+                    on_notice(Notice("the paragraph stopped mid-sentence (its stream was cut short); telling it again",
+                                     restart=True))
+        whole = whole_sentences(paragraph)
+        if on_notice and whole != paragraph:
+            on_notice(Notice("the paragraph kept stopping mid-sentence; its last, unfinished sentence was dropped"))
+        return whole
+
     async def _bookkeep(self, narration, paragraph: str, number: int, closes: bool, on_notice, on_options,
                         action: str = "") -> Version:
         """The notes for `paragraph`: options first (heard by `on_options` as soon as they arrive),
@@ -313,7 +331,7 @@ class Narrator:
         floor = min(guards.MIN_WORDS, self.story.prefs.paragraph_words // 2)
         best = None
         for attempt in range(3):
-            told = guards.paragraph(await self._narrate(messages, max_tokens, on_text, on_notice), earlier)
+            told = guards.paragraph(await self._narrate_whole(messages, max_tokens, on_text, on_notice), earlier)
             best = told if best is None else guards.better(best, told)
             if len(best.text.split()) >= floor or (attempt == 1 and best.text):
                 break

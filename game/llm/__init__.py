@@ -37,7 +37,8 @@ def prose_sampling(settings, base_url: str) -> dict:
 
 
 def policy_from(settings) -> RetryPolicy:
-    return RetryPolicy(attempts=settings.retry_attempts, base=settings.retry_base, timeout=settings.timeout)
+    return RetryPolicy(attempts=settings.retry_attempts, base=settings.retry_base, timeout=settings.timeout,
+                       deadline=settings.deadline)
 
 
 def from_settings(model: str | None = None, base_url: str | None = None, backend: str | None = None, settings=None) -> Backend:

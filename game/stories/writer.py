@@ -14,6 +14,7 @@ import tomli_w
 from pydantic import BaseModel, Field, ValidationError
 
 from game.core.calls import InvalidOutput
+from game.core.text import safe
 
 from game.stories.loader import describe
 from game.core.seed import LINE, LONG, SHORT, Protagonist, Seed, WorldEntry
@@ -103,7 +104,7 @@ def draft_to_seed(draft: SeedDraft, premise: str = "", genre: str | None = None,
 
 def _clip(text: str, limit: int) -> str:
     """One cleaned string within `limit` characters, cut at a sentence or word where possible."""
-    text = re.sub(r"[ \t]+", " ", str(text or "").replace("${", "$ {")).strip()
+    text = re.sub(r"[ \t]+", " ", safe(str(text or "")).replace("${", "$ {")).strip()  # no escapes from the model
     if len(text) <= limit:
         return text
     cut = text[:limit]

@@ -498,7 +498,7 @@ class PlayScreen(Screen):
         if not path:
             return
         try:
-            target = write_transcript(self.slot.story, path)
+            target = write_transcript(self.slot.story, path, saves=self.app.saves)
         except PlayerError as error:
             self.notify(one_line(error), severity="error", timeout=8)
             return
