@@ -36,7 +36,7 @@ MAX_ACTION_CHARS = 4000  # a paragraph of instructions at most; a pasted file is
 CONTINUE = "Continue the story."
 NOTES_TOKENS = 300  # three options and a note
 SMALL_WINDOW = 1500  # a prompt budget below this forgets too soon for a good story
-CUT_TRIES = 3  # tellings of a paragraph whose stream was cut short though the server said it finished
+TELLINGS = 3  # the most tellings of one paragraph: a stream cut short though 'finished', or too little left after the guards
 
 
 class StepError(PlayerError):
@@ -263,23 +263,6 @@ class Narrator:
             raise StepError("the model returned an empty paragraph; try again")
         return paragraph
 
-    async def _narrate_whole(self, messages, max_tokens: int, on_text, on_notice) -> str:
-        """A paragraph that ends where a sentence ends. A stream cut short and then ended with
-        finish_reason "stop" stops mid-word, and the server says nothing of it: count it as cut
-        and tell it again, within CUT_TRIES; after the last, drop its unfinished sentence."""
-        for attempt in range(1, CUT_TRIES + 1):
-            paragraph = await self._narrate(messages, max_tokens, on_text, on_notice)
-            if getattr(self.backend.last, "finish", "") == "length" or not ends_mid_sentence(paragraph):
-                return paragraph
-            if attempt < CUT_TRIES:
-                if on_notice:
-                    on_notice(Notice("the paragraph stopped mid-sentence (its stream was cut short); telling it again",
-                                     restart=True))
-        whole = whole_sentences(paragraph)
-        if on_notice and whole != paragraph:
-            on_notice(Notice("the paragraph kept stopping mid-sentence; its last, unfinished sentence was dropped"))
-        return whole
-
     async def _bookkeep(self, narration, paragraph: str, number: int, closes: bool, on_notice, on_options,
                         action: str = "") -> Version:
         """The notes for `paragraph`: options first (heard by `on_options` as soon as they arrive),
@@ -325,17 +308,29 @@ class Narrator:
 
     # -- the guards: a floor under what the model writes (guards.py) -----------------------
     async def _guarded(self, messages, max_tokens: int, number: int, on_text, on_notice) -> str:
-        """The paragraph with its guards applied, told once more if what is left is too short
-        (twice more if nothing is left)."""
+        """The paragraph with its guards applied, within TELLINGS tellings. A stream cut short
+        and then ended with finish_reason "stop" stops mid-word, and the server says nothing of
+        it: it is told again. So is a paragraph that is too short once its guards have cut it
+        (nothing left at all: told as often as the tellings allow). The longest kept wins."""
         earlier = [step.version.paragraph for step in self.story.steps[max(0, number - 3):number]]
         floor = min(guards.MIN_WORDS, self.story.prefs.paragraph_words // 2)
         best = None
-        for attempt in range(3):
-            told = guards.paragraph(await self._narrate_whole(messages, max_tokens, on_text, on_notice), earlier)
+        for attempt in range(1, TELLINGS + 1):
+            raw = await self._narrate(messages, max_tokens, on_text, on_notice)
+            told = guards.paragraph(raw, earlier)
             best = told if best is None else guards.better(best, told)
-            if len(best.text.split()) >= floor or (attempt == 1 and best.text):
+            if attempt == TELLINGS:
                 break
-            if attempt < 2 and on_notice:
+            cut = getattr(self.backend.last, "finish", "") != "length" and ends_mid_sentence(raw)
+            if cut:
+                if on_notice:
+                    # Quiet: a weak model that stops mid-sentence is told again the same way.
+                    on_notice(Notice("the paragraph stopped mid-sentence (its stream was cut short); telling it again",
+                                     restart=True, quiet=True))
+                continue
+            if len(best.text.split()) >= floor or (attempt == 2 and best.text):
+                break
+            if on_notice:
                 on_notice(Notice(guards.said("the paragraph", [*told.fired, "too short, telling it again"]),
                                  restart=True, quiet=True))
         if not best.text:
