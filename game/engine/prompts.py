@@ -36,6 +36,16 @@ RATING_RULE = {
     "mature": "Mature themes are allowed when the story calls for them; never gratuitous.",
 }
 BEGIN = "Begin the story."
+# The prompt's own labels. A weak model may copy them into the story; guards.py strips any line
+# that starts with one, so every label the prompt uses belongs here.
+STORY_SO_FAR = "The story so far:"
+REMEMBERED = "Remembered from earlier in the story:"
+LORE = "Lore in play:"
+ACTION = "The reader's action:"
+NOTES = "Now the notes for that paragraph"
+SEED_LABELS = ("Title:", "Genre:", "Premise:", "Protagonist:", "Style:", "Never forget:", "World:")
+LABELS = (STORY_SO_FAR, REMEMBERED, LORE, ACTION, NOTES, *SEED_LABELS)
+EXAMPLE_OPTION = "Follow the footprints into the marsh."
 PASSAGE_TOKENS = 110  # one recalled passage: the sentence that matched and its neighbours
 
 
@@ -90,18 +100,18 @@ def system_prompt(story: Story, budget: Budget) -> str:
         _voice(prefs),
         RATING_RULE[prefs.rating],
         "",
-        f"Title: {seed.title}",
-        f"Genre: {seed.genre}",
-        f"Premise: {seed.premise}",
-        f"Protagonist: {seed.protagonist.name}" + (f", {seed.protagonist.description}" if seed.protagonist.description else ""),
+        f"{SEED_LABELS[0]} {seed.title}",
+        f"{SEED_LABELS[1]} {seed.genre}",
+        f"{SEED_LABELS[2]} {seed.premise}",
+        f"{SEED_LABELS[3]} {seed.protagonist.name}" + (f", {seed.protagonist.description}" if seed.protagonist.description else ""),
     ]
     if seed.style or prefs.tone:
-        lines.append(f"Style: {' '.join(part for part in (seed.style, prefs.tone) if part)}")
+        lines.append(f"{SEED_LABELS[4]} {' '.join(part for part in (seed.style, prefs.tone) if part)}")
     if story.pinned:
-        lines += ["", "Never forget:"] + [f"- {note}" for note in story.pinned]
+        lines += ["", SEED_LABELS[5]] + [f"- {note}" for note in story.pinned]
     lore = always_on(seed.world)
     if lore:
-        lines += ["", "World:"] + [f"- {entry.name}: {entry.text}" for entry in lore]
+        lines += ["", SEED_LABELS[6]] + [f"- {entry.name}: {entry.text}" for entry in lore]
     return clip_tokens("\n".join(lines), budget.prefix)
 
 
@@ -122,7 +132,7 @@ def reader_turn(action: str, recalled: list[Recalled], lore: list[WorldEntry], b
         remembered.append(line)
         left -= tokens(line)
     if remembered:
-        parts.append("Remembered from earlier in the story:\n" + "\n".join(remembered))
+        parts.append(f"{REMEMBERED}\n" + "\n".join(remembered))
     left = budget.world
     cards = []
     for entry in lore:
@@ -132,8 +142,8 @@ def reader_turn(action: str, recalled: list[Recalled], lore: list[WorldEntry], b
         cards.append(line)
         left -= tokens(line)
     if cards:
-        parts.append("Lore in play:\n" + "\n".join(cards))
-    parts.append(f"The reader's action: {clip_words(action, max(8, budget.action * 3 // 4))}")
+        parts.append(f"{LORE}\n" + "\n".join(cards))
+    parts.append(f"{ACTION} {clip_words(action, max(8, budget.action * 3 // 4))}")
     return "\n\n".join(parts)
 
 
@@ -190,12 +200,12 @@ def narration_messages(story: Story, upto: int, action: str, recalled: list[Reca
     recap = recap_for(story, upto).strip()
     for index, (reader, paragraph) in enumerate(turns):
         if index == 0 and recap:
-            reader = f"The story so far: {clip_tokens(recap, budget.recap)}\n\n{reader}"
+            reader = f"{STORY_SO_FAR} {clip_tokens(recap, budget.recap)}\n\n{reader}"
         messages.append({"role": "user", "content": reader})
         messages.append({"role": "assistant", "content": paragraph})
     last = reader_turn(action, recalled, lore, budget)
     if not turns and recap:
-        last = f"The story so far: {clip_tokens(recap, budget.recap)}\n\n{last}"
+        last = f"{STORY_SO_FAR} {clip_tokens(recap, budget.recap)}\n\n{last}"
     messages.append({"role": "user", "content": last})
     return messages
 
@@ -203,10 +213,10 @@ def narration_messages(story: Story, upto: int, action: str, recalled: list[Reca
 # -- the notes ------------------------------------------------------------------------------
 def notes_request(memory_words: int, chapter: bool) -> str:
     lines = [
-        "Now the notes, as JSON only:",
-        "\"options\": three different next actions for the protagonist, each a short imperative sentence "
-        "(\"Follow the footprints into the marsh.\");",
-        "\"note\": two or three sentences on what changed: who, where, what was found, promised or lost.",
+        f"{NOTES}, as JSON only, with no other text:",
+        "\"options\": exactly three different things the protagonist could do next, each one short imperative "
+        f"sentence that follows from the paragraph (for example \"{EXAMPLE_OPTION}\");",
+        "\"note\": one sentence: what changed in the paragraph (who, where, what was found or learnt).",
     ]
     if chapter:
         lines.append(f"\"memory\": a recap of the whole story so far, this paragraph included, at most {memory_words} "
