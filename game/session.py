@@ -67,17 +67,25 @@ class Game:
         self.narrator = Narrator(slot, None, engine_settings(settings))
 
     @classmethod
-    def open(cls, settings: Settings, saves: Path, name: str, seed=None, backend=None) -> "Game":
+    def open(cls, settings: Settings, saves: Path, name: str, seed=None, backend=None, memory: bool = True) -> "Game":
         """Slot `name` in `saves`, new from `seed` when one is given. A slot that holds only that
-        same seed (a game that died before its first step) goes on; any other story is refused."""
+        same seed (a game that died before its first step) goes on; any other story is refused.
+        With `memory` False an existing slot's long-term memory (which grows with the story) is
+        left for `open_memory`, so a face can show the story first."""
         config = memory_config(settings)
         if seed is None:
-            return cls(settings, Slot.open(saves, name, config), backend)
+            return cls(settings, Slot.open(saves, name, config, memory=memory), backend)
         try:
             slot = Slot.create(saves, name, seed, prefs_from(settings, seed), config=config)
         except SlotExists:
             slot = _begun_with(Slot.open(saves, name, config), seed)
         return cls(settings, slot, backend, fresh=True)
+
+    def open_memory(self) -> None:
+        """Open long-term memory and bring it level with the journal, if `open` left it. Blocking."""
+        if self.slot.memory is None:
+            self.slot.open_memory()  # refuses a journal that long-term memory shows was cut short
+            self.slot.level_journal()  # a crash mid-append: that record never counted
 
     @property
     def story(self):

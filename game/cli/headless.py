@@ -121,6 +121,6 @@ async def _tell(game: Game, args, lines: list[str]) -> None:
                          f"and options made from the story (the model's bookkeeping was not valid JSON)\n")
         sys.stderr.flush()
     if args.out:
-        write_transcript(game.story, args.out, game.name, saves=game.slot.root)
+        write_transcript(game.story, args.out, game.name, header=game.slot.lineage(), saves=game.slot.root)
     else:
-        sys.stdout.write(markdown(game.story))
+        sys.stdout.write(markdown(game.story, game.name, game.slot.lineage()))

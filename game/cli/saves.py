@@ -1,4 +1,4 @@
-"""`recurrent saves ...`: list, show, check, repair, delete, export."""
+"""`recurrent saves ...`: list, show, check, repair, delete, export, branch, tree."""
 from __future__ import annotations
 
 import json
@@ -7,11 +7,12 @@ from pathlib import Path
 
 from game.core.errors import one_line
 from game.core.text import safe
+from game.saves.export import FORMATS
 from game.saves.names import SlotError, check_name
 
 
 def register(sub, common) -> None:
-    saves = sub.add_parser("saves", help="list, check, repair, delete and export save slots")
+    saves = sub.add_parser("saves", help="list, check, repair, delete, export and branch save slots")
     saves.add_argument("--saves-dir", dest="saves_dir", help="the saves folder (default: RECURRENT_SAVES_DIR, else $XDG_DATA_HOME/recurrent/saves)")
     inner = saves.add_subparsers(dest="saves_command", required=True)
     listing = inner.add_parser("list", help="every slot with its title and steps")
@@ -29,11 +30,19 @@ def register(sub, common) -> None:
     delete = inner.add_parser("delete", help="delete a slot")
     delete.add_argument("name")
     delete.set_defaults(func=_delete)
-    export = inner.add_parser("export", help="the story as a transcript")
+    export = inner.add_parser("export", help="the story as Markdown, a web page, an e-book or plain text")
     export.add_argument("name")
-    export.add_argument("--format", choices=["md"], default="md")
+    export.add_argument("--format", choices=list(FORMATS), help="md, html, epub or txt (default: from --out's name, else md)")
     export.add_argument("--out", help="a file to write (default: stdout)")
     export.set_defaults(func=_export)
+    branch = inner.add_parser("branch", help="a new slot whose story is NAME's steps 0..STEP (NAME is untouched)")
+    branch.add_argument("name")
+    branch.add_argument("--at", dest="step", type=int, required=True, metavar="STEP", help="the last step the branch shares")
+    branch.add_argument("--as", dest="new", metavar="NEW", help="the new slot's name (default: NAME-at-STEP)")
+    branch.set_defaults(func=_branch)
+    tree = inner.add_parser("tree", help="the slots of a story as a tree of branches")
+    tree.add_argument("name", nargs="?", help="only the tree that holds this slot")
+    tree.set_defaults(func=_tree)
 
 
 def _root(args) -> Path:
@@ -101,6 +110,8 @@ def _show(args) -> int:
             "memory": story.memory,
             "pinned": story.pinned,
             "options": story.options,
+            "parent": slot.origin.get("parent"),
+            "fork_step": slot.origin.get("fork_step"),
         }
     if args.json:
         print(json.dumps(info, indent=1))
@@ -142,17 +153,58 @@ def _delete(args) -> int:
 
 
 def _export(args) -> int:
-    from game.saves.export import markdown, write_transcript
+    from game.saves.export import format_of, render, write_transcript
     from game.saves.journal import Journal
-    from game.saves.slot import JOURNAL, replay, slot_folder
+    from game.saves.slot import JOURNAL, read_header, replay, slot_folder
 
     root = _root(args)
     path = slot_folder(root, args.name) / JOURNAL
     if not path.exists():
         raise SlotError(f"no slot named {args.name} in {root}")
     story = replay(Journal(path).read(), args.name)
+    header = read_header(root, args.name)
     if args.out:
-        write_transcript(story, args.out, saves=root)
+        target = write_transcript(story, args.out, args.name, args.format, header, saves=root)
+        print(f"wrote {args.name} ({FORMATS[format_of(target, args.format)]}) to {target}", file=sys.stderr)
+        return 0
+    fmt = args.format or "md"
+    if fmt == "epub" and sys.stdout.isatty():
+        raise SlotError(f"an e-book is a binary file, not one for the terminal: add --out {args.name}.epub")
+    data = render(story, fmt, args.name, header)
+    if fmt == "epub":
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
     else:
-        sys.stdout.write(markdown(story))
+        sys.stdout.write(data.decode("utf-8"))
+    return 0
+
+
+def _branch(args) -> int:
+    from game.saves.branch import branch_at
+
+    root = _root(args)
+    new = branch_at(root, args.name, args.step, args.new, _config())
+    print(f"branched {args.name} at step {args.step} as {new}; play it with `recurrent play --slot {new}`")
+    return 0
+
+
+def _tree(args) -> int:
+    from game.saves.tree import forest, tree_lines, tree_of
+
+    root = _root(args)
+    if args.name:
+        check_name(args.name)
+        tree = tree_of(root, args.name)
+        if tree is None:
+            raise SlotError(f"no slot named {args.name} in {root}")
+        trees = [tree]
+    else:
+        trees = forest(root)
+        if not trees:
+            print(f"no saves in {root}")
+    for i, tree in enumerate(trees):
+        if i:
+            print()
+        print("\n".join(tree_lines(tree)))
     return 0

@@ -7,6 +7,8 @@ also says what long-term memory must change, so nothing else needs to know the k
 """
 from __future__ import annotations
 
+from typing import Iterator
+
 from pydantic import BaseModel, Field, PrivateAttr
 
 from game.core import records as r
@@ -25,6 +27,7 @@ class Story(BaseModel):
     amended: dict[str, str] = Field(default_factory=dict)  # long-term entries the player rewrote
     seq: int = -1  # the last record applied
     _word_counts: dict[int, int] = PrivateAttr(default_factory=dict)
+    _replaying: bool = PrivateAttr(False)  # no one hears the changes: their memory entries are not worked out
 
     # -- reading ---------------------------------------------------------------
     @property
@@ -51,6 +54,8 @@ class Story(BaseModel):
         return total
 
     def entries_of(self, step: Step) -> list[Entry]:
+        if self._replaying:
+            return []  # only the changes of a replay ask, and they are dropped (most of a replay's time went here)
         version = step.version
         prefix = f"v{version.seq}"
         found: list[Entry] = []
@@ -173,10 +178,23 @@ class Story(BaseModel):
         return story
 
 
-def replay(raw_records: list[dict]) -> Story:
-    """The story a journal's records make, upgraded from the format they were written in."""
+def replaying(raw_records: list[dict]) -> Iterator[Story]:
+    """The story after each of a journal's records in turn (one Story, changed in place),
+    upgraded from the format they were written in."""
     written_in = r.save_format(raw_records[0])
     story = Story.begin(r.parse(raw_records[0], written_in))
-    for raw in raw_records[1:]:
-        story.apply(r.parse(raw, written_in))
+    yield story
+    story._replaying = True
+    try:
+        for raw in raw_records[1:]:
+            story.apply(r.parse(raw, written_in))
+            yield story
+    finally:
+        story._replaying = False
+
+
+def replay(raw_records: list[dict]) -> Story:
+    """The story a journal's records make, upgraded from the format they were written in."""
+    for story in replaying(raw_records):
+        pass
     return story

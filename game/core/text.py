@@ -7,6 +7,7 @@ each character as a word (the way their writers count length) and end sentences 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 # Scripts written without spaces between words: Han (with extensions and compatibility forms)
 # and kana. With Hangul, the "dense" scripts: about one token a character, and keywords made of
@@ -180,3 +181,13 @@ def safe(text: str) -> str:
     """Text with terminal control and escape sequences removed (newlines and tabs kept), and
     lone surrogates, which cannot be written as UTF-8, dropped."""
     return _CONTROL.sub("", text)
+
+
+def last_played(updated: str | None) -> str:
+    """A slot header's time (ISO 8601) as the player's clock shows it; '—' when it has none."""
+    if not updated:
+        return "—"
+    try:
+        return datetime.fromisoformat(updated).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return "—"

@@ -1,43 +1,157 @@
-"""Branches: a new slot whose story is another slot's, up to a point, and then its own.
+"""Branches: a new slot whose story is another slot's first steps, played on its own way.
 
-`make_branch` is the one way a branch slot is made: by `saves repair`, when the steps after
-a damaged record cannot go back into the story, and by `saves branch`. The new slot's
-journal holds exactly the records it is given; its header names the slot it came from and
-the step it leaves it at; its long-term memory is built from its own journal, never copied.
+A branch is a slot like any other: its own journal, its own header and its own long-term
+memory, rebuilt from its own journal. So memory follows the branch by construction: nothing
+the parent learns after the fork is in the branch's journal, and so nothing of it can ever
+be recalled there. The header names the parent and the fork step, for the story map.
 """
 from __future__ import annotations
 
 import json
 import os
+import shutil
+from datetime import datetime, timezone
 from pathlib import Path
 
-from game.saves.journal import Journal, Reading, encode
-from game.saves.slot import HEADER, JOURNAL, MemoryConfig, Slot, SlotExists, replay, slot_folder, sync_folder
+from game.core import records as r
+from game.core.models import Step
+from game.core.story import Story, replay as replay_records, replaying
+from game.saves.journal import Journal, encode
+from game.saves.names import SlotError, check_name, unique_slot
+from game.saves.slot import HEADER, JOURNAL, MemoryConfig, Slot, SlotExists, replay, slot_folder, sync_folder, write_atomic
 
 
-def make_branch(root: Path, name: str, records: list[dict], parent: str, fork_step: int,
-                config: MemoryConfig | None = None) -> None:
-    """Slot `name` in `root`, its journal exactly `records` (raw journal records, the first one
-    the Begin record), its header.json with "parent" and "fork_step". SlotExists if `name` holds
-    a story already; SlotError, with nothing written, if the records do not make one."""
-    path = slot_folder(root, name)
+def make_branch(root: Path, name: str, records: list[dict], parent: str, fork_step: int, config=None) -> None:
+    """A new slot `name` whose journal holds exactly `records` (raw journal records, the Begin
+    first), whose header names `parent` and `fork_step`, and whose long-term memory is rebuilt
+    from that journal. One-line SlotError, and no slot, when the records do not make a story or
+    the name is taken."""
+    root = Path(root)
+    path = slot_folder(root, name)  # a name that is no slot's, or a folder that is a link, is refused
     if Journal(path / JOURNAL).read().records:
         raise SlotExists(f"slot {name} already exists in {root}")
-    story = replay(Reading(records=list(records)), name)  # refuse, before writing, what does not replay
-    path.mkdir(parents=True, exist_ok=True)
-    tmp = path / (JOURNAL + ".tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(b"".join(encode(record) for record in records))
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path / JOURNAL)
-    sync_folder(path)
-    # Where it came from, for listings; opening the slot keeps these in every header it writes.
-    header = {"slot": name, "title": story.seed.title, "steps": story.taken, "parent": parent, "fork_step": fork_step}
-    (path / HEADER).write_text(json.dumps(header, indent=1), encoding="utf-8")
-    slot = Slot.open(root, name, config, memory=False)
+    story = replay_checked(records, name)
+    slot = Slot(root, name, config or MemoryConfig())  # not opened: only to write its header as opening would
+    slot.story, slot.origin = story, {"parent": parent, "fork_step": fork_step}
+    made = not path.exists()
     try:
-        slot.open_memory(evidence=False)  # a new slot: whatever a Chroma server holds under its name is not its own
-        slot.level_journal()
+        path.mkdir(parents=True, exist_ok=True)
+        # The header first, with the origin that only it holds, synced; the journal's arrival
+        # (one rename, after its bytes are synced) is what makes the slot exist.
+        write_atomic(path / HEADER, json.dumps(slot._header(), indent=1))
+        tmp = path / (JOURNAL + ".tmp")
+        with open(tmp, "wb") as handle:
+            handle.write(b"".join(encode(record) for record in records))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path / JOURNAL)
+        sync_folder(path)
+    except OSError as error:
+        if made:
+            shutil.rmtree(path, ignore_errors=True)
+        raise SlotError(f"slot {name}: could not save the branch ({error.strerror or error}); nothing else changed") from None
+    opened = Slot.open(root, name, slot.config, memory=False)
+    try:
+        # A new slot: whatever a Chroma server holds under its name is not its own, so memory is
+        # rebuilt from the journal whatever it shows.
+        opened.open_memory(evidence=False)
+        opened.level_journal()
     finally:
-        slot.close()
+        opened.close()
+
+
+def replay_checked(records: list[dict], name: str) -> Story:
+    """The story `records` make, or a one-line SlotError naming the slot they were meant for."""
+    if not records:
+        raise SlotError(f"slot {name}: a branch needs at least the story's first record")
+    try:
+        return replay_records(records)
+    except (r.RecordError, KeyError, ValueError) as error:
+        raise SlotError(f"slot {name}: the branch's records do not make a story ({str(error).splitlines()[0]})") from None
+
+
+def pinned_at(raw: list[dict], last: int) -> list[str]:
+    """The pinned notes as they were the last time the story stood at step `last`: notes pinned
+    later may hold what only the later steps told, and a branch must not learn it that way."""
+    pinned: list[str] = []
+    for story in replaying(raw):
+        if story.taken == last:
+            pinned = list(story.pinned)
+    return pinned
+
+
+def records_upto(story: Story, last: int, pinned: list[str] | None = None) -> list[dict]:
+    """Journal records that tell `story`'s steps 0..`last` as they read now, and nothing after.
+
+    Every telling of a step is kept (the first told, then each retry, then a flip to the chosen
+    one), so the branch can flip between versions as the parent could; edits are already in the
+    text. Each version gets the seq of the record that now writes it, so long-term memory ids are
+    the branch's own, and the player's deletions and corrections of memory follow their entries.
+    `pinned`: the pinned notes to give the branch (default: the story's own).
+    """
+    out: list[r.Record] = [r.Begin(seq=0, created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                                   seed=story.seed, prefs=story.prefs)]
+    seqs: dict[int, int] = {}  # a version's seq in the parent -> in the branch
+
+    def add(record: r.Record) -> r.Record:
+        out.append(record.stamped(len(out)))
+        return out[-1]
+
+    for step in story.steps[:last + 1]:
+        tellings = sorted([step.version, *step.alternatives], key=lambda v: v.seq)  # in the order they were written
+        told: list = []  # the branch's copies, newest first, as a retry keeps them
+        for k, version in enumerate(tellings):
+            kind = r.Told if k == 0 else r.Retold
+            record = add(kind(step=Step(number=step.number, action=step.action, at=step.at, version=version,
+                                        alternatives=list(told))))
+            seqs[version.seq] = record.seq
+            told.insert(0, record.step.version)
+        if step.version is not tellings[-1]:
+            chosen = seqs[step.version.seq]
+            index = next(i for i, v in enumerate(told[1:]) if v.seq == chosen)
+            add(r.Flipped(number=step.number, index=index))
+    for old, text in sorted(story.amended.items()):
+        if (new := _renamed(old, seqs)) is not None:
+            add(r.Amended(id=new, text=text))
+    for old in sorted(story.forgotten):
+        if (new := _renamed(old, seqs)) is not None:
+            add(r.Forgotten(id=new))
+    pinned = list(story.pinned if pinned is None else pinned)
+    if pinned != list(story.seed.pinned):
+        add(r.Pinned(notes=pinned))
+    return [record.line() for record in out]
+
+
+def _renamed(entry_id: str, seqs: dict[int, int]) -> str | None:
+    """A memory id ("v12-3": piece 3 of the text record 12 wrote) in the branch's numbering; None
+    when its text is not in the branch."""
+    prefix, _, rest = entry_id.partition("-")
+    try:
+        new = seqs[int(prefix[1:])]
+    except (ValueError, KeyError):
+        return None
+    return f"v{new}-{rest}"
+
+
+def branch_at(root: Path, name: str, step: int, new: str | None = None, config=None) -> str:
+    """Branch slot `name` at `step`: a new playable slot (`new`, or a free name made from both)
+    whose story is `name`'s steps 0..`step`. `name` itself is only read, so the game playing it
+    may go on. Returns the new slot's name."""
+    check_name(name)
+    root = Path(root)
+    source = root / name
+    if not (source / JOURNAL).exists():
+        raise SlotError(f"no slot named {name} in {root}")
+    reading = Journal(source / JOURNAL).read()
+    story = replay(reading, name)
+    if isinstance(step, bool) or not 0 <= step <= story.taken:
+        raise SlotError(f"slot {name} has steps 0 to {story.taken}: a branch starts at one of them, not at {step}")
+    new = new or branch_name(root, name, step)
+    records = records_upto(story, step, pinned_at(reading.records, step))
+    make_branch(root, new, records, parent=name, fork_step=step, config=config)
+    return new
+
+
+def branch_name(root: Path, name: str, step: int) -> str:
+    """A free slot name for slot `name`'s branch at `step`: NAME-at-STEP (-2, -3... if taken)."""
+    return unique_slot(root, f"{name[:52]}-at-{step}")

@@ -1,45 +1,113 @@
-"""Transcripts: the story as Markdown, written in one place for every face of the game."""
+"""Exports: the story as Markdown, a web page, an e-book or plain text, from one entry point.
+
+Each format has one writer, and every writer reads the same `Book` (game/saves/book.py), so
+chapters, actions and the branch an export tells are the same in all of them.
+"""
 from __future__ import annotations
 
 import os
+import textwrap
 from pathlib import Path
 
 from game.core.story import Story
-from game.core.text import safe
+from game.saves.book import Book, book_of
 from game.saves.names import SlotError
+
+FORMATS = {"md": "Markdown", "html": "HTML web page", "epub": "EPUB 3 e-book", "txt": "plain text"}
+WIDTH = 72  # plain text is wrapped as a book's page would be
 
 
 def _quote(text: str) -> str:
     return "\n".join(f"> {line}" if line else ">" for line in text.splitlines())
 
 
-def markdown(story: Story) -> str:
-    seed = story.seed
-    out = [f"# {safe(seed.title)}", "", f"*{safe(seed.genre)}* — {safe(seed.premise)}", ""]
-    for step in story.steps:
-        if step.number > 0:
-            out += [_quote(f"**Step {step.number}:** {safe(step.action)}"), ""]
-        out += [safe(step.version.paragraph), ""]
+def _md(book: Book) -> str:
+    out = [f"# {book.title}", "", f"*{book.genre}* — {book.premise}", ""]
+    if book.telling:
+        out += [f"*{book.telling}*", ""]
+    headed = len(book.chapters) > 1  # a story that never closed a chapter reads as one
+    for chapter in book.chapters:
+        if headed:
+            out += [f"## {chapter.title}", ""]
+        if chapter.recap:
+            out += [_quote(f"*The story so far:* {chapter.recap}"), ""]
+        for page in chapter.pages:
+            if page.number > 0:
+                out += [_quote(f"**Step {page.number}:** {page.action}"), ""]
+            out += [page.paragraph, ""]
     return "\n".join(out).rstrip() + "\n"
 
 
-def write_transcript(story: Story, path: Path | str, slot: str = "", saves: Path | None = None) -> Path:
-    """The transcript written to `path`; one-line SlotError (the story stays saved) if it cannot
-    be, or if `path` is inside a slot's folder of `saves` (it would overwrite a journal).
+def _txt(book: Book) -> str:
+    def wrap(text: str, indent: str = "") -> list[str]:
+        return [textwrap.fill(line, WIDTH, initial_indent=indent, subsequent_indent=indent) if line else ""
+                for line in text.splitlines()] or [""]
+
+    out = [book.title, "=" * min(len(book.title), WIDTH), "", *wrap(f"{book.genre}: {book.premise}"), ""]
+    if book.telling:
+        out += [*wrap(book.telling), ""]
+    headed = len(book.chapters) > 1
+    for chapter in book.chapters:
+        if headed:
+            out += ["", chapter.title, "-" * len(chapter.title), ""]
+        if chapter.recap:
+            out += [*wrap(f"The story so far: {chapter.recap}", "    "), ""]
+        for page in chapter.pages:
+            if page.number > 0:
+                out += [*wrap(f"> {page.action}"), ""]
+            out += [*wrap(page.paragraph), ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def markdown(story: Story, slot: str = "", header: dict | None = None) -> str:
+    return _md(book_of(story, slot, header))
+
+
+def render(story: Story, fmt: str = "md", slot: str = "", header: dict | None = None) -> bytes:
+    """The story in format `fmt` (one of FORMATS); `slot` and its `header` name the branch it tells."""
+    book = book_of(story, slot, header)
+    if fmt == "md":
+        return _md(book).encode("utf-8")
+    if fmt == "txt":
+        return _txt(book).encode("utf-8")
+    if fmt == "html":
+        from game.saves.html_book import html
+
+        return html(book).encode("utf-8")
+    if fmt == "epub":
+        from game.saves.epub_book import epub
+
+        return epub(book)
+    raise SlotError(f"no export format {fmt!r}: use one of {', '.join(FORMATS)}")
+
+
+def format_of(path: Path | str, fmt: str | None = None) -> str:
+    """The format asked for, else the one the file's name ends in, else Markdown."""
+    if fmt:
+        return fmt
+    suffix = Path(path).suffix.lower().lstrip(".")
+    return {"markdown": "md", "htm": "html", "text": "txt"}.get(suffix, suffix) if suffix in (*FORMATS, "markdown", "htm", "text") else "md"
+
+
+def write_transcript(story: Story, path: Path | str, slot: str = "", fmt: str | None = None,
+                     header: dict | None = None, saves: Path | None = None) -> Path:
+    """The story written to `path` in `fmt` (default: from the file's name); one-line SlotError
+    (the story stays saved) if it cannot be, or if `path` is inside a slot's folder of `saves`
+    (it would overwrite a journal).
 
     The file is written beside its target and renamed over it, so a path that is a hard link to
     a save's file replaces the link, never the save; a pipe or a device (/dev/stdout) is written to."""
     saved = f"; the story is saved in slot {slot}" if slot else ""
     target = Path(path).expanduser().absolute()
     resolved = check_out(path, saves, saved)
-    text = markdown(story)
+    data = render(story, format_of(target, fmt), slot, header)
     tmp = resolved.with_name(f".{resolved.name}.{os.getpid()}.tmp")
     try:
         if resolved.exists() and not resolved.is_file():
-            with open(resolved, "w", encoding="utf-8") as handle:  # a terminal, a pipe; a folder fails here
-                handle.write(text)
+            with open(resolved, "wb") as handle:  # a terminal, a pipe; a folder fails here
+                handle.write(data)
         else:
-            tmp.write_text(text, encoding="utf-8")
+            tmp.write_bytes(data)
             os.replace(tmp, resolved)
     except OSError as error:
         tmp.unlink(missing_ok=True)

@@ -32,3 +32,12 @@ def slug(text: str) -> str:
     """A slot name made from a title: 'The Salt Road!' -> 'the-salt-road'."""
     cleaned = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:48]
     return cleaned or "story"
+
+
+def unique_slot(saves: Path, base: str) -> str:
+    """`base`, or `base-2`, `base-3`... whichever is not taken yet."""
+    name, n = base, 1
+    while (Path(saves) / name).exists():
+        n += 1
+        name = f"{base[:60]}-{n}"
+    return name

@@ -31,7 +31,6 @@ JOURNAL = "journal.jsonl"
 MEMORY = "memory"
 MARKER = "index.json"
 LOCK = "lock"
-LINEAGE = ("parent", "fork_step")  # what a branch's header says of where it came from
 
 
 class SlotExists(SlotError):
@@ -125,9 +124,9 @@ class Slot:
         self.story: Story | None = None
         self.memory = None
         self.index_stale = False
+        self.origin: dict = {}  # a branch's parent slot and fork step, kept in its header
         self._lock: FileLock | None = None
         self._unlevel = None  # a Reading whose journal does not yet end on a complete line
-        self.lineage: dict = {}  # a branch's "parent" slot and "fork_step", kept in every header
 
     # -- opening and closing ----------------------------------------------------------
     def _take_lock(self) -> None:
@@ -357,16 +356,16 @@ class Slot:
 
     # -- the header ---------------------------------------------------------------------
     def _refresh_header(self) -> None:
-        """After a crash the header (written last, for listings) can lag the journal: level it."""
+        """After a crash the header (written last, for listings) can lag the journal: level it.
+        A branch's origin lives only in its header, so it is read first and written on."""
         try:
             header = json.loads((self.path / HEADER).read_text(encoding="utf-8"))
             # A copied folder (`cp -a saves/A saves/B`) carries A's header: a slot is its folder's name.
             current = (isinstance(header, dict) and header.get("steps") == self.story.taken
                        and header.get("schema") == SCHEMA and header.get("slot") == self.name)
-            if isinstance(header, dict):
-                self.lineage = {key: header[key] for key in LINEAGE if key in header}
         except (OSError, ValueError, RecursionError):
-            current = False
+            header, current = None, False
+        self.origin = origin_of(header)
         if not current:
             self.write_header()
 
@@ -381,8 +380,19 @@ class Slot:
             "words": story.words(),
             "updated": _now(),
             "embedder": self.config.embedder,
-            **self.lineage,
+            **self.lineage(),
         }
+
+    def lineage(self) -> dict:
+        """Where this slot came from, for the map and for exports: parent, fork step and choice."""
+        return {**self.origin, **self._choice()}
+
+    def _choice(self) -> dict:
+        """A branch's first action after its fork: the choice that started it (for the story map)."""
+        fork = self.origin.get("fork_step")
+        if fork is None or fork + 1 >= len(self.story.steps):
+            return {}
+        return {"choice": self.story.steps[fork + 1].action}
 
     def write_header(self, header: dict | None = None) -> None:
         # Written after the index in the background: listings may lag one step behind for a
@@ -392,6 +402,16 @@ class Slot:
             write_atomic(self.path / HEADER, json.dumps(header, indent=1), sync=False)
         except OSError:
             pass  # the header is a convenience for listings; the journal is the truth
+
+
+def origin_of(header) -> dict:
+    """The parent and fork step a header names, when it names sound ones ({} for a story's first slot)."""
+    if not isinstance(header, dict):
+        return {}
+    parent, fork = header.get("parent"), header.get("fork_step")
+    if not isinstance(parent, str) or isinstance(fork, bool) or not isinstance(fork, int) or fork < 0:
+        return {}
+    return {"parent": parent, "fork_step": fork}
 
 
 def read_header(root: Path, name: str) -> dict:
@@ -466,21 +486,15 @@ def delete_slot(root: Path, name: str) -> None:
 
 
 def copy_slot(root: Path, source: str, target: str, config: MemoryConfig | None = None) -> None:
-    """"Save as": a new slot with the same journal; its long-term memory is rebuilt from it,
-    so the copy never shares or half-copies a Chroma folder that is in use."""
+    """"Save as": a new slot with the same journal, a branch of `source` at its last step (so the
+    story map shows where it came from). Its long-term memory is rebuilt from the journal, so the
+    copy never shares or half-copies a Chroma folder that is in use."""
+    from game.saves.branch import make_branch  # branch.py builds on this module
+
+    slot_folder(root, target)
     src = slot_folder(root, source)
-    dst = slot_folder(root, target)
     if not (src / JOURNAL).exists():
         raise SlotError(f"no slot named {source} in {root}")
-    if dst.exists():
-        raise SlotError(f"slot {target} already exists in {root}")
     reading = Journal(src / JOURNAL).read()
-    replay(reading, source)  # refuse to copy a story that does not replay
-    dst.mkdir(parents=True)
-    tmp = dst / (JOURNAL + ".tmp")
-    with open(tmp, "wb") as handle:
-        handle.write((src / JOURNAL).read_bytes()[: reading.good_bytes])
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, dst / JOURNAL)
-    Slot.open(root, target, config).close()  # opening writes the header and rebuilds the index
+    story = replay(reading, source)  # refuse to copy a story that does not replay
+    make_branch(root, target, reading.records, parent=source, fork_step=story.taken, config=config)

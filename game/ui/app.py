@@ -13,6 +13,7 @@ from textual.app import App
 from textual.binding import Binding
 
 from game.core.settings import Settings, load_settings
+from game.saves.names import unique_slot  # noqa: F401 (the screens name slots with it)
 from game.ui.commands import GameCommands
 
 CSS = Path(__file__).with_name("app.tcss")
@@ -160,15 +161,6 @@ class RecurrentApp(App):
             except Exception:
                 pass
         await self.reset_backend()
-
-
-def unique_slot(saves: Path, base: str) -> str:
-    """`base`, or `base-2`, `base-3`... whichever is not taken yet."""
-    name, n = base, 1
-    while (Path(saves) / name).exists():
-        n += 1
-        name = f"{base[:60]}-{n}"
-    return name
 
 
 def make_app(settings: Settings | None = None, saves: Path | str | None = None, stories: Path | str | None = None,

@@ -52,6 +52,13 @@ class TurnFailed(Message):
 
 
 @dataclass
+class StoryRead(Message):
+    """The slot's journal is read: the story can be shown while long-term memory opens."""
+
+    story: object
+
+
+@dataclass
 class GameReady(Message):
     """The playthrough is open (its slot, its narrator)."""
 
@@ -71,3 +78,12 @@ class Said(Message):
 
     text: str
     error: bool = False
+
+
+@dataclass
+class Branched(Message):
+    """A branch was made from the story being played: the play screen moves to it."""
+
+    slot: str
+    parent: str
+    step: int

@@ -19,11 +19,13 @@ from textual.widgets import Button, Footer, Input, Static
 
 from game.core.errors import PlayerError, one_line, with_hint
 from game.engine.narrator import CONTINUE, pick
-from game.ui.messages import GameFailed, GameReady, Said, TurnFailed, TurnFinished, TurnNotice, TurnOptions, TurnText
+from game.ui.messages import (Branched, GameFailed, GameReady, Said, StoryRead, TurnFailed, TurnFinished, TurnNotice,
+                              TurnOptions, TurnText)
 from game.ui.widgets.fields import Field
 from game.ui.widgets.options import OptionBar, OptionButton
+from game.ui.widgets.search import SearchBar
 from game.ui.widgets.status import StatusLine
-from game.ui.widgets.story_log import StoryLog, flip_index
+from game.ui.widgets.story_log import StoryLog, find, flip_index
 
 HINT = "What do you do? 1-3 picks an option, Enter alone continues"
 
@@ -54,6 +56,13 @@ class PlayScreen(Screen):
         Binding("m", "memory", "Memory", show=False, id="memory-alt"),
         Binding("ctrl+s", "save_as", "Save as", id="save-as"),
         Binding("ctrl+o", "export", "Export", show=False, id="export"),
+        Binding("ctrl+f", "search", "Search the story", show=False, id="search"),
+        Binding("ctrl+b", "branch", "Branch here", show=False, id="branch"),
+        Binding("f3", "map", "Story map", show=False, id="story-map"),
+        Binding("pageup", "read(-1)", "Read back", show=False, id="read-back"),
+        Binding("pagedown", "read(1)", "Read on", show=False, id="read-on"),
+        Binding("ctrl+home", "first_step", "The story's first step", show=False, id="first-step"),
+        Binding("ctrl+end", "newest_step", "The newest step", show=False, id="newest-step"),
         Binding("f5", "settings", "Settings", show=False, id="settings"),
         Binding("ctrl+t", "title", "Title", show=False, id="title"),
     ]
@@ -67,6 +76,7 @@ class PlayScreen(Screen):
         self.game = None
         self.turn = Turn()
         self.edited_memory: tuple[int, str] | None = None  # (version seq, text) of the player's memory edit
+        self._painted = asyncio.Event()  # the story read from the journal is on screen
 
     @property
     def slot(self):
@@ -78,6 +88,7 @@ class PlayScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
+        yield SearchBar(id="search-bar")
         with Horizontal(id="body"):
             yield StoryLog(id="log")
             with VerticalScroll(id="sidebar"):
@@ -101,6 +112,7 @@ class PlayScreen(Screen):
     # -- opening the playthrough ---------------------------------------------------------
     def on_mount(self) -> None:
         self.query_one("#problem").display = False
+        self.query_one("#search-bar").display = False
         self.query_one(OptionBar).show([])
         self.query_one(StatusLine).state("opening the story…", busy=True)
         self.query_one("#action", Input).focus()
@@ -110,16 +122,56 @@ class PlayScreen(Screen):
     async def open_game(self, saves, name, seed, settings) -> None:
         from game.session import Game
 
-        task = asyncio.ensure_future(asyncio.to_thread(Game.open, settings, saves, name, seed, backend=self.app.backend))
+        game = None
         try:
-            game = await asyncio.shield(task)
-        except asyncio.CancelledError:  # the player left while it opened: close it once it is open
-            task.add_done_callback(lambda done: done.cancelled() or done.exception() or self.app.close_game(done.result()))
-            raise
+            def read() -> Game:
+                game = Game.open(settings, saves, name, seed, backend=self.app.backend, memory=False)
+                game.story.words()  # counted here, off the screen's thread: the status line shows it
+                return game
+
+            game = await self._opening(asyncio.to_thread(read))
+            if game.slot.memory is None:
+                # The story on screen first; long-term memory, which grows with the story and keeps
+                # the machine busy while it opens, after the first paint.
+                self._painted.clear()
+                self.post_message(StoryRead(game.story))
+                try:
+                    await asyncio.wait_for(self._painted.wait(), 5)
+                except asyncio.TimeoutError:
+                    pass  # a slow screen: memory opens all the same
+                except asyncio.CancelledError:
+                    self.app.close_game(game)  # the player left before the story was shown
+                    raise
+                await self._opening(asyncio.to_thread(game.open_memory), game)
         except PlayerError as error:
+            if game is not None:
+                self.app.close_game(game)  # its memory could not be opened: let go of the slot
             self.post_message(GameFailed(one_line(error)))
             return
         self.post_message(GameReady(game))
+
+    async def _opening(self, work, game=None):
+        """`work` (opening a slot, or its memory) seen through even if the player leaves meanwhile:
+        then the game it opened is closed once it is open."""
+        task = asyncio.ensure_future(work)
+        try:
+            result = await asyncio.shield(task)
+        except asyncio.CancelledError:
+            def close(done) -> None:
+                opened = game if game is not None else (None if done.cancelled() or done.exception() else done.result())
+                if opened is not None:
+                    self.app.close_game(opened)
+            task.add_done_callback(close)
+            raise
+        return result if game is None else game
+
+    @on(StoryRead)
+    def story_read(self, message: StoryRead) -> None:
+        if self.game is None and self.is_attached:
+            self.query_one(StoryLog).show(message.story)
+            self.query_one(StatusLine).show(message.story, self.app.model_name, self.app.tokens_used)
+            self.query_one(StatusLine).state("opening long-term memory…", busy=True)
+        self.call_after_refresh(self._painted.set)
 
     @on(GameFailed)
     def game_failed(self, message: GameFailed) -> None:
@@ -140,7 +192,7 @@ class PlayScreen(Screen):
         self.app.game = self.game
         if self.slot.story.steps:
             self.app.prepare_backend()  # the opening needs it at once; otherwise make it while the player reads
-        self.show_story()
+        self.show_story(log=self.query_one(StoryLog).story is not self.slot.story)  # drawn already when it was read
         if not self.slot.story.steps and self.ready():
             self.start("begin")
 
@@ -162,9 +214,10 @@ class PlayScreen(Screen):
             self.game = None
 
     # -- showing the story ---------------------------------------------------------------
-    def show_story(self, hide_last: bool = False) -> None:
+    def show_story(self, hide_last: bool = False, log: bool = True) -> None:
         story = self.slot.story
-        self.query_one(StoryLog).show(story, hide_last)
+        if log:
+            self.query_one(StoryLog).show(story, hide_last)
         self.query_one(OptionBar).show(story.options)
         self.show_status()
         memory = story.memory or "(no recap yet: the narrator still reads the whole story word for word; it writes one when the first chapter closes)"
@@ -381,7 +434,7 @@ class PlayScreen(Screen):
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action == "stop":
             return self.busy
-        if action in ("undo", "retry", "flip", "edit", "memory", "save_as", "export", "settings"):
+        if action in ("undo", "retry", "flip", "edit", "memory", "save_as", "export", "settings", "search", "branch", "map"):
             return None if self.busy or self.slot is None else True
         return True
 
@@ -487,22 +540,122 @@ class PlayScreen(Screen):
     def action_export(self) -> None:
         from pathlib import Path
 
-        from game.ui.screens.dialogs import AskScreen
+        from game.ui.screens.export import ExportScreen
 
-        default = str(Path.home() / f"{self.slot.name}.md")
-        self.app.push_screen(AskScreen("Export the transcript as Markdown to", default), self.export)
+        self.app.push_screen(ExportScreen(Path.home(), self.slot.name), self.export)
 
-    def export(self, path: str | None) -> None:
+    def export(self, choice: tuple[str, str] | None) -> None:
+        if choice:
+            self.export_worker(*choice)
+
+    @work(group="saves")
+    async def export_worker(self, fmt: str, path: str) -> None:
+        """An e-book of a long story takes a moment: written in a thread, the screen goes on."""
         from game.saves.export import write_transcript
 
-        if not path:
-            return
+        slot = self.slot
         try:
-            target = write_transcript(self.slot.story, path, saves=self.app.saves)
+            target = await asyncio.to_thread(write_transcript, slot.story, path, slot.name, fmt, slot.lineage(),
+                                             self.app.saves)
         except PlayerError as error:
-            self.notify(one_line(error), severity="error", timeout=8)
+            self.post_message(Said(one_line(error), error=True))
             return
-        self.notify(f"transcript written to {target}", timeout=8)
+        self.post_message(Said(f"transcript written to {target}"))
+
+    # -- the reader: all of the story, its search, and branches -----------------------------
+    def action_read(self, direction: int) -> None:
+        log = self.query_one(StoryLog)
+        if direction < 0:
+            log.scroll_page_up(animate=False)
+        else:
+            log.scroll_page_down(animate=False)
+
+    def action_first_step(self) -> None:
+        self.query_one(StoryLog).action_first()
+
+    def action_newest_step(self) -> None:
+        self.query_one(StoryLog).action_last()
+
+    def action_search(self) -> None:
+        self.query_one(SearchBar).open()
+
+    @on(Input.Submitted, "#search-box")
+    def search_submitted(self) -> None:
+        self.search(-1)
+
+    @on(SearchBar.Move)
+    def search_moved(self, message: SearchBar.Move) -> None:
+        self.search(message.direction)
+
+    def search(self, direction: int) -> None:
+        """The next step back (-1) or forward (+1) from the selected one whose text has the words."""
+        bar, log = self.query_one(SearchBar), self.query_one(StoryLog)
+        if self.slot is None or self.busy:
+            return
+        words = " ".join(bar.words.split())
+        found = find(self.slot.story, words)
+        if not found:
+            bar.said("no match" if words else "")
+            return
+        here = log.selected if log.selected is not None else len(self.slot.story.steps)
+        if direction < 0:
+            target = max([n for n in found if n < here], default=found[-1])  # past the first: round to the newest
+        else:
+            target = min([n for n in found if n > here], default=found[0])
+        log.highlight = words
+        log.jump(target)
+        bar.said(f"{found.index(target) + 1} of {len(found)} · step {target}")
+
+    @on(SearchBar.Close)
+    def search_closed(self) -> None:
+        bar, log = self.query_one(SearchBar), self.query_one(StoryLog)
+        bar.display = False
+        if log.highlight:
+            log.highlight = ""
+            log.relight()
+        self.query_one("#action", Input).focus()
+
+    @on(StoryLog.Selected)
+    def step_selected(self, message: StoryLog.Selected) -> None:
+        if not self.busy:
+            self.show_status(f"step {message.number} · Ctrl+B branches here")
+
+    def action_branch(self) -> None:
+        from game.saves.branch import branch_name
+        from game.ui.screens.dialogs import AskScreen
+
+        story = self.slot.story
+        selected = self.query_one(StoryLog).selected
+        step = selected if selected is not None else story.taken
+        name = self.slot.name
+        question = (f"Branch from step {step}: a new slot whose story is steps 0 to {step} of {name}, to play on "
+                    f"another way ({name} stays as it is). Name it")
+        self.app.push_screen(AskScreen(question, branch_name(self.app.saves, name, step)),
+                             lambda new: new and self.branch_worker(step, new))
+
+    @work(group="saves")
+    async def branch_worker(self, step: int, new: str) -> None:
+        from game.saves.branch import branch_at
+        from game.session import memory_config
+
+        source = self.slot.name
+        try:
+            made = await asyncio.to_thread(branch_at, self.app.saves, source, step, new, memory_config(self.app.settings))
+        except PlayerError as error:
+            self.post_message(Said(one_line(error), error=True))
+            return
+        self.post_message(Branched(made, source, step))
+
+    @on(Branched)
+    def branched(self, message: Branched) -> None:
+        self.app.notify(f"you are playing {message.slot}, a branch of {message.parent} from step {message.step}; "
+                        f"{message.parent} is kept as it was (F3: the story map)", timeout=8)
+        self.app.open_game(message.slot)
+
+    def action_map(self) -> None:
+        from game.ui.screens.story_map import StoryMapScreen
+
+        self.app.push_screen(StoryMapScreen(self.slot.name, playing=self.slot.name))
 
     def action_settings(self) -> None:
         from game.ui.screens.settings import SettingsScreen

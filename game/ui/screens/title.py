@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -12,18 +11,11 @@ from textual.screen import Screen
 from rich.text import Text
 from textual.widgets import Button, DataTable, Footer, Static
 
+from game.core.text import last_played
+
 BANNER = "R E C U R R E N T"
 SLOT_WIDTH = 20  # slot names longer than this are clipped in the list (the Delete question names them in full)
 TAGLINE = "interactive fiction with a long memory"
-
-
-def last_played(updated: str | None) -> str:
-    if not updated:
-        return "—"
-    try:
-        return datetime.fromisoformat(updated).astimezone().strftime("%Y-%m-%d %H:%M")
-    except ValueError:
-        return "—"
 
 
 def clip(text: str, width: int) -> str:
@@ -54,6 +46,7 @@ class TitleScreen(Screen):
         Binding("l", "load", "Load", id="load"),
         Binding("d,delete", "delete", "Delete", id="delete"),
         Binding("s", "settings", "Settings", id="settings"),
+        Binding("t", "map", "Story map", show=False, id="story-map"),
         Binding("q", "app.quit", "Quit", show=False, id="quit-title"),  # ^q Quit is in the footer already
     ]
 
@@ -176,6 +169,12 @@ class TitleScreen(Screen):
         from game.ui.screens.settings import SettingsScreen
 
         self.app.push_screen(SettingsScreen())
+
+    def action_map(self) -> None:
+        """Every saved story as a tree of its branches, the cursor on the slot selected here."""
+        from game.ui.screens.story_map import StoryMapScreen
+
+        self.app.push_screen(StoryMapScreen(at=self.selected()))
 
     @on(DataTable.RowSelected, "#slots")
     def row_chosen(self, event: DataTable.RowSelected) -> None:
