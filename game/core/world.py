@@ -13,14 +13,23 @@ def _key_pattern(key: str) -> re.Pattern:
     return re.compile(r"(?<!\w)" + re.escape(key.strip()) + r"(?!\w)", re.IGNORECASE)
 
 
+def occurs(key: str, text: str) -> bool:
+    """Whether `key` is in `text` the way a world entry's key triggers: a whole word or phrase, any case."""
+    return bool(key.strip()) and bool(_key_pattern(key).search(text))
+
+
 def triggered(entries: list[WorldEntry], text: str) -> list[WorldEntry]:
-    """Entries whose keys occur in `text` (always-on entries are part of the stable prefix)."""
+    """Entries whose keys occur in `text` (always-on entries are part of the stable prefix). An
+    entry with secondary keys also needs one of those in `text`."""
     found = []
     for entry in entries:
         if entry.always:
             continue
-        if any(key.strip() and _key_pattern(key).search(text) for key in entry.keys):
-            found.append(entry)
+        if not any(occurs(key, text) for key in entry.keys):
+            continue
+        if entry.secondary_keys and not any(occurs(key, text) for key in entry.secondary_keys):
+            continue
+        found.append(entry)
     return found
 
 
