@@ -116,3 +116,14 @@ def test_a_new_seed_and_a_file_that_is_not_toml(tmp_path):
     with pytest.raises(SeedError) as caught:
         SeedFile.open(bad)
     assert str(caught.value).startswith(f"{bad}:1: invalid TOML")
+
+
+def test_changing_the_data_in_place_is_a_change_to_write():
+    seed_file = SeedFile(SEED)
+    data = seed_file.data
+    data["protagonist"]["name"] = "Ada Lorne"  # the data is the caller's own: the file's stays as read
+    data["placeholders"]["horse"]["default"] = "Dobbin"
+    text = seed_file.render(data)
+    assert tomllib.loads(text)["protagonist"]["name"] == "Ada Lorne"
+    assert tomllib.loads(text)["placeholders"]["horse"]["default"] == "Dobbin"
+    assert seed_file.data["protagonist"]["name"] == "Ada"

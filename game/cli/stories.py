@@ -16,7 +16,7 @@ from game.stories.document import SeedFile, entries_with_origin, write_text
 from game.stories.importers import CardError, import_cards
 from game.stories.loader import (SeedError, default_stories_dir, line_of, list_seeds, load_seed, parse_seed,
                                  read_seed_text)
-from game.stories.writer import seed_to_toml, slugify, world_entry_dict
+from game.stories.writer import free_path, seed_to_toml, world_entry_dict
 
 
 def register(subparsers) -> None:
@@ -45,6 +45,14 @@ def register(subparsers) -> None:
                    help="the prompt budget (default: your prompt_tokens setting)")
     p.add_argument("--json", action="store_true", help="the request and its parts as JSON")
     p.set_defaults(func=cmd_preview)
+
+    p = sub.add_parser("edit", help="the story studio: edit a seed in the terminal (a new one without PATH)")
+    p.add_argument("path", nargs="?", type=Path, metavar="PATH", help="the seed file (need not exist yet)")
+    # The model suggests fields and plays the playtest: the same choices as `stories new`.
+    p.add_argument("--model", default=argparse.SUPPRESS, help="model name (default: RECURRENT_MODEL)")
+    p.add_argument("--base-url", dest="base_url", default=argparse.SUPPRESS, help="OpenAI-compatible server URL")
+    p.add_argument("--backend", default=argparse.SUPPRESS, help="openai, ollama, lmstudio, vllm, llamacpp or local")
+    p.set_defaults(func=cmd_edit)
 
     p = sub.add_parser("import", help="add lore from AI Dungeon story cards or a character card to a seed")
     p.add_argument("card", type=Path, metavar="CARDFILE", help="story cards JSON, character card JSON or PNG, lorebook")
@@ -220,6 +228,23 @@ def cmd_preview(args) -> int:
     return 0
 
 
+def cmd_edit(args) -> int:
+    from game.stories.document import SeedFile
+    from game.ui.launch import edit
+
+    path = args.path
+    if path is not None and path.exists():
+        try:
+            seed_file = SeedFile.open(path)
+        except SeedError as err:
+            print(err)
+            return 1
+    else:
+        seed_file = SeedFile.blank()
+        seed_file.path = path  # saved there; without a path, in the stories folder under its title
+    return edit(seed_file, args)
+
+
 # -- import ----------------------------------------------------------------------------------
 
 
@@ -295,7 +320,7 @@ def _import_as_seed(args, imported) -> int:
         print(f"{args.card}: has no character or scenario to make a seed from ({imported.format}); "
               "add it to a seed with --into SEED.toml")
         return 1
-    target = args.out or _shown(_free_path(default_stories_dir(), imported.seed.title))
+    target = args.out or _shown(free_path(default_stories_dir(), imported.seed.title))
     if target.exists():
         print(f"{target}: already exists; choose another --out")
         return 1
@@ -331,7 +356,7 @@ def cmd_new(args) -> int:
     except KeyboardInterrupt:
         print("stories new: cancelled")
         return 130
-    target = args.out or _shown(_free_path(default_stories_dir(), seed.title))
+    target = args.out or _shown(free_path(default_stories_dir(), seed.title))
     if not _write(target, seed_to_toml(seed), replace=False):
         return 1
     print(f"wrote {target}: {seed.title}")
@@ -358,14 +383,6 @@ def _shown(path: Path) -> Path:
         return path.resolve().relative_to(Path.cwd().resolve())
     except (ValueError, OSError):
         return path
-
-
-def _free_path(folder: Path, title: str) -> Path:
-    slug = slugify(title)
-    path, n = folder / f"{slug}.toml", 2
-    while path.exists():
-        path, n = folder / f"{slug}-{n}.toml", n + 1
-    return path
 
 
 def _write(path: Path, text: str, replace: bool) -> bool:

@@ -8,6 +8,7 @@ an edited entry keeps its table (and the comments in it) and a new one gets a ta
 """
 from __future__ import annotations
 
+import copy
 import os
 import tomllib
 from pathlib import Path
@@ -42,12 +43,17 @@ class SeedFile:
         self.path = path
         self.text = text
         try:
-            self.data = tomllib.loads(text)
+            self._data = tomllib.loads(text)
             tomlkit.parse(text)
         except (tomllib.TOMLDecodeError, tomlkit.exceptions.TOMLKitError, RecursionError):
             # The loader says what is wrong in the words `stories validate` uses.
             _seed, problems = check_seed(text, path or "<new seed>")
             raise problems[0] if problems else SeedError(path or "<new seed>", "invalid TOML") from None
+
+    @property
+    def data(self) -> dict:
+        """The file's data as last read or saved: a copy, so that editing it changes nothing here."""
+        return copy.deepcopy(self._data)
 
     @classmethod
     def open(cls, path: Path | str) -> "SeedFile":
@@ -62,7 +68,7 @@ class SeedFile:
     def render(self, data: dict) -> str:
         """The file's text with `data` in it, the rest as the author left it."""
         doc = tomlkit.parse(self.text)  # a fresh document: rendering never changes what was read
-        old = self.data
+        old = self._data
         for key in FIELDS:
             _set(doc, key, data.get(key), old.get(key), required=key in REQUIRED)
         _protagonist(doc, data.get("protagonist") or {}, old.get("protagonist"))
@@ -80,7 +86,7 @@ class SeedFile:
         target = Path(path or self.path)
         text = self.render(data)
         write_text(target, text)
-        self.path, self.text, self.data = target, text, tomllib.loads(text)
+        self.path, self.text, self._data = target, text, tomllib.loads(text)
         return target
 
 

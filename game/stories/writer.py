@@ -8,6 +8,7 @@ a `Seed`: a long field is cut at a sentence rather than the whole draft thrown a
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Literal
 
 import tomli_w
@@ -227,6 +228,15 @@ def _compact(text: str) -> str:
         return flat if len(flat) <= 100 else found.group(0)
 
     return _ARRAY.sub(join, text)
+
+
+def free_path(folder: Path, title: str) -> Path:
+    """`folder/<title as a slug>.toml`, or `-2`, `-3`... whichever no file has yet."""
+    slug = slugify(title)
+    path, n = folder / f"{slug}.toml", 2
+    while path.exists():
+        path, n = folder / f"{slug}-{n}.toml", n + 1
+    return path
 
 
 def slugify(title: str) -> str:

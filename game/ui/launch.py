@@ -40,3 +40,14 @@ def play(args) -> int:
     app = make_app(settings=settings, saves=saves, story=seed, slot=slot)
     app.run()
     return int(app.return_code or 0)
+
+
+def edit(seed_file, args) -> int:
+    """`recurrent stories edit`: the studio on its own (leaving it ends the game)."""
+    from game.session import saves_root, settings_from
+    from game.ui.app import make_app
+
+    settings = settings_from(args)
+    app = make_app(settings=settings, saves=saves_root(args, settings), edit=seed_file)
+    app.run()
+    return int(app.return_code or 0)
