@@ -127,3 +127,14 @@ def test_changing_the_data_in_place_is_a_change_to_write():
     assert tomllib.loads(text)["protagonist"]["name"] == "Ada Lorne"
     assert tomllib.loads(text)["placeholders"]["horse"]["default"] == "Dobbin"
     assert seed_file.data["protagonist"]["name"] == "Ada"
+
+
+def test_what_the_studio_cannot_show_stays_for_validation_to_name():
+    text = 'title = "t"\ngenre = "g"\npremise = "p"\nprotagonist = "Ada"\nplaceholders = "x"\nworld = "w"\n'
+    seed_file = SeedFile(text)
+    data = {**seed_file.data, "world": entries_with_origin(seed_file.data)}
+    data["title"] = "T"
+    assert seed_file.render(data) == text.replace('"t"', '"T"')
+    assert [p.field for p in seed_file.check(data)[1]] == ["protagonist", "placeholders", "world"]
+    data["protagonist"] = {"name": "Bo"}  # the author fills in the fields: now it is a table
+    assert tomllib.loads(seed_file.render(data))["protagonist"] == {"name": "Bo"}

@@ -175,3 +175,16 @@ def test_cli_preview_of_a_bad_seed_is_one_line(tmp_path, capsys):
     assert run("stories", "preview", str(path)) == 1
     out = capsys.readouterr().out.strip()
     assert out.startswith(f"{path}:") and "invalid TOML" in out and "\n" not in out
+
+
+def test_the_word_index_finds_a_key_exactly_where_a_key_triggers():
+    from game.core.world import occurs
+    from game.stories.lint import Texts
+
+    texts = ["The mill's wheel.", "Kestrel's Wake sails.", "cabin 6 is empty; cabin 61 is not", "Café au lait",
+             "crash", "the Lower  Wards", "MAB and the ferry-boat"]
+    keys = ["mill", "Kestrel's Wake", "cabin 6", "café", "ash", "Lower Wards", "Lower  Wards", "mab", "ferry", "boat",
+            "ferry-boat", "cabin"]
+    index = Texts(texts)
+    for key in keys:
+        assert index.holding(key) == {i for i, text in enumerate(texts) if occurs(key, text)}, key

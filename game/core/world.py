@@ -8,14 +8,14 @@ from game.core.seed import WorldEntry
 
 
 @lru_cache(maxsize=1024)
-def _key_pattern(key: str) -> re.Pattern:
+def key_pattern(key: str) -> re.Pattern:
     # Whole words, any case: the key "Ash" must not fire on "crash".
     return re.compile(r"(?<!\w)" + re.escape(key.strip()) + r"(?!\w)", re.IGNORECASE)
 
 
 def occurs(key: str, text: str) -> bool:
     """Whether `key` is in `text` the way a world entry's key triggers: a whole word or phrase, any case."""
-    return bool(key.strip()) and bool(_key_pattern(key).search(text))
+    return bool(key.strip()) and bool(key_pattern(key).search(text))
 
 
 def triggered(entries: list[WorldEntry], text: str) -> list[WorldEntry]:

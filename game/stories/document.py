@@ -71,9 +71,16 @@ class SeedFile:
         old = self._data
         for key in FIELDS:
             _set(doc, key, data.get(key), old.get(key), required=key in REQUIRED)
-        _protagonist(doc, data.get("protagonist") or {}, old.get("protagonist"))
-        _placeholders(doc, data.get("placeholders") or {}, old.get("placeholders"))
-        _world(doc, data.get("world") or [], old.get("world"))
+        # A table the file holds in a shape the studio cannot show (`protagonist = "Ada"`) stays as
+        # the author wrote it, for validation to name, until the author changes it.
+        for key, write, shape in (("protagonist", _protagonist, dict), ("placeholders", _placeholders, dict),
+                                  ("world", _world, list)):
+            new, before = data.get(key), old.get(key)
+            if new == before or (new is not None and not isinstance(new, shape)):
+                continue
+            if not new and before is not None and not isinstance(before, shape):
+                continue  # nothing shown of it, nothing to change
+            write(doc, new or shape(), old.get(key))
         return tomlkit.dumps(doc)
 
     def check(self, data: dict) -> tuple[Seed | None, list[SeedError]]:

@@ -51,7 +51,7 @@ def test_studio(snap_compare, ui_env, saves, seed_path, size, app_for):
     from game.stories.document import SeedFile
 
     async def ready(pilot):
-        await until(pilot, lambda: pilot.app.screen._check_timer is None and pilot.app.screen.seed is not None)
+        await until(pilot, lambda: pilot.app.screen.settled and pilot.app.screen.seed is not None)
         await pilot.press("f4")
         await pilot.pause()
 

@@ -35,7 +35,7 @@ def text_of(app, selector: str) -> str:
 
 def checked(app) -> bool:
     """The studio has checked the seed as it stands (the check runs a moment after a change)."""
-    return studio(app)._check_timer is None
+    return studio(app).settled
 
 
 async def type_into(pilot, selector: str, text: str) -> None:
@@ -152,7 +152,8 @@ async def test_the_preview_panel_is_the_engines_own(ui_env, saves, tmp_path, app
         await until(pilot, lambda: checked(app))
         await pilot.press("f6")
         shown = text_of(app, "#preview-text")
-        preview = first_request(load_seed(path), studio(app).prefs(), budget=None)
+        seed = load_seed(path)
+        preview = first_request(seed, studio(app).prefs(seed), budget=None)
         for line in preview.report()[:4] + [preview.messages[0]["content"].splitlines()[0]]:
             assert line in shown
         assert "World entries the opening triggers: 'The logbook'." in shown

@@ -33,6 +33,17 @@ CHANGES = (Input.Changed, TextArea.Changed, Select.Changed, Checkbox.Changed)
 
 
 @dataclass
+class Checked(Message):
+    """A check of the seed, made in a thread: the seed or its problems, the preview, lint's findings."""
+
+    number: int
+    seed: object
+    problems: list
+    preview: object
+    findings: list
+
+
+@dataclass
 class Suggested(Message):
     """The model's suggestion for a field (or why there is none)."""
 
@@ -71,7 +82,9 @@ class StudioScreen(Screen):
         self.entry: int | None = 0 if self.data["world"] else None  # the world entry in the form
         self.seed = None  # the seed the data makes, when it is valid
         self.problems: list = []
+        self.found: list = []  # what lint says of the valid seed
         self._check_timer = None
+        self.asked = self.told = 0  # checks asked for and shown (only the newest is shown)
 
     @property
     def unsaved(self) -> bool:
@@ -227,9 +240,35 @@ class StudioScreen(Screen):
         self._check_timer = self.set_timer(CHECK_AFTER, self.check)
 
     def check(self) -> None:
-        """Validate as `stories validate` does, and show each problem at its field."""
+        """Check the seed as it stands, in a thread (a big seed takes a moment); only the newest
+        check's result is shown."""
         self._check_timer = None
-        self.seed, self.problems = self.seed_file.check(self.data)
+        self.asked += 1
+        self.checking(self.asked, copy.deepcopy(self.data))
+
+    @property
+    def settled(self) -> bool:
+        """What is shown is the check of the data as it stands."""
+        return self._check_timer is None and self.told == self.asked
+
+    @work(thread=True, exclusive=True, group="check")
+    def checking(self, number: int, data: dict) -> None:
+        seed, problems = self.seed_file.check(data)
+        preview = self.preview(seed) if seed is not None else None
+        self.post_message(Checked(number, seed, problems, preview, self.lint(seed, preview)))
+
+    @on(Checked)
+    def checked(self, message: Checked) -> None:
+        """Show each problem at its field, in the words of `stories validate`."""
+        if message.number != self.asked:
+            return  # the data changed since: a newer check is on its way
+        self.told = message.number
+        self.seed, self.problems, self.found = message.seed, message.problems, message.findings
+        self.show_problems()
+        self.show_status()
+        self.show_preview(message.preview, message.findings)
+
+    def show_problems(self) -> None:
         shown_at: dict[str, str] = {}
         for problem in self.problems:  # the first problem of a field is the one shown
             entry, widget = place_of(problem.field)
@@ -241,40 +280,47 @@ class StudioScreen(Screen):
             line.display = spec.id in shown_at
         table = self.query_one("#world-table", DataTable)
         marked = {place_of(p.field)[0] for p in self.problems}
-        for index in range(len(self.data["world"])):
+        for index in range(min(table.row_count, len(self.data["world"]))):
             table.update_cell(str(index), "problem", "!" if index in marked else "")
-        preview = self.preview() if self.seed is not None else None
-        found = self.lint(preview)
+
+    def show_status(self) -> None:
         status = self.query_one("#studio-status", Static)
         if self.problems:
             more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
             status.update(f"{self.problems[0]}{more}")
         else:
-            warnings = sum(f.level == "warning" for f in found)
-            notes = len(found) - warnings
+            warnings = sum(f.level == "warning" for f in self.found)
+            notes = len(self.found) - warnings
             status.update(f"valid · {warnings} warning{'s' if warnings != 1 else ''}, {notes} "
                           f"note{'s' if notes != 1 else ''} · F6 shows what the narrator reads")
         status.set_class(bool(self.problems), "invalid")
-        self.show_preview(preview, found)
 
-    def lint(self, preview) -> list:
-        """What `stories lint` says of the seed as it stands."""
+    def validate_now(self) -> bool:
+        """Check at once (before a playtest); False, said, when the seed is not valid."""
+        self.seed, self.problems = self.seed_file.check(self.data)
+        self.check()
+        if self.seed is None:
+            self.notify(f"the seed does not validate yet: {self.problems[0]}", severity="warning", timeout=8)
+        return self.seed is not None
+
+    def lint(self, seed, preview) -> list:
+        """What `stories lint` says of the seed."""
         from game.stories.lint import lint
 
         if preview is None:
             return []
-        return lint(self.seed, self.prefs().paragraph_words) + preview.findings()
+        return lint(seed, self.prefs(seed).paragraph_words) + preview.findings()
 
-    def prefs(self):
+    def prefs(self, seed):
         from game.session import prefs_from
 
-        return prefs_from(self.app.settings, self.seed)
+        return prefs_from(self.app.settings, seed)
 
-    def preview(self):
+    def preview(self, seed):
         from game.engine.preview import first_request
         from game.engine.prompts import Budget
 
-        return first_request(self.seed, self.prefs(), Budget(self.app.settings.prompt_tokens))
+        return first_request(seed, self.prefs(seed), Budget(self.app.settings.prompt_tokens))
 
     def show_preview(self, preview, found: list) -> None:
         text = self.query_one("#preview-text", Static)
@@ -296,7 +342,7 @@ class StudioScreen(Screen):
         if index != self.entry:
             self.entry = index
             self.fill_entry()
-            self.check()
+            self.show_problems()
 
     @on(Button.Pressed, "#entry-add")
     def action_add_entry(self) -> None:
@@ -361,6 +407,7 @@ class StudioScreen(Screen):
             return
         self.saved = copy.deepcopy(self.data)
         self.show_title()
+        self.seed, self.problems = self.seed_file.check(self.data)
         self.check()
         if self.problems:
             self.notify(f"saved {target}; it does not validate yet: {self.problems[0]}", severity="warning", timeout=8)
@@ -393,9 +440,7 @@ class StudioScreen(Screen):
         from game.ui.screens.new_game import SetupScreen
         from game.ui.screens.play import PlayScreen
 
-        self.check()
-        if self.seed is None:
-            self.notify(f"the seed does not validate yet: {self.problems[0]}", severity="warning", timeout=8)
+        if not self.validate_now():
             return
         if self.seed.placeholders or self.seed.openings:
             self.app.push_screen(SetupScreen(self.seed, playtest=True))
@@ -449,7 +494,7 @@ class StudioScreen(Screen):
     def suggested(self, message: Suggested) -> None:
         from game.ui.screens.suggestion import SuggestionScreen
 
-        self.check()
+        self.show_status()  # it said it was asking the model
         if message.error:
             self.notify(message.error, severity="error", timeout=10)
             return
@@ -473,7 +518,6 @@ class StudioScreen(Screen):
             said = "the options are the model's now"
         self.remember()
         self.fill()
-        self.check()
         self.notify(f"{said} (Ctrl+Z takes it back)")
 
 
