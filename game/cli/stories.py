@@ -154,15 +154,16 @@ def cmd_validate(args) -> int:
 # -- lint and preview ------------------------------------------------------------------------
 
 
-def _budget_and_prefs(tokens: int | None):
-    """The budget and the reader's preferences a new game would use (the player's settings)."""
+def _settings_and_budget(tokens: int | None):
+    """The player's settings (a new game's preferences come from them) and the prompt budget."""
+    from game.core.errors import PlayerError
     from game.core.settings import load_settings
     from game.engine.prompts import Budget
 
     settings = load_settings()
     total = tokens or settings.prompt_tokens
     if total < 600:
-        raise SeedError("--tokens", f"{total} is too small a budget; the game uses at least 600")
+        raise PlayerError(f"--tokens {total} is too small a budget; the game uses at least 600")
     return settings, Budget(total)
 
 
@@ -174,7 +175,7 @@ def cmd_lint(args) -> int:
     paths = _seed_paths(args.paths)
     if paths is None:
         return 1
-    settings, budget = _budget_and_prefs(args.tokens)
+    settings, budget = _settings_and_budget(args.tokens)
     bad = warned = noted = 0
     for path in paths:
         try:
@@ -210,7 +211,7 @@ def cmd_preview(args) -> int:
     except SeedError as err:
         print(err)
         return 1
-    settings, budget = _budget_and_prefs(args.tokens)
+    settings, budget = _settings_and_budget(args.tokens)
     preview = first_request(seed, prefs_from(settings, seed), budget, args.action)
     if args.json:
         parts = [{"message": p.message + 1, "field": p.where, "what": p.label, "tokens": p.tokens, "sent": p.kept}

@@ -155,7 +155,7 @@ def _system(story: Story, sent: str) -> list[Part]:
 
 def _label(seed: Seed, where: str, text: str, index: int) -> str:
     if index == 0:
-        return "the narrator's rules (person, paragraph length and rating from the player's settings)"
+        return "the narrator's rules (from the player's settings)"
     if not where:
         return f"heading {text.strip()!r}"
     if where.startswith("pinned["):

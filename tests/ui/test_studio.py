@@ -296,3 +296,32 @@ def test_stories_edit_of_a_file_that_is_not_toml_is_one_line(tmp_path, capsys):
     assert main(["stories", "edit", str(bad)]) == 1
     out = capsys.readouterr().out.strip()
     assert out.startswith(f"{bad}:") and "invalid TOML" in out and "\n" not in out
+
+
+async def test_a_suggestion_that_fails_says_so_and_changes_nothing(ui_env, saves, tmp_path, app_for):
+    app = app_for(saves, edit=SeedFile.open(seed_file_at(tmp_path)))
+    async with app.run_test() as pilot:
+        screen = studio(app)
+        await until(pilot, lambda: checked(app))
+        ui_env.fail(*["500"] * 6)  # more than the backend's retries
+        await pilot.press("f4", "ctrl+g")
+        await until(pilot, lambda: any(n.severity == "error" for n in app._notifications), timeout=30)
+        said = next(n.message for n in app._notifications if n.severity == "error")
+        assert "answered 500" in said and "Check that the server is running" in said  # the error and its hint
+        assert isinstance(app.screen, StudioScreen) and not screen.unsaved and len(screen.data["world"]) == 2
+        assert text_of(app, "#studio-status").startswith("valid")  # no longer "asking the model…"
+
+
+async def test_quitting_from_a_playtest_asks_about_the_studios_changes(ui_env, saves, tmp_path, app_for):
+    app = app_for(saves, edit=SeedFile.open(seed_file_at(tmp_path)))
+    async with app.run_test() as pilot:
+        await until(pilot, lambda: checked(app))
+        await pilot.press(*"!")
+        await until(pilot, lambda: studio(app).unsaved)
+        await pilot.press("f5")
+        await until(pilot, lambda: idle(app))
+        await pilot.press("ctrl+q")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, PlayScreen))
+        assert app.is_running
