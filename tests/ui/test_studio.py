@@ -9,6 +9,7 @@ from textual.widgets import DataTable, Input, RadioSet, Static
 
 from game.cli import main
 from game.engine.preview import first_request
+from game.session import prefs_from
 from game.stories.document import SeedFile
 from game.stories.loader import load_seed
 from game.ui.screens.dialogs import ConfirmScreen
@@ -153,7 +154,7 @@ async def test_the_preview_panel_is_the_engines_own(ui_env, saves, tmp_path, app
         await pilot.press("f6")
         shown = text_of(app, "#preview-text")
         seed = load_seed(path)
-        preview = first_request(seed, studio(app).prefs(seed), budget=None)
+        preview = first_request(seed, prefs_from(app.settings, seed), budget=None)
         for line in preview.report()[:4] + [preview.messages[0]["content"].splitlines()[0]]:
             assert line in shown
         assert "World entries the opening triggers: 'The logbook'." in shown

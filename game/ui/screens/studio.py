@@ -9,7 +9,6 @@ deleted world entry, an accepted suggestion), so Ctrl+Z outranks the text boxes'
 from __future__ import annotations
 
 import copy
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,24 +22,20 @@ from textual.widgets import (Button, Checkbox, DataTable, Footer, Input, Select,
                              TextArea)
 
 from game.core.errors import PlayerError, one_line, with_hint
+from game.ui.widgets.drafts import Check, History, check, preview_text
 from game.ui.widgets.fields import Box, Field
 from game.ui.widgets.seed_form import ENTRY, FIELDS, LISTS, RATINGS, STORY, Spec, get, place_of, put, read, shown
 
-CHECK_AFTER = 0.15  # seconds of quiet before the seed is checked again (a check takes a few ms)
-GROUP = 1.0  # typing in one field within this many seconds is one undo step
-HISTORY = 300
+CHECK_AFTER = 0.15  # seconds of quiet before the seed is checked again (bench/studio.py: tens of ms)
 CHANGES = (Input.Changed, TextArea.Changed, Select.Changed, Checkbox.Changed)
 
 
 @dataclass
 class Checked(Message):
-    """A check of the seed, made in a thread: the seed or its problems, the preview, lint's findings."""
+    """A check of the seed, made in a thread."""
 
     number: int
-    seed: object
-    problems: list
-    preview: object
-    findings: list
+    result: Check
 
 
 @dataclass
@@ -76,9 +71,7 @@ class StudioScreen(Screen):
         self.standalone = standalone  # `recurrent stories edit`: leaving the studio ends the game
         self.data = {**seed_file.data, "world": entries_with_origin(seed_file.data)}
         self.saved = copy.deepcopy(self.data)
-        self.history = [copy.deepcopy(self.data)]
-        self.at = 0
-        self.last_change: tuple[str, float] = ("", 0.0)
+        self.history = History(self.data)
         self.entry: int | None = 0 if self.data["world"] else None  # the world entry in the form
         self.seed = None  # the seed the data makes, when it is valid
         self.problems: list = []
@@ -219,17 +212,7 @@ class StudioScreen(Screen):
 
     def remember(self, where: str = "") -> None:
         """A change made: one undo step (typing on in one field stays one step)."""
-        now = time.monotonic()
-        last, then = self.last_change
-        if where and where == last and now - then < GROUP and self.at == len(self.history) - 1 and self.at > 0:
-            self.history[self.at] = copy.deepcopy(self.data)
-        else:
-            del self.history[self.at + 1:]
-            self.history.append(copy.deepcopy(self.data))
-            if len(self.history) > HISTORY:
-                del self.history[0]
-            self.at = len(self.history) - 1
-        self.last_change = (where, now)
+        self.history.record(self.data, where)
         self.show_title()
         self.check_soon()
 
@@ -253,9 +236,7 @@ class StudioScreen(Screen):
 
     @work(thread=True, exclusive=True, group="check")
     def checking(self, number: int, data: dict) -> None:
-        seed, problems = self.seed_file.check(data)
-        preview = self.preview(seed) if seed is not None else None
-        self.post_message(Checked(number, seed, problems, preview, self.lint(seed, preview)))
+        self.post_message(Checked(number, check(self.seed_file, data, self.app.settings)))
 
     @on(Checked)
     def checked(self, message: Checked) -> None:
@@ -263,10 +244,11 @@ class StudioScreen(Screen):
         if message.number != self.asked:
             return  # the data changed since: a newer check is on its way
         self.told = message.number
-        self.seed, self.problems, self.found = message.seed, message.problems, message.findings
+        result = message.result
+        self.seed, self.problems, self.found = result.seed, result.problems, result.findings
         self.show_problems()
         self.show_status()
-        self.show_preview(message.preview, message.findings)
+        self.query_one("#preview-text", Static).update(preview_text(result))
 
     def show_problems(self) -> None:
         shown_at: dict[str, str] = {}
@@ -303,38 +285,6 @@ class StudioScreen(Screen):
             self.notify(f"the seed does not validate yet: {self.problems[0]}", severity="warning", timeout=8)
         return self.seed is not None
 
-    def lint(self, seed, preview) -> list:
-        """What `stories lint` says of the seed."""
-        from game.stories.lint import lint
-
-        if preview is None:
-            return []
-        return lint(seed, self.prefs(seed).paragraph_words) + preview.findings()
-
-    def prefs(self, seed):
-        from game.session import prefs_from
-
-        return prefs_from(self.app.settings, seed)
-
-    def preview(self, seed):
-        from game.engine.preview import first_request
-        from game.engine.prompts import Budget
-
-        return first_request(seed, self.prefs(seed), Budget(self.app.settings.prompt_tokens))
-
-    def show_preview(self, preview, found: list) -> None:
-        text = self.query_one("#preview-text", Static)
-        if preview is None:
-            text.update("The narrator's first request is shown here once the seed is valid:\n"
-                        + "\n".join(str(p) for p in self.problems[:5]))
-            return
-        lines = preview.report()
-        if found:
-            lines += ["", "What `stories lint` says:"] + [f"  {f.line()}" for f in found]
-        for index, message in enumerate(preview.messages):
-            lines += ["", f"--- message {index + 1}: {message['role']} ---", message["content"]]
-        text.update("\n".join(lines))
-
     # -- the world table ------------------------------------------------------------------
     @on(DataTable.RowHighlighted, "#world-table")
     def entry_chosen(self, event: DataTable.RowHighlighted) -> None:
@@ -368,22 +318,16 @@ class StudioScreen(Screen):
 
     # -- undo -----------------------------------------------------------------------------
     def action_undo(self) -> None:
-        if self.at == 0:
-            self.notify("nothing to undo")
-            return
-        self.at -= 1
-        self.restore()
+        self.restore(self.history.undo(), "nothing to undo")
 
     def action_redo(self) -> None:
-        if self.at >= len(self.history) - 1:
-            self.notify("nothing to redo")
-            return
-        self.at += 1
-        self.restore()
+        self.restore(self.history.redo(), "nothing to redo")
 
-    def restore(self) -> None:
-        self.data = copy.deepcopy(self.history[self.at])
-        self.last_change = ("", 0.0)
+    def restore(self, data: dict | None, otherwise: str) -> None:
+        if data is None:
+            self.notify(otherwise)
+            return
+        self.data = data
         self.fill()
         self.check()
 
