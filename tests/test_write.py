@@ -108,3 +108,15 @@ def test_server_down_at_the_start_leaves_no_empty_slot(saves, seed_path, capsys,
     code, out, err = run(capsys, "write", "--story", str(seed_path), "--slot", "x", "--steps", "1")
     assert code == 1 and "cannot reach" in err
     assert not (saves / "x").exists()
+
+
+def test_write_begins_with_the_opening_asked_for(game_env, saves, seed_path, tmp_path, capsys):
+    text = seed_path.read_text().replace('pinned = [', 'openings = ["You row out to the rock at dusk."]\npinned = [')
+    seed = tmp_path / "two.toml"
+    seed.write_text(text)
+    code, out, err = run(capsys, "write", "--story", str(seed), "--slot", "second", "--steps", "1", "--opening", "2")
+    assert code == 0, err
+    assert "You row out to the rock at dusk." in out and "You climb the last stair." not in out
+    code, out, err = run(capsys, "write", "--story", str(seed), "--slot", "third", "--steps", "1", "--opening", "3")
+    assert code == 1 and err.strip() == f"recurrent: {seed}: --opening 3: the story has 2 openings"
+    assert not (saves / "third").exists()

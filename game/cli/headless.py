@@ -45,7 +45,7 @@ def _open(args, settings, backend) -> Game:
     if args.story:
         from game.stories.loader import load_seed
 
-        seed = load_seed(Path(args.story)).filled()
+        seed = load_seed(Path(args.story), getattr(args, "opening", 1)).filled()
     return Game.open(settings, saves_root(args, settings), args.slot, seed, backend=backend)
 
 

@@ -59,10 +59,17 @@ def list_seeds(folder: Path | str | None = None) -> list[tuple[Path, Seed | Seed
     return found
 
 
-def load_seed(path: Path | str) -> Seed:
+def load_seed(path: Path | str, opening: int = 1) -> Seed:
+    """The seed in the file; `opening` is the one it begins with (1, its own; 2... the alternatives)."""
     path = Path(path)
     text = read_seed_text(path)
-    return parse_seed(text, path)
+    seed = parse_seed(text, path)
+    if opening == 1:
+        return seed
+    count = len(seed.all_openings())
+    if not 1 <= opening <= count:
+        raise SeedError(path, f"--opening {opening}: the story has {count or 'no'} opening{'' if count == 1 else 's'}")
+    return seed.opened_with(opening - 1)
 
 
 def read_seed_text(path: Path) -> str:

@@ -25,7 +25,7 @@ def play(args) -> int:
         from game.saves.names import SlotError, check_name
         from game.stories.loader import load_seed
 
-        seed = load_seed(Path(story)).filled()
+        seed = load_seed(Path(story), getattr(args, "opening", 1)).filled()
         if slot:
             check_name(slot)
             if (saves / slot).exists():
