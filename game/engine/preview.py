@@ -87,9 +87,9 @@ class Preview:
         when = "the opening, which the model writes" if self.number == 0 else "the first paragraph after the opening"
         lines = [
             f"The first narration request of {self.seed.title!r}: for {when}.",
-            f"Budget: {budget.total:,} tokens (estimated at four characters a token). Ceilings: prefix {budget.prefix:,}, "
-            f"chapter {budget.chapter:,}, recap {budget.recap:,}, recalled {budget.recalled:,}, lore in play "
-            f"{budget.world:,}.",
+            f"Budget: {budget.total:,} tokens (estimated at four characters a token; a server with a smaller context "
+            f"window makes it smaller). Ceilings: prefix {budget.prefix:,}, chapter {budget.chapter:,}, recap "
+            f"{budget.recap:,}, recalled {budget.recalled:,}, lore in play {budget.world:,}.",
         ]
         for index, message in enumerate(self.messages):
             lines.append("")
