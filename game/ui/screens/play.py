@@ -59,10 +59,11 @@ class PlayScreen(Screen):
 
     busy = reactive(False, bindings=True)  # a paragraph is being told: the story's own keys wait
 
-    def __init__(self, name: str, seed=None) -> None:
+    def __init__(self, name: str, seed=None, throwaway: bool = False) -> None:
         super().__init__()
         self.slot_name = name
         self.seed = seed  # a new game when given
+        self.throwaway = throwaway  # the studio's playtest: a slot of its own, deleted when the screen goes
         self.game = None
         self.turn = Turn()
         self.edited_memory: tuple[int, str] | None = None  # (version seq, text) of the player's memory edit
@@ -104,12 +105,18 @@ class PlayScreen(Screen):
         self.query_one(StatusLine).state("opening the story…", busy=True)
         self.query_one("#action", Input).focus()
         self.open_game(self.app.saves, self.slot_name, self.seed, self.app.settings)
+        if self.throwaway:
+            self.notify("A playtest, in a throwaway slot: nothing of it is kept. Ctrl+T goes back to the studio.",
+                        timeout=8)
 
     @work(exclusive=True, group="turn")
     async def open_game(self, saves, name, seed, settings) -> None:
         from game.session import Game
 
-        task = asyncio.ensure_future(asyncio.to_thread(Game.open, settings, saves, name, seed, backend=self.app.backend))
+        if self.throwaway:
+            task = asyncio.ensure_future(asyncio.to_thread(Game.playtest, settings, seed, backend=self.app.backend))
+        else:
+            task = asyncio.ensure_future(asyncio.to_thread(Game.open, settings, saves, name, seed, backend=self.app.backend))
         try:
             game = await asyncio.shield(task)
         except asyncio.CancelledError:  # the player left while it opened: close it once it is open
@@ -375,6 +382,8 @@ class PlayScreen(Screen):
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action == "stop":
             return self.busy
+        if action == "save_as" and self.throwaway:
+            return False  # a playtest is not kept
         if action in ("undo", "retry", "flip", "edit", "memory", "save_as", "export", "settings"):
             return None if self.busy or self.slot is None else True
         return True
