@@ -178,8 +178,8 @@ async def play_llama(steps: int) -> dict:
             else:
                 self.firsts.append(first or 0.0)
 
-        async def _chunks(self, stream):
-            async for chunk in super()._chunks(stream):
+        async def _chunks(self, stream, ends):
+            async for chunk in super()._chunks(stream, ends):
                 extra = getattr(chunk, "model_extra", None) or {}
                 if extra.get("timings"):
                     self.timings.append(extra["timings"])

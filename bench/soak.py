@@ -14,8 +14,15 @@ of the process (so kills land in start-up, in opening the slot and in the recove
 the rest from the first acknowledged step (so kills land inside steps: narration, bookkeeping,
 the journal append, the background Chroma write, the marker and header writes).
 
-Run: python bench/soak.py [--kills 60] [--seed 1]   (writes the "Crash soak" section of bench/RESULTS.md)
-tests/test_crash.py runs the same soak with fewer kills.
+With --hostile the stand-in plays a hostile server on a share of its answers, mixed with the
+everyday faults: keep-alive comments for ever, answers that never end, JSON nested 200,000 deep,
+answers of megabytes, 300,000 `{`, an error echoing the Authorization header, a stream cut short
+but "finished", a 0xff byte in an event line, a web page labelled JSON. A run the server ends
+(an answer past the deadline, a web page) must end in one plain line; nothing acknowledged may
+be lost, and the longest step is reported.
+
+Run: python bench/soak.py [--kills 60] [--seed 1] [--hostile]   (writes the "Crash soak" or
+"Hostile soak" section of bench/RESULTS.md). tests/test_crash.py runs the same soaks with fewer kills.
 """
 from __future__ import annotations
 
@@ -27,6 +34,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-from tests.standin import StandIn  # noqa: E402
+from tests.standin import EVERYDAY, HOSTILE, StandIn  # noqa: E402
 
 SLOT = "soak"
 SEED = '''
@@ -66,30 +74,89 @@ class Soak:
     seconds: float = 0.0
     check_seconds: list[float] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    step_seconds: list[float] = field(default_factory=list)  # between one progress line and the next
+    ended_by_server: int = 0  # runs a hostile server ended, each in one line
+    faults: dict[str, int] = field(default_factory=dict)  # what the stand-in sent, by kind
 
 
-def environment(server_url: str, saves: Path, work: Path) -> dict:
+def environment(server_url: str, saves: Path, work: Path, hostile: bool = False) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RECURRENT_"))}
     env.update(OPENAI_BASE_URL=server_url, OPENAI_API_KEY="sk-soak", RECURRENT_MODEL="standin",
                RECURRENT_SAVES_DIR=str(saves), RECURRENT_RETRY_BASE="0.01", RECURRENT_TIMEOUT="10",
                RECURRENT_CONFIG=str(work / "no-settings.toml"), PYTHONPATH=str(ROOT))
+    if hostile:  # a stall counts after 1 s of keep-alives or silence, an endless answer after 3 s
+        env.update(RECURRENT_TIMEOUT="1", RECURRENT_DEADLINE="3")
     return env
+
+
+class Run:
+    """`write` in its own process, its stderr copied to a file line by line with the time each
+    line came (so kills can wait for progress, and the steps can be timed)."""
+
+    def __init__(self, command: list[str], env: dict, errors: Path) -> None:
+        self.errors = errors
+        self.times: list[tuple[float, str]] = []
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        with open(self.errors, "w", encoding="utf-8") as out:
+            for raw in self.proc.stderr:
+                line = raw.decode("utf-8", "replace")
+                self.times.append((time.monotonic(), line))
+                out.write(line)
+                out.flush()
+
+    def wait(self, timeout: float) -> int:
+        code = self.proc.wait(timeout=timeout)
+        self._reader.join(timeout=10)
+        return code
+
+    def text(self) -> str:
+        return "".join(line for _at, line in self.times)
+
+    def step_seconds(self) -> list[float]:
+        """How long each step took: from one progress line to the next (the first step, whose
+        time includes start-up, is not counted)."""
+        marks = [at for at, line in self.times if PROGRESS.match(line)]
+        return [later - earlier for earlier, later in zip(marks, marks[1:])]
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
 
 def _acknowledged(text: str) -> int:
     return max((int(n) for n, _total in PROGRESS.findall(text)), default=0)
 
 
-def _wait_for_progress(path: Path, proc: subprocess.Popen, timeout: float) -> bool:
-    """Poll the stderr file until the first progress line (or the process ends); bounded."""
+def _wait_for_progress(run: Run, timeout: float) -> bool:
+    """Poll the run's stderr until the first progress line (or the process ends); bounded."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if PROGRESS.search(path.read_text(errors="replace")):
+        if PROGRESS.search(run.text()):
             return True
-        if proc.poll() is not None:
+        if run.proc.poll() is not None:
             return False
         time.sleep(0.01)
-    raise SoakFailure(f"no progress line within {timeout:.0f} s: {path.read_text(errors='replace')[-500:]}")
+    raise SoakFailure(f"no progress line within {timeout:.0f} s: {run.text()[-500:]}")
+
+
+def _ended_plainly(run: Run, code: int, hostile: bool) -> bool:
+    """A run that ended on its own: fine when it finished; with a hostile server, also when the
+    server ended it and `write` said so in one plain line. Anything else fails the soak."""
+    text = run.text()
+    if "Traceback" in text:
+        raise SoakFailure(f"a traceback: {text.strip()[-800:]}")
+    if code == 0:
+        return False
+    last = [line for line in text.splitlines() if not PROGRESS.match(line)][-1:]
+    if hostile and last and last[0].startswith("recurrent: "):
+        return True
+    raise SoakFailure(f"a run failed on its own: {text.strip()[-500:]}")
 
 
 def verify(saves: Path, before: int, acknowledged: int, result: Soak) -> int:
@@ -123,38 +190,48 @@ def verify(saves: Path, before: int, acknowledged: int, result: Soak) -> int:
     return taken
 
 
-def soak(kills: int, seed: int = 1, work: Path | None = None, steps_per_run: int = 20, log=print) -> Soak:
-    """Kill `write` `kills` times at random moments; raises SoakFailure on the first broken promise."""
+def soak(kills: int, seed: int = 1, work: Path | None = None, steps_per_run: int = 20, log=print,
+         hostile: bool = False) -> Soak:
+    """Kill `write` `kills` times at random moments; raises SoakFailure on the first broken promise.
+    With `hostile`, the stand-in plays a hostile server on a share of its answers."""
     rng = random.Random(seed)
     result = Soak()
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as scratch, StandIn() as server:
+    server = StandIn(fault_rate=0.25, seed=seed, kinds=EVERYDAY + HOSTILE, slow_seconds=1.5) if hostile else StandIn()
+    server.huge_chars = 3_000_000  # as bad as 30 MB for what is kept (the ceiling is far below both), and quicker
+    with tempfile.TemporaryDirectory() as scratch, server:
         work = Path(work or scratch)
         saves = work / "saves"
         saves.mkdir(parents=True, exist_ok=True)
         story = work / "soak.toml"
         story.write_text(SEED, encoding="utf-8")
-        env = environment(server.url, saves, work)
+        env = environment(server.url, saves, work, hostile)
         command = [sys.executable, "-m", "game", "write", "--slot", SLOT, "--out", os.devnull]
 
         # Create the slot, then calibrate on an uninterrupted run: how long start-up takes, and the steps.
-        first = subprocess.run(command + ["--story", str(story), "--steps", "5"], env=env, cwd=ROOT,
-                               capture_output=True, text=True, timeout=180)
-        if first.returncode != 0:
-            raise SoakFailure(f"the first run failed: {first.stderr.strip()[-500:]}")
-        before = verify(saves, 0, 5, result)
-        errors = work / "stderr-0.txt"
-        with open(errors, "w") as err:
-            t0 = time.monotonic()
-            proc = subprocess.Popen(command + ["--steps", str(steps_per_run)], env=env, cwd=ROOT,
-                                    stdout=subprocess.DEVNULL, stderr=err)
-            _wait_for_progress(errors, proc, timeout=120)
-            startup = time.monotonic() - t0
-            proc.wait(timeout=120)
-            step_window = max(0.2, time.monotonic() - t0 - startup)
-        if proc.returncode != 0:
-            raise SoakFailure(f"the calibration run failed: {errors.read_text()[-500:]}")
-        before = verify(saves, before, steps_per_run, result)
+        # A hostile server may end a run (in one line); the slot is made again until it has its steps.
+        before = 0
+        for _attempt in range(20):
+            fresh = not (saves / SLOT).exists()  # a slot a failed first run left with only its seed goes on too
+            first = Run(command + (["--story", str(story)] if fresh else []) + ["--steps", str(5 - before)], env,
+                        work / "stderr-first.txt")
+            result.ended_by_server += _ended_plainly(first, first.wait(timeout=300), hostile)
+            result.step_seconds += first.step_seconds()
+            if (saves / SLOT).exists():
+                before = verify(saves, before, _acknowledged(first.text()), result)
+            if before >= 5:
+                break
+        else:
+            raise SoakFailure("the slot never reached 5 steps")
+        t0 = time.monotonic()
+        calibration = Run(command + ["--steps", str(steps_per_run)], env, work / "stderr-0.txt")
+        _wait_for_progress(calibration, timeout=300)
+        startup = time.monotonic() - t0
+        code = calibration.wait(timeout=600)
+        step_window = max(0.2, time.monotonic() - t0 - startup)
+        result.ended_by_server += _ended_plainly(calibration, code, hostile)
+        result.step_seconds += calibration.step_seconds()
+        before = verify(saves, before, _acknowledged(calibration.text()), result)
         result.notes.append(f"start-up to the first step {startup:.1f} s; {steps_per_run} steps {step_window:.1f} s")
 
         runs = 0
@@ -162,30 +239,24 @@ def soak(kills: int, seed: int = 1, work: Path | None = None, steps_per_run: int
             runs += 1
             if runs > kills * 3:
                 raise SoakFailure(f"only {result.kills} kills landed in {runs - 1} runs")
-            errors = work / f"stderr-{runs}.txt"
-            with open(errors, "w") as err:
-                proc = subprocess.Popen(command + ["--steps", str(steps_per_run)], env=env, cwd=ROOT,
-                                        stdout=subprocess.DEVNULL, stderr=err)
-                try:
-                    if rng.random() < 0.2:
-                        time.sleep(rng.uniform(0.0, startup + 0.3))  # start-up, opening the slot, recovery
-                    elif _wait_for_progress(errors, proc, timeout=120):
-                        time.sleep(rng.uniform(0.0, step_window))  # somewhere inside the steps
-                    if proc.poll() is None:
-                        os.kill(proc.pid, signal.SIGKILL)
-                        killed = True
-                    else:
-                        killed = False
-                    proc.wait(timeout=60)
-                finally:
-                    if proc.poll() is None:
-                        proc.kill()
-                        proc.wait()
-            text = errors.read_text(errors="replace")
-            acknowledged = _acknowledged(text)
+            run = Run(command + ["--steps", str(steps_per_run)], env, work / f"stderr-{runs}.txt")
+            try:
+                if rng.random() < 0.2:
+                    time.sleep(rng.uniform(0.0, startup + 0.3))  # start-up, opening the slot, recovery
+                elif _wait_for_progress(run, timeout=300):
+                    time.sleep(rng.uniform(0.0, step_window))  # somewhere inside the steps
+                if run.proc.poll() is None:
+                    os.kill(run.proc.pid, signal.SIGKILL)
+                    killed = True
+                else:
+                    killed = False
+                code = run.wait(timeout=120)
+            finally:
+                run.kill()
+            acknowledged = _acknowledged(run.text())
+            result.step_seconds += run.step_seconds()
             if not killed:
-                if proc.returncode != 0:
-                    raise SoakFailure(f"run {runs} failed on its own: {text.strip()[-500:]}")
+                result.ended_by_server += _ended_plainly(run, code, hostile)
                 result.finished += 1
             else:
                 result.kills += 1
@@ -200,6 +271,8 @@ def soak(kills: int, seed: int = 1, work: Path | None = None, steps_per_run: int
         if final.returncode != 0:
             raise SoakFailure(f"`recurrent saves check` failed: {final.stderr.strip()}")
         result.steps = before
+        for kind in server.faults_sent:
+            result.faults[kind] = result.faults.get(kind, 0) + 1
     result.seconds = time.perf_counter() - started
     return result
 
@@ -208,17 +281,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kills", type=int, default=60)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--hostile", action="store_true", help="mix a hostile server's answers into the faults")
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).parent))
     from results import machine, write_section
 
-    result = soak(args.kills, args.seed)
+    result = soak(args.kills, args.seed, hostile=args.hostile)
     checks = sorted(result.check_seconds)
-    body = f"""Machine: {machine()}. `python bench/soak.py --kills {args.kills} --seed {args.seed}`: `python -m game write --steps 20`
-against the stand-in server, SIGKILLed after a random delay (seeded RNG) {result.kills} times; after every kill the slot
-is checked (`saves check`), opened, and its journal and long-term memory compared. Every check passed.
-
-| figure | value |
+    steps = sorted(result.step_seconds)
+    server = "a hostile stand-in (a quarter of its answers a fault, everyday or hostile)" if args.hostile else "the stand-in server"
+    rows = f"""| figure | value |
 | --- | --- |
 | kills | **{result.kills}** (plus {result.finished} runs that finished before their kill came) |
 | kills before the run acknowledged a step (start-up, opening, recovery) | {result.in_startup} |
@@ -228,10 +300,20 @@ is checked (`saves check`), opened, and its journal and long-term memory compare
 | long-term memory behind the journal, caught up on check | {result.index_behind} |
 | check or open failures | **0** |
 | steps in the slot at the end | {result.steps} |
+| step time, median / longest | {steps[len(steps) // 2]:.2f} s / **{steps[-1]:.1f} s** (over {len(steps)} steps) |
 | check after a kill, median | {checks[len(checks) // 2] * 1000:.0f} ms |
 | whole soak | {result.seconds:.0f} s |
 """
-    write_section("Crash soak", body)
+    if args.hostile:
+        sent = ", ".join(f"{kind} {count}" for kind, count in sorted(result.faults.items(), key=lambda kv: -kv[1]))
+        rows += f"| runs the server ended, each in one line | {result.ended_by_server} |\n| faults sent | {sent} |\n"
+    flag = " --hostile" if args.hostile else ""
+    body = f"""Machine: {machine()}. `python bench/soak.py --kills {args.kills} --seed {args.seed}{flag}`: `python -m game write --steps 20`
+against {server}, SIGKILLed after a random delay (seeded RNG) {result.kills} times; after every kill the slot
+is checked (`saves check`), opened, and its journal and long-term memory compared. Every check passed.
+
+{rows}"""
+    write_section("Hostile soak" if args.hostile else "Crash soak", body)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ from game.core.models import Preferences
 from game.core.settings import Settings, load_settings
 from game.engine.narrator import EngineSettings, Narrator
 from game.core.paths import default_saves_dir
-from game.saves.slot import MemoryConfig, Slot, delete_slot
+from game.saves.names import SlotError
+from game.saves.slot import MemoryConfig, Slot, SlotExists, delete_slot
 
 
 def settings_from(args) -> Settings:
@@ -37,7 +38,7 @@ def saves_root(args, settings: Settings) -> Path:
 
 
 def memory_config(settings: Settings) -> MemoryConfig:
-    return MemoryConfig(host=settings.chroma_host, port=settings.chroma_port)
+    return MemoryConfig(host=settings.chroma_host, port=settings.chroma_port, seconds=settings.memory_timeout)
 
 
 def prefs_from(settings: Settings, seed, current: Preferences | None = None) -> Preferences:
@@ -70,13 +71,16 @@ class Game:
 
     @classmethod
     def open(cls, settings: Settings, saves: Path, name: str, seed=None, backend=None) -> "Game":
-        """Slot `name` in `saves`, new from `seed` when one is given."""
+        """Slot `name` in `saves`, new from `seed` when one is given. A slot that holds only that
+        same seed (a game that died before its first step) goes on; any other story is refused."""
         config = memory_config(settings)
-        if seed is not None:
+        if seed is None:
+            return cls(settings, Slot.open(saves, name, config), backend)
+        try:
             slot = Slot.create(saves, name, seed, prefs_from(settings, seed), config=config)
-        else:
-            slot = Slot.open(saves, name, config)
-        return cls(settings, slot, backend, fresh=seed is not None)
+        except SlotExists:
+            slot = _begun_with(Slot.open(saves, name, config), seed)
+        return cls(settings, slot, backend, fresh=True)
 
     @classmethod
     def playtest(cls, settings: Settings, seed, backend=None) -> "Game":
@@ -155,6 +159,21 @@ class Game:
                 delete_slot(slot.root, slot.name)  # nothing but the seed: leave no empty slot behind
             except PlayerError:
                 pass  # an empty slot left behind costs nothing: the same seed goes on from it
+
+
+def _begun_with(slot: Slot, seed) -> Slot:
+    """`slot`, if it holds nothing but `seed`: rerunning the command that made it goes on from it."""
+    story = slot.story
+    if _only_the_seed(story) and story.seed == seed:
+        return slot
+    slot.close()
+    name = slot.name
+    if story.seed == seed:
+        steps = f"{story.taken} step{'s' if story.taken != 1 else ''}"
+        raise SlotError(f"slot {name} already holds this story, {steps} in: continue it with "
+                        f"--slot {name} and no --story, or choose another --slot to start afresh")
+    raise SlotError(f"slot {name} already holds another story ({story.seed.title!r}): continue that one with "
+                    f"--slot {name} and no --story, or choose another --slot for this one")
 
 
 def _only_the_seed(story) -> bool:

@@ -5,6 +5,12 @@ and embeddings, so the real `openai` client, its streaming and our retries are
 exercised. Answers are made from the request (narration echoes the player's
 action; structured answers fill the requested schema), or taken from a script.
 Faults can be queued one by one or injected at a rate with a fixed seed.
+
+Besides the everyday faults (429, 500, slow, cut, invalid JSON) it plays a hostile
+server (`HOSTILE`): answers nested 200,000 deep, answers of tens of megabytes, 300,000
+`{`, SSE keep-alive comments that never end, an error that echoes the request's
+Authorization header, a stream cut short and then ended with finish_reason "stop",
+a 0xff byte in an SSE line, and an HTML page served as application/json.
 """
 from __future__ import annotations
 
@@ -17,7 +23,9 @@ import time
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-FAULTS = ("429", "500", "slow", "cut", "invalid", "drop", "html", "garbled", "quota", "400")
+EVERYDAY = ("429", "500", "slow", "cut", "invalid")
+HOSTILE = ("deep", "deep-body", "huge", "braces", "ping", "endless", "echo-auth", "cut-stop", "xff", "html-json")
+FAULTS = EVERYDAY + ("drop", "html", "garbled", "quota", "400") + HOSTILE
 
 
 def free_port() -> int:
@@ -33,22 +41,81 @@ def _tokens(text: str) -> int:
     return max(1, len(text) // 4)
 
 
+# Scenery as a real model writes it: no sentence said again within a few paragraphs (a repeat
+# would be a guard's business), every paragraph ending with a whole sentence.
+SCENERY = [
+    "The lamp hisses and the shadows lean closer while the wind worries at the shutters.",
+    "Rain needles the window and runs in crooked lines down the glass.",
+    "A draught finds the back of your neck and is gone again.",
+    "Somewhere a clock ticks, slow and patient, as if it has all night.",
+    "The floorboards answer every step with a small complaint.",
+    "Dust turns in the lamplight like something alive.",
+    "Far off, a bell tolls twice and then thinks better of it.",
+    "The smell of salt and old paper hangs in the air.",
+    "A moth batters itself against the glass of the lamp.",
+    "Water drips steadily into a bucket by the door.",
+    "The walls are papered with charts gone brown at the edges.",
+    "Your breath clouds in the cold and fades.",
+    "A gull cries once outside, very close, and then nothing.",
+    "The stove has gone out, and the iron ticks as it cools.",
+    "On the shelf a row of jars catches the light, each one labelled in faded ink.",
+    "The wind drops for a moment, and the silence is louder than the storm.",
+    "A rope creaks against its cleat somewhere overhead.",
+    "The door behind you settles in its frame with a soft click.",
+    "Someone has scratched initials into the table, deep and careful.",
+    "The candle gutters, steadies, and burns on.",
+    "There is mud on the threshold, not yet dry.",
+    "A coat hangs on the hook, still beaded with rain.",
+    "The great lens throws its beam across the water and sweeps it back again.",
+    "Beyond the glass the sea heaves, black and enormous.",
+    "A chair has been pushed back from the desk in a hurry.",
+    "The ink in the pot has a skin on it, days old.",
+    "Every so often the whole building shudders under a gust.",
+    "A cat watches you from the top of the stairs and does not blink.",
+    "The kettle is cold, but two cups stand beside it.",
+]
+ENDINGS = [
+    "Somewhere below, a door opens and closes again, and the house settles into a listening quiet.",
+    "Then the noise stops, and the room holds a listening quiet.",
+    "The storm draws breath, and for a while there is only a listening quiet.",
+    "Your own heartbeat slows, and the place falls into a listening quiet.",
+    "Even the wind seems to wait, and everything keeps a listening quiet.",
+    "The last echo fades down the stairwell into a listening quiet.",
+    "Outside, the waves hush for a heartbeat, leaving a listening quiet.",
+    "Nobody answers, and the dark settles back into a listening quiet.",
+    "The lamp steadies, and the tower returns to its listening quiet.",
+    "A sigh runs through the timbers and dies away in a listening quiet.",
+    "You wait, and the whole night seems to lean in with a listening quiet.",
+]
+VERBS = ["Search", "Open", "Follow", "Examine", "Climb", "Watch", "Question"]
+OBJECTS = ["logbook", "stair", "keeper's desk", "lamp", "old chest", "window", "gallery", "cellar", "map", "ledger", "boat"]
+MANNERS = ["carefully", "at once", "in silence", "once more", "without a sound"]
+
+
+def _pick(words: list[str], n: int) -> str:
+    return words[n % len(words)]
+
+
+def scenery(n: int) -> str:
+    """Paragraph n's scenery: two sentences of SCENERY and an ending, none of them in the three
+    paragraphs before it."""
+    return f"{SCENERY[2 * n % len(SCENERY)]} {SCENERY[(2 * n + 1) % len(SCENERY)]} {ENDINGS[n % len(ENDINGS)]}"
+
+
 class Brain:
     """Deterministic answers made from what was asked."""
 
     def __init__(self) -> None:
         self.counter = 0
+        self.told = 0  # paragraphs so far
 
     def narrate(self, messages: list[dict]) -> str:
         self.counter += 1
+        self.told += 1
         last = messages[-1]["content"] if messages else ""
         action = last.strip().splitlines()[-1] if last.strip() else "wait"
         action = re.sub(r"^[^:]{0,40}:\s*", "", action)[:160]
-        return (
-            f"Paragraph {self.counter}. You {action.rstrip('.').lower()}. The lamp hisses and the shadows lean "
-            f"closer while the wind worries at the shutters. Somewhere below, a door opens and closes again, "
-            f"and the house settles into a listening quiet."
-        )
+        return f"You {action.rstrip('.').lower()}. {scenery(self.told)}"
 
     def fill(self, schema: dict, defs: dict, name: str = "value", depth: int = 0):
         if "$ref" in schema:
@@ -72,19 +139,70 @@ class Brain:
         if kind == "boolean":
             return False
         self.counter += 1
+        if name.startswith("options"):  # an action, as a model would offer one
+            n = self.counter
+            return f"{_pick(VERBS, n)} the {_pick(OBJECTS, n)} {_pick(MANNERS, n)}."[: schema.get("maxLength", 200)]
         text = f"{name.replace('_', ' ').capitalize()} {self.counter}: the story goes on."
         if name == "note":  # as a model writes it: two or three sentences, longer than an option
             text += " The lamp still burns in the tower. Nobody has answered the knock at the door yet."
         return text[: schema.get("maxLength", len(text))].ljust(schema.get("minLength", 0), ".")
 
 
+
+class WeakBrain(Brain):
+    """A small model's habits, in turn and deterministically: prose that echoes the prompt's labels,
+    a paragraph that starts by copying the one before, a paragraph looping on itself, options that
+    are fragments or field names, a recap that repeats. Every fourth paragraph and every third set
+    of options is a good one, so that a guard that harms good output shows too."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.notes = 0  # bookkeeping answers so far
+        self.previous = ""
+
+    def narrate(self, messages: list[dict]) -> str:
+        self.told += 1
+        last = messages[-1]["content"] if messages else ""
+        action = last.strip().splitlines()[-1] if last.strip() else "wait"
+        action = re.sub(r"^[^:]{0,40}:\s*", "", action)[:160]
+        scene = f"You {action.rstrip('.').lower()}. {scenery(self.told)}"
+        habit = self.told % 4
+        if habit == 1:  # the prompt's scaffolding, echoed into the story
+            text = f"## The next paragraph\nThe story has just begun.\n{scene}\n(the reader chose: {action})\n### Remembered from earlier"
+        elif habit == 2 and self.previous:  # the paragraph before, said again first
+            text = f"{self.previous} {scene}"
+        elif habit == 3:  # one block, over and over
+            text = " ".join([scene] * 4)
+        else:
+            text = scene
+        self.previous = scene
+        return text
+
+    def fill(self, schema: dict, defs: dict, name: str = "value", depth: int = 0):
+        value = super().fill(schema, defs, name, depth)
+        if depth == 0 and isinstance(value, dict) and "options" in value:
+            self.notes += 1
+            habit = self.notes % 3
+            if habit == 1:
+                value["options"] = ["the case of", "the case of the", "the case of the"]
+            elif habit == 2:
+                value["options"] = ["options", "options", "options"]
+            else:
+                value["options"] = ["Ask the captain who was on deck.", "Search the stern rail for marks.",
+                                    "Go below and knock on cabin 14."]
+            if "memory" in value:
+                value["memory"] = " ".join(["Ruth searches the ferry for the missing jeweller."] * 5)
+        return value
+
 class StandIn:
     """Start with `with StandIn() as server:`; `server.url` is the base URL for the openai client."""
 
-    def __init__(self, *, fault_rate: float = 0.0, seed: int = 7, slow_seconds: float = 2.0, brain: Brain | None = None):
+    def __init__(self, *, fault_rate: float = 0.0, seed: int = 7, slow_seconds: float = 2.0, brain: Brain | None = None,
+                 kinds: tuple[str, ...] = EVERYDAY):
         self.brain = brain or Brain()
         self.faults: deque[str] = deque()  # queued faults, used first
         self.fault_rate = fault_rate
+        self.kinds = kinds  # the faults drawn at `fault_rate`
         self.rng = random.Random(seed)
         self.slow_seconds = slow_seconds
         self.script: deque[str] = deque()  # scripted reply texts, used before the brain
@@ -102,6 +220,9 @@ class StandIn:
         self.tokenizer = None  # text -> token count, served at /extras/tokenize/count as llama-cpp-python does
         self.release = threading.Event()  # set to let "hold" answers finish
         self.holding = threading.Event()  # set when a "hold" request has arrived
+        self.ping_seconds = 0.2  # "ping" and "endless": the pause between keep-alives or pieces
+        self.depth = 200_000  # "deep" and "deep-body": how deep the nesting goes
+        self.huge_chars = 30_000_000  # "huge": the size of the memory in the answer
         self.lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -153,7 +274,7 @@ class StandIn:
                 if fault == "ok":  # a placeholder: this request goes through
                     return None
             elif self.fault_rate and self.rng.random() < self.fault_rate:
-                fault = self.rng.choice(("429", "500", "slow", "cut", "invalid"))
+                fault = self.rng.choice(self.kinds)
             else:
                 return None
             self.faults_sent.append(fault)
@@ -191,9 +312,11 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def _json(self, status: int, payload: dict, headers: dict | None = None) -> None:
-        data = json.dumps(payload).encode()
+        self._raw(status, "application/json", json.dumps(payload).encode(), headers)
+
+    def _raw(self, status: int, kind: str, data: bytes, headers: dict | None = None) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(data)))
         for key, value in (headers or {}).items():
             self.send_header(key, value)
@@ -229,13 +352,24 @@ class _Handler(BaseHTTPRequestHandler):
                 "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
                 f"'msg': \"Input should be 'text' or 'json_object'\", 'input': '{fmt}'}}")}})
         if fault == "html":
-            page = b"<html><body>Welcome to nginx!</body></html>"
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(page)))
-            self.end_headers()
-            self.wfile.write(page)
-            return
+            return self._raw(200, "text/html", b"<html><body>Welcome to nginx!</body></html>")
+        if fault == "echo-auth":  # a careless server quoting the request back, key and all
+            echoed = self.headers.get("Authorization") or ""
+            return self._json(500, {"error": {"message": f"upstream refused the request (Authorization: {echoed}); "
+                                                         f"headers were {{'authorization': '{echoed}'}}"}})
+        if fault == "html-json":  # a proxy's error page, labelled as JSON
+            return self._raw(200, "application/json", b"<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>")
+        if fault in ("ping", "endless"):
+            return self._keep_alive(body, fault)
+        if fault == "deep-body":
+            nested = "[" * self.standin.depth + "]" * self.standin.depth
+            if body.get("stream"):
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                self.wfile.write(f"data: {nested}\n\n".encode())
+                return
+            return self._raw(200, "application/json", f'{{"id": "x", "object": "chat.completion", "choices": {nested}}}'.encode())
         if fault == "quota":
             return self._json(429, {"error": {"message": "You exceeded your current quota.", "code": "insufficient_quota",
                                               "type": "insufficient_quota"}})
@@ -256,10 +390,19 @@ class _Handler(BaseHTTPRequestHandler):
         text = self.standin.answer(body)
         if fault == "invalid":
             text = "Sure! Here is the memory: **Memory:** it was a dark night {not json"
+        elif fault == "deep":
+            depth = self.standin.depth
+            text = '{"memory": ' + "[" * depth + "]" * depth + "}"
+        elif fault == "huge":
+            text = json.dumps({"memory": "x" * self.standin.huge_chars, "options": ["a" * 100_000, "b", "c"]})
+        elif fault == "braces":
+            text = "{" * 300_000
+        elif fault == "cut-stop":
+            text = text[: len(text) // 3]  # mid-word, and then the server says it finished
         prompt = _tokens(json.dumps(body.get("messages", [])))
         if body.get("stream"):
             return self._stream(body, text, prompt, cut=(fault == "cut"), garbled=(fault == "garbled"),
-                                hold_at=text.find('"note"') if fault == "hold-notes" else -1)
+                                hold_at=text.find('"note"') if fault == "hold-notes" else -1, xff=(fault == "xff"))
         self._json(200, {
             "id": "chatcmpl-standin", "object": "chat.completion", "created": int(time.time()),
             "model": body.get("model", "standin"),
@@ -267,7 +410,29 @@ class _Handler(BaseHTTPRequestHandler):
             "usage": {"prompt_tokens": prompt, "completion_tokens": _tokens(text), "total_tokens": prompt + _tokens(text)},
         })
 
-    def _stream(self, body: dict, text: str, prompt: int, cut: bool, garbled: bool = False, hold_at: int = -1) -> None:
+    def _keep_alive(self, body: dict, fault: str) -> None:
+        """A server that keeps the connection busy and never finishes: SSE comments (`: ping`), or
+        ("endless") a few words at a time forever; unstreamed, a JSON body of nothing but spaces."""
+        streamed = bool(body.get("stream"))
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream" if streamed else "application/json")
+        self.end_headers()
+        piece = {"id": "chatcmpl-standin", "object": "chat.completion.chunk", "created": int(time.time()),
+                 "model": body.get("model", "standin"),
+                 "choices": [{"index": 0, "delta": {"content": "and on "}, "finish_reason": None}]}
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline and not self.standin.release.is_set():
+            if not streamed:
+                self.wfile.write(b" ")
+            elif fault == "ping":
+                self.wfile.write(b": ping\n\n")
+            else:
+                self.wfile.write(f"data: {json.dumps(piece)}\n\n".encode())
+            self.wfile.flush()  # raises once the client has gone, which ends this
+            time.sleep(self.standin.ping_seconds)
+
+    def _stream(self, body: dict, text: str, prompt: int, cut: bool, garbled: bool = False, hold_at: int = -1,
+                xff: bool = False) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.end_headers()
@@ -294,6 +459,10 @@ class _Handler(BaseHTTPRequestHandler):
                 time.sleep(self.standin.chunk_seconds)
             if garbled:
                 self.wfile.write(b"data: {not json at all\n\n")
+                self.wfile.flush()
+                return
+            if xff:  # a byte that is not UTF-8, inside an event line
+                self.wfile.write(b'data: {"choices": [{"index": 0, "delta": {"content": "\xff"}}]}\n\n')
                 self.wfile.flush()
                 return
         if cut:

@@ -1,6 +1,8 @@
 """The OpenAI-compatible backend against the stand-in: every fault kind, and bad JSON."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from game.core.models import GENERIC_OPTIONS, Bookkeeping
@@ -9,6 +11,9 @@ from game.llm.jsonout import first_json_object, parse_as
 
 
 MESSAGES = [{"role": "user", "content": "The reader's action: look"}]
+# A paragraph long enough that the guards keep it as it is (a short one is told again).
+GALLERY = ("You step out onto the gallery and the wind takes your breath. Rain drives sideways across the rail, and "
+           "far below the sea breaks white on the rocks, over and over, as the great lamp turns above you.")
 
 
 async def _stream(backend, notices):
@@ -22,7 +27,7 @@ async def test_stream_recovers_from_each_fault(server, fault, backend_for):
     server.fail(fault)
     notices = []
     text = await _stream(backend, notices)
-    assert text.startswith("Paragraph") and text.rstrip().endswith("quiet.")
+    assert text.startswith("You look.") and text.rstrip().endswith("quiet.")
     assert server.faults_sent == [fault]
     assert len(notices) == 1 and "trying again" in notices[0].text
     if fault == "cut":
@@ -73,12 +78,14 @@ async def test_step_falls_back_when_bookkeeping_stays_invalid(server, saves, see
     game = await new_game(server, saves, seed_path)
     old_memory = game.story.memory
     # the narration call succeeds; every bookkeeping answer is prose, not JSON
-    server.say("You step out onto the gallery and the wind takes your breath.", *(["**Memory:** no json here"] * 3))
+    server.say(GALLERY, *(["**Memory:** no json here"] * 3))
     notices = []
     step = await game.step("Step onto the gallery.", on_notice=notices.append)
     assert step.version.paragraph.startswith("You step out onto the gallery")
     assert step.version.fallback and step.version.memory == old_memory
-    assert step.version.options == GENERIC_OPTIONS
+    # Options made from the story (here the seed's own, not yet taken), not the generic lines.
+    assert len(set(step.version.options)) == 3 and set(step.version.options) & set(game.story.seed.options)
+    assert step.version.options != GENERIC_OPTIONS
     assert any("kept the previous one" in n.text for n in notices)
     assert game.story.taken == 1
     await end_game(game)
@@ -86,10 +93,11 @@ async def test_step_falls_back_when_bookkeeping_stays_invalid(server, saves, see
 
 async def test_json_in_fences_and_prose_is_found(server, saves, seed_path, end_game, new_game):
     game = await new_game(server, saves, seed_path)
-    fenced = 'Here you go:\n```json\n{"memory": "Ada is on the gallery.", "options": ["a", "b", "c"]}\n```'
-    server.say("The gallery is slick with rain.", fenced)
+    options = ["Climb to the gallery rail.", "Read the logbook again.", "Call out for the keeper."]
+    fenced = 'Here you go:\n```json\n{"memory": "Ada is on the gallery.", "options": ' + json.dumps(options) + '}\n```'
+    server.say(GALLERY, fenced)
     step = await game.step("Step onto the gallery.")
-    assert step.version.options == ["a", "b", "c"] and not step.version.fallback
+    assert step.version.options == options and not step.version.fallback
     await end_game(game)
 
 

@@ -168,9 +168,12 @@ def _strings(value):
 
 
 def test_escape_sequences_from_the_model_never_reach_the_terminal_or_the_save(game_env, saves, seed_path, tmp_path, capsys):
-    bookkeeping = json.dumps({"memory": f"Memory {NASTY}", "options": [f"Ring {NASTY}", "Wait.", "\x1b[8mHide\x1b[0m."]})
+    bookkeeping = json.dumps({"memory": f"Memory {NASTY}",
+                              "options": [f"Ring {NASTY}", "Wait by the door.", "\x1b[8mHide\x1b[0m under the stairs."]})
     # Step 1's paragraph (streamed), then its notes (the seed's own opening needs no call).
-    game_env.say(f"Paragraph one. {NASTY} Then silence falls over the rocks.", bookkeeping)
+    game_env.say(f"Paragraph one. {NASTY} Then silence falls over the rocks, and the tide draws back from the black "
+                 "basalt with a long sigh, leaving the weed and the broken shells to glisten under the turning beam.",
+                 bookkeeping)
     code, out, err = run(capsys, "write", "--story", str(seed_path), "--slot", "esc", "--steps", "1", "--actions",
                          str(_actions(tmp_path, "2")))
     assert code == 0, err

@@ -106,10 +106,12 @@ async def test_the_options_arrive_before_the_notes_are_done(server, saves, seed_
 async def test_a_paragraph_cut_at_its_limit_is_reported_and_loses_its_half_sentence(server, saves, seed_path, end_game, new_game):
     game = await new_game(server, saves, seed_path)
     server.finishes.append("length")
-    server.say("The gull lifts off the rail. The lamp turns once, twice, and then the")
+    whole = ("The gull lifts off the rail and wheels away over the black water, crying once. Below the gallery the "
+             "sea heaves against the rocks, and spray climbs the tower as high as the first window.")
+    server.say(f"{whole} The lamp turns once, twice, and then the")
     notices = []
     step = await game.step("Watch the lamp.", on_notice=notices.append)
-    assert step.version.paragraph == "The gull lifts off the rail. The lamp turns once, twice, and then the"[:28]
+    assert step.version.paragraph == whole
     assert any("reached its length limit" in n.text for n in notices)
     await end_game(game)
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from bench.soak import soak
+from tests.standin import HOSTILE
 from game.cli import main
 from game.saves.check import check
 from game.saves.names import SlotError
@@ -29,6 +30,14 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_step(tmp_path):
     assert result.kills >= 10
     assert result.acknowledged > 0 and result.steps >= result.acknowledged
     assert len(result.check_seconds) >= result.kills  # a check after every kill (verify raises on any failure)
+
+
+def test_sigkill_with_a_hostile_server_loses_no_acknowledged_step(tmp_path):
+    """The same soak with a hostile server mixed in (bench/soak.py --hostile): runs the server ends
+    end in one plain line (checked by the soak), and no acknowledged step is lost."""
+    result = soak(kills=2, seed=5, work=tmp_path, steps_per_run=10, log=None, hostile=True)
+    assert result.kills >= 2 and result.steps >= result.acknowledged > 0
+    assert len(set(result.faults) & set(HOSTILE)) >= 4, result.faults  # the hostile answers were really sent
 
 
 def _write(capsys, *args):

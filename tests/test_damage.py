@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from game.cli import main
-from game.saves.journal import encode
+from game.saves.journal import Journal, encode
 from game.saves.names import SlotError
-from game.saves.slot import HEADER, JOURNAL, MEMORY, SCHEMA, Slot
+from game.saves.slot import HEADER, JOURNAL, MARKER, MEMORY, SCHEMA, Slot
 
 
 def run(capsys, *args):
@@ -81,13 +81,14 @@ def _garbage_mid_journal(path: Path) -> None:
 
 DAMAGE = {
     # name: (how, what check says, steps kept after repair of a 3-step slot, exit code of check)
+    # A lost step record is rebuilt from long-term memory, which holds its text.
     "torn last line (a crash)": (_torn_by_a_crash, "recovered: dropped a torn last journal record", 3, 0),
-    "truncated last line": (_truncate_last_line, "the journal's last record (record 4) is cut short", 2, 1),
-    "scribbled last line": (_scribble_last_line, "journal line 5 is damaged", 2, 1),
+    "truncated last line": (_truncate_last_line, "the journal's last record (record 4) is cut short", 3, 1),
+    "scribbled last line": (_scribble_last_line, "journal line 5 is damaged", 3, 1),
     "garbage header": (_garbage_header, "header.json is damaged", 3, 1),
     "deleted memory folder": (_delete_memory, "the long-term memory folder is missing", 3, 1),
     "memory of another embedder": (_other_embedder, "long-term memory was made by another embedder (story-minilm-int8-384)", 3, 1),
-    "garbage mid-journal": (_garbage_mid_journal, "journal line 3 is damaged", 0, 1),
+    "garbage mid-journal": (_garbage_mid_journal, "journal line 3 is damaged", 3, 1),
 }
 
 
@@ -133,7 +134,13 @@ def test_repair_keeps_the_damaged_journal_aside(game_env, saves, seed_path, caps
     assert run(capsys, "saves", "repair", "hurt")[0] == 0
     (aside,) = (saves / "hurt").glob("journal.damaged-*")
     assert aside.read_bytes() == damaged
-    assert (saves / "hurt" / JOURNAL).read_bytes() == original[: len(b"\n".join(original.split(b"\n")[:2])) + 1]
+    lines = (saves / "hurt" / JOURNAL).read_bytes().split(b"\n")
+    before = original.split(b"\n")
+    assert lines[:2] == before[:2] and lines[3:] == before[3:]  # every intact record, in its place
+    rebuilt = Journal(saves / "hurt" / JOURNAL).read().records[2]["step"]
+    was = json.loads(before[2].split(b" ", 1)[1])["step"]
+    assert rebuilt["number"] == was["number"] == 1 and rebuilt["action"] == was["action"]
+    assert rebuilt["version"]["paragraph"] == was["version"]["paragraph"] and rebuilt["version"]["fallback"]
 
 
 def test_a_deleted_memory_folder_is_rebuilt_on_open(game_env, saves, seed_path, capsys):
@@ -199,3 +206,119 @@ def test_a_save_from_a_newer_version_is_refused_in_one_line(game_env, saves, cap
     code, out, err = run(capsys, "saves", "list")
     assert code == 0 and "newer version" in out
     assert (saves / "new" / JOURNAL).read_bytes() == journal  # refused, not touched
+
+
+# -- issue 12: what is not damage, what repair puts back, and a journal cut short (F3, F4) ---------------
+def _lines(path: Path) -> list[bytes]:
+    return (path / JOURNAL).read_bytes().split(b"\n")[:-1]
+
+
+NOT_DAMAGE = {
+    "a blank line": lambda lines: lines[:5] + [b"", b"   "] + lines[5:],
+    "CRLF line ends": lambda lines: [line + b"\r" for line in lines],
+    "a line repeated exactly": lambda lines: lines[:6] + [lines[5]] + lines[6:],
+    "the last line repeated": lambda lines: lines + [lines[-1]],
+}
+
+
+@pytest.mark.parametrize("kind", [*NOT_DAMAGE, "no final newline"])
+def test_what_an_editor_does_to_a_journal_is_not_damage(game_env, saves, seed_path, capsys, kind):
+    assert run(capsys, "write", "--story", str(seed_path), "--slot", "ed", "--steps", "8")[0] == 0
+    lines = _lines(saves / "ed")
+    if kind == "no final newline":
+        (saves / "ed" / JOURNAL).write_bytes(b"\n".join(lines))
+    else:
+        (saves / "ed" / JOURNAL).write_bytes(b"\n".join(NOT_DAMAGE[kind](lines)) + b"\n")
+    assert run(capsys, "saves", "check", "ed")[:2] == (0, "ed: ok\n")
+    assert agrees(saves, "ed") == 8
+    assert run(capsys, "write", "--slot", "ed", "--steps", "1")[0] == 0  # the next record starts a line of its own
+    assert run(capsys, "saves", "check", "ed")[:2] == (0, "ed: ok\n") and agrees(saves, "ed") == 9
+
+
+def _flip_a_byte(path: Path, line: int) -> None:
+    data = bytearray((path / JOURNAL).read_bytes())
+    start = sum(len(x) + 1 for x in data.split(b"\n")[: line - 1])
+    at = start + len(data.split(b"\n")[line - 1]) // 2
+    data[at] ^= 0x01
+    (path / JOURNAL).write_bytes(bytes(data))
+
+
+def test_one_flipped_byte_costs_only_what_memory_cannot_give_back(game_env, saves, seed_path, capsys):
+    """Line 16 of 31 (step 14): every other record stays, in its place, and step 14 is rebuilt from
+    long-term memory, which holds its action and its text."""
+    assert run(capsys, "write", "--story", str(seed_path), "--slot", "hurt", "--steps", "29")[0] == 0
+    before = _lines(saves / "hurt")
+    assert len(before) == 31
+    _flip_a_byte(saves / "hurt", 16)
+    code, out, err = run(capsys, "saves", "check", "hurt")
+    assert code == 1 and err.startswith("hurt: journal line 16 is damaged")
+    code, out, err = run(capsys, "saves", "repair", "hurt")
+    assert code == 0, err
+    assert "kept 30 of 30 intact journal records" in out and "rebuilt 1 step(s) from long-term memory" in out
+    after = _lines(saves / "hurt")
+    assert after[:15] == before[:15] and after[16:] == before[16:]
+    with Slot.open(saves, "hurt") as slot:
+        step = slot.story.steps[14]
+        was = json.loads(before[15].split(b" ", 1)[1])["step"]
+        assert (step.action, step.version.paragraph) == (was["action"], was["version"]["paragraph"])
+        assert step.version.fallback and slot.story.taken == 29
+    assert run(capsys, "saves", "check", "hurt")[:2] == (0, "hurt: ok\n")
+    assert [p.name for p in saves.iterdir()] == ["hurt"]  # nothing needed a branch
+
+
+def test_steps_that_cannot_follow_a_lost_step_become_a_playable_branch(game_env, saves, seed_path, capsys):
+    """The same flipped byte with long-term memory gone as well: step 14 cannot be rebuilt, so the
+    story stops at step 13, and steps 15-29 are in a branch slot that says what was lost."""
+    assert run(capsys, "write", "--story", str(seed_path), "--slot", "hurt", "--steps", "29")[0] == 0
+    before = _lines(saves / "hurt")
+    _flip_a_byte(saves / "hurt", 16)
+    shutil.rmtree(saves / "hurt" / MEMORY)
+    code, out, err = run(capsys, "saves", "repair", "hurt")
+    assert code == 0, err
+    assert "15 record(s) after the damage could not follow the story: they are in the new slot hurt-recovered, " \
+           "which branches off after step 13" in out
+    assert _lines(saves / "hurt") == before[:15]
+    with Slot.open(saves, "hurt-recovered") as slot:
+        steps = slot.story.steps
+        assert slot.story.taken == 29 and "was lost" in steps[14].version.paragraph
+        assert [s.version.paragraph for s in steps[15:]] == [json.loads(line.split(b" ", 1)[1])["step"]["version"]["paragraph"]
+                                                             for line in before[16:]]
+    header = json.loads((saves / "hurt-recovered" / HEADER).read_text())
+    assert (header["parent"], header["fork_step"]) == ("hurt", 13)
+    for name, steps in (("hurt", 13), ("hurt-recovered", 29)):
+        assert run(capsys, "saves", "check", name)[0] == 0 and agrees(saves, name) == steps
+    assert run(capsys, "write", "--slot", "hurt-recovered", "--steps", "1")[0] == 0  # it plays on
+    assert json.loads((saves / "hurt-recovered" / HEADER).read_text())["parent"] == "hurt"  # and keeps its lineage
+    rows = json.loads(run(capsys, "saves", "list", "--json")[1])
+    assert [(r["slot"], r["steps"]) for r in rows] == [("hurt", 13), ("hurt-recovered", 30)]
+
+
+def test_a_journal_cut_short_is_reported_and_its_steps_rebuilt(game_env, saves, seed_path, capsys):
+    """Cut inside line 11 with index.json deleted: long-term memory holding steps past the journal's
+    end is the evidence. `check` says so (non-zero) and changes nothing; opening the slot to play
+    refuses rather than levelling the evidence away; `repair` rebuilds the lost steps from it."""
+    assert run(capsys, "write", "--story", str(seed_path), "--slot", "cut", "--steps", "20")[0] == 0
+    data = (saves / "cut" / JOURNAL).read_bytes()
+    at = sum(len(line) + 1 for line in data.split(b"\n")[:10]) + 40
+    (saves / "cut" / JOURNAL).write_bytes(data[:at])
+    (saves / "cut" / MARKER).unlink()
+    with Slot.open(saves, "cut", memory=False) as slot:
+        slot.open_memory(level=False)
+        ids = slot.memory.stored_ids()
+    journal = (saves / "cut" / JOURNAL).read_bytes()
+    code, out, err = run(capsys, "saves", "check", "cut")
+    assert code == 1 and err.count("\n") == 1
+    assert err.startswith("cut: the journal is cut short: it ends at record 9, but long-term memory holds ")
+    assert "later record(s) (up to record 21)" in err and "saves repair cut" in err
+    for args in (("saves", "check", "cut"), ("write", "--slot", "cut", "--steps", "1")):
+        assert run(capsys, *args)[0] == 1  # asked again, and by a game: still refused, still there
+    assert (saves / "cut" / JOURNAL).read_bytes() == journal
+    with Slot.open(saves, "cut", memory=False) as slot:
+        slot.open_memory(level=False)
+        assert slot.memory.stored_ids() == ids
+    code, out, err = run(capsys, "saves", "repair", "cut")
+    assert code == 0, err
+    assert "rebuilt 12 step(s) from long-term memory" in out
+    assert run(capsys, "saves", "check", "cut")[:2] == (0, "cut: ok\n")
+    with Slot.open(saves, "cut") as slot:
+        assert slot.story.taken == 20 and sum(s.version.fallback for s in slot.story.steps) == 12

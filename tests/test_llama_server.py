@@ -24,8 +24,8 @@ class Timed(OpenAIBackend):
 
     timings: list[dict]
 
-    async def _chunks(self, stream):
-        async for chunk in super()._chunks(stream):
+    async def _chunks(self, stream, ends):
+        async for chunk in super()._chunks(stream, ends):
             extra = getattr(chunk, "model_extra", None) or {}
             if extra.get("timings"):
                 self.timings.append(extra["timings"])

@@ -94,7 +94,9 @@ async def test_damage_is_named_and_repaired(server, saves, seed_path, end_game, 
         Slot.open(saves, "test")
     repair(saves, "test")
     with Slot.open(saves, "test") as slot:
-        assert slot.story.taken == 0  # only the seed record came before the damaged line
+        # The damaged line was the opening: rebuilt from long-term memory; the steps after it follow.
+        assert slot.story.taken == 2 and slot.story.steps[0].version.fallback
+        assert slot.story.steps[0].version.paragraph == slot.story.seed.opening
     assert check(saves, "test").ok
 
 
@@ -168,8 +170,11 @@ async def test_a_failed_memory_write_never_stops_the_story(server, saves, seed_p
     step = await game.step("Look at the lens.")  # recall meets the failed write: no exception
     assert step.number == 2
     monkeypatch.setattr(collection, "upsert", real)
-    await game.step("Go down the stairs.")  # the next commit rebuilds the index
+    step = await game.step("Go down the stairs.")  # after a failed write Chroma is asked nothing more this session
+    assert step.number == 3
     await end_game(game)
+    assert not check(saves, "test").ok  # the index lags the journal, and check says so
+    Slot.open(saves, "test").close()  # the next open rebuilds it from the journal
     assert check(saves, "test").ok
 
 

@@ -87,7 +87,8 @@ def test_existing_slot_is_not_overwritten(game_env, saves, seed_path, capsys):
     assert run(capsys, "write", "--story", str(seed_path), "--slot", "mine", "--steps", "1")[0] == 0
     journal = (saves / "mine" / "journal.jsonl").read_bytes()
     code, out, err = run(capsys, "write", "--story", str(seed_path), "--slot", "mine", "--steps", "1")
-    assert code == 1 and "already exists" in err
+    assert code == 1 and err == ("recurrent: slot mine already holds this story, 1 step in: continue it with --slot mine "
+                                 "and no --story, or choose another --slot to start afresh\n")
     assert (saves / "mine" / "journal.jsonl").read_bytes() == journal
 
 

@@ -4,19 +4,25 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from game.core.files import Unreadable, read_capped
 from game.engine.narrator import pick
-from game.saves.export import markdown, write_transcript
+from game.saves.export import check_out, markdown, write_transcript
 from game.saves.names import SlotError
 from game.session import Game, saves_root, settings_from
+
+
+MAX_ACTIONS_BYTES = 16 * 1024 * 1024  # thousands of actions; a pipe or /dev/zero is refused, not read for ever
 
 
 def _actions(path: str | None) -> list[str]:
     if not path:
         return []
     try:
-        return Path(path).read_text(encoding="utf-8").splitlines()
+        return read_capped(Path(path), MAX_ACTIONS_BYTES, "an actions file").decode("utf-8").splitlines()
     except FileNotFoundError:
         raise SlotError(f"{path}: no such actions file") from None
+    except Unreadable as error:
+        raise SlotError(f"{path}: {error}") from None
     except (UnicodeDecodeError, OSError) as error:
         raise SlotError(f"{path}: cannot read the actions file ({error.__class__.__name__})") from None
 
@@ -76,6 +82,8 @@ async def write(args) -> int:
     if args.steps < 0:
         raise SlotError("--steps must be 0 or more")
     settings = settings_from(args)
+    if args.out:
+        check_out(args.out, saves_root(args, settings))  # refused before a step is taken, not after
     lines = _actions(args.actions)
     backend = from_settings(settings=settings)
     try:
@@ -110,9 +118,9 @@ async def _tell(game: Game, args, lines: list[str]) -> None:
         progress.close()
     if args.steps:
         sys.stderr.write(f"wrote {args.steps} steps to slot {game.name}; {fallbacks} fell back to the previous memory "
-                         f"and generic options (the model's bookkeeping was not valid JSON)\n")
+                         f"and options made from the story (the model's bookkeeping was not valid JSON)\n")
         sys.stderr.flush()
     if args.out:
-        write_transcript(game.story, args.out, game.name)
+        write_transcript(game.story, args.out, game.name, saves=game.slot.root)
     else:
         sys.stdout.write(markdown(game.story))

@@ -5,6 +5,8 @@ import json
 import sys
 from pathlib import Path
 
+from game.core.errors import one_line
+from game.core.text import safe
 from game.saves.names import SlotError, check_name
 
 
@@ -56,20 +58,29 @@ def _list(args) -> int:
     for name in list_slots(root):
         try:
             rows.append(read_header(root, name))
-        except SlotError as error:
-            rows.append({"slot": name, "error": str(error)})
+        except Exception as error:  # one slot that cannot be read is a line of the listing, not its end
+            rows.append({"slot": name, "error": one_line(error)})
     if args.json:
         print(json.dumps(rows, indent=1))
         return 0
     if not rows:
         print(f"no saves in {root}")
-    width = max([len(row["slot"]) for row in rows] + [4])
-    for row in rows:
+    shown = [(_shown(row["slot"]), row) for row in rows]  # a folder's name may hold anything
+    width = max([len(name) for name, _ in shown] + [4])
+    for name, row in shown:
         if "error" in row:
-            print(f"{row['slot']:<{width}}  {row['error']}")
+            print(f"{name:<{width}}  {row['error']}")
         else:
-            print(f"{row['slot']:<{width}}  {row['title'][:36]:<36} {row['steps']:>6} steps {row.get('words', 0):>8} words  {row.get('updated') or ''}")
+            print(f"{name:<{width}}  {safe(row['title'])[:36]:<36} {row['steps']:>6} steps "
+                  f"{row.get('words') or 0:>8} words  {safe(str(row.get('updated') or ''))}")
     return 0
+
+
+def _shown(name: str) -> str:
+    try:
+        return check_name(name)
+    except SlotError:
+        return repr(name)
 
 
 def _show(args) -> int:
@@ -95,7 +106,7 @@ def _show(args) -> int:
         print(json.dumps(info, indent=1))
     else:
         for key, value in info.items():
-            print(f"{key:>14}: {value}")
+            print(f"{key:>14}: {safe(str(value))}")  # a journal edited by hand may hold escapes
     return 0
 
 
@@ -133,16 +144,15 @@ def _delete(args) -> int:
 def _export(args) -> int:
     from game.saves.export import markdown, write_transcript
     from game.saves.journal import Journal
-    from game.saves.slot import JOURNAL, replay
+    from game.saves.slot import JOURNAL, replay, slot_folder
 
     root = _root(args)
-    check_name(args.name)
-    path = root / args.name / JOURNAL
+    path = slot_folder(root, args.name) / JOURNAL
     if not path.exists():
         raise SlotError(f"no slot named {args.name} in {root}")
     story = replay(Journal(path).read(), args.name)
     if args.out:
-        write_transcript(story, args.out)
+        write_transcript(story, args.out, saves=root)
     else:
         sys.stdout.write(markdown(story))
     return 0

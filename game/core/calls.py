@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from game.core.errors import PlayerError
+from game.core.redact import redact
 
 Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": "..."}
 
@@ -46,6 +47,10 @@ class Notice:
 
     text: str
     restart: bool = False  # True when streamed text so far is void and will be sent again
+    quiet: bool = False  # a guard's remark on the model's output: the status line, no pop-up
+
+    def __post_init__(self) -> None:
+        self.text = redact(self.text)  # a notice may quote the server, which may quote our key
 
 
 Listener = Callable[[Notice], None]

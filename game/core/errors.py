@@ -7,6 +7,7 @@ command line not at all: its one line is the message).
 """
 from __future__ import annotations
 
+from game.core.redact import redact
 from game.core.text import safe
 
 
@@ -22,7 +23,8 @@ class PlayerError(Exception):
 
 
 def one_line(error: BaseException) -> str:
-    text = " ".join(safe(str(error)).split())  # an error may quote a file or a server: no escape codes
+    # An error may quote a file or a server: no escape codes, and never a key the server echoed.
+    text = " ".join(redact(safe(str(error))).split())
     return text or type(error).__name__
 
 

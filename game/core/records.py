@@ -118,8 +118,16 @@ class PrefsSet(Record):
     prefs: Preferences
 
 
+class Lost(Record):
+    """A record that repair could not read back (its journal line was damaged). It keeps the
+    record's place, so the records after it still follow one another; it changes nothing."""
+
+    kind: Literal["lost"] = "lost"
+    damaged_line: int = 0  # the journal line it was on, before the repair
+
+
 AnyRecord = Annotated[
-    Union[Begin, Told, Retold, Undone, Edited, Flipped, MemoryEdited, Pinned, Forgotten, Amended, PrefsSet],
+    Union[Begin, Told, Retold, Undone, Edited, Flipped, MemoryEdited, Pinned, Forgotten, Amended, PrefsSet, Lost],
     Field(discriminator="kind"),
 ]
 _reader = TypeAdapter(AnyRecord)

@@ -21,6 +21,8 @@ from pydantic import (
     model_validator,
 )
 
+from game.core.text import safe
+
 SHORT = 200  # a title, a name, a key
 LINE = 600  # a premise, a description, an option
 LONG = 4000  # an opening, a world entry
@@ -41,6 +43,13 @@ Person = Literal["second", "third"]
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_escapes(cls, data):
+        # Escape sequences in a seed (a title that clears the screen, an OSC 52 clipboard write)
+        # are removed where the text comes in, whoever wrote it: a file, a card, the model.
+        return _cleaned(data)
 
 
 class Protagonist(Strict):
@@ -71,6 +80,13 @@ class Placeholder(Strict):
 
     prompt: Line = Field(min_length=1)
     default: Line = Field(min_length=1)
+
+    @field_validator("prompt", "default")
+    @classmethod
+    def _no_blank_inside(cls, value: str) -> str:
+        if "${" in value:  # filled in, it would be a blank nobody declared
+            raise ValueError("cannot hold a placeholder (${...}); write the text itself")
+        return value
 
 
 class Seed(Strict):
@@ -223,6 +239,16 @@ class FieldProblem(ValueError):
 def _plain(value: str) -> str:
     # A reader's answer is one short line, and must not smuggle in a new `${blank}`.
     return " ".join(str(value).replace("${", "$ {").split())[:SHORT]
+
+
+def _cleaned(value):
+    if isinstance(value, str):
+        return safe(value)
+    if isinstance(value, list):
+        return [_cleaned(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _cleaned(v) for k, v in value.items()}
+    return value
 
 
 def strings_of(value, where: str):

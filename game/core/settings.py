@@ -15,6 +15,9 @@ from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from game.core.errors import PlayerError
+from game.core.files import Unreadable, read_capped
+
+MAX_SETTINGS_BYTES = 1024 * 1024
 
 PROFILES: dict[str, str] = {
     "openai": "https://api.openai.com/v1",
@@ -59,9 +62,11 @@ class Settings(BaseSettings):
     saves_dir: str | None = None
     chroma_host: str | None = None
     chroma_port: int = 8000
+    memory_timeout: float = Field(30.0, gt=0.0, le=3600.0)  # the most one long-term memory (Chroma) call may take
     retry_base: float = Field(0.5, ge=0.0, le=60.0)
     retry_attempts: int = Field(5, ge=1, le=20)
     timeout: float = Field(120.0, gt=0.0, le=3600.0)
+    deadline: float = Field(600.0, gt=0.0, le=86400.0)  # the most one model call may take, in seconds
     keys: dict[str, str] = Field(default_factory=dict)  # binding id -> key, e.g. {undo = "f9"}
     theme: str | None = Field(None, max_length=64)  # a Textual theme ("nord", "gruvbox"); saved when chosen from the palette
 
@@ -77,9 +82,13 @@ def load_settings(**overrides) -> Settings:
     given = {key: value for key, value in overrides.items() if value is not None}
     path = config_path()
     if path.exists():
-        try:
-            tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        try:  # a regular file of a sensible size: a folder or a pipe in its place is one line, not a hang
+            tomllib.loads(read_capped(path, MAX_SETTINGS_BYTES, "a settings file").decode("utf-8"))
+        except Unreadable as error:
+            raise SettingsError(f"{path}: {error}") from None
+        except OSError as error:
+            raise SettingsError(f"{path}: cannot read the settings file ({error.strerror or error})") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as error:
             raise SettingsError(f"{path}: not a valid settings file ({error})") from None
     try:
         return Settings(**given)

@@ -155,6 +155,9 @@ class Story(BaseModel):
         self.prefs = record.prefs
         return Change()
 
+    def _on_lost(self, record: r.Lost) -> Change:
+        return Change()  # a damaged record's place, kept by repair
+
     def _step(self, seq: int, number: int) -> Step:
         if not 0 <= number < len(self.steps):
             raise RecordError(f"record {seq}: no step {number}")

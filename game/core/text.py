@@ -154,11 +154,22 @@ def _cut(text: str, limit: int, from_end: bool) -> int:
     return low
 
 
+CHARS_PER_WORD = 12  # generous for prose; what clipping by words allows a word at most, on average
+
+
 def clip_words(text: str, limit: int) -> str:
+    """At most `limit` words (a word of a spaceless script is one character), and at most
+    `limit * CHARS_PER_WORD` characters: a "word" of 100,000 characters from a hostile model is
+    not one word's worth of text."""
     units = list(_UNIT.finditer(text))
-    if len(units) <= limit:
-        return text.strip()
-    return text[: units[limit - 1].end()].rstrip() + " …"
+    clipped = text.strip() if len(units) <= limit else text[: units[limit - 1].end()].rstrip() + " …"
+    most = limit * CHARS_PER_WORD
+    if len(clipped) <= most:
+        return clipped
+    cut = clipped[:most]
+    if " " in cut[most // 2:]:
+        cut = cut.rsplit(" ", 1)[0]  # at a word where there is one
+    return cut.rstrip(" …") + " …"
 
 
 def clip_tokens(text: str, limit: int) -> str:

@@ -16,9 +16,12 @@ from typing import Callable
 from game.core import records as r
 from game.core.calls import InvalidOutput, ModelError, Notice
 from game.core.errors import PlayerError
-from game.core.models import GENERIC_OPTIONS, Bookkeeping, Notes, Recalled, Step, Version
+from game.core.models import Bookkeeping, Notes, Recalled, Step, Version
 from game.core.text import clip_words, safe, sentences, tokens
-from game.engine.notes import OptionsWatcher, mechanical_recap, whole_sentences
+from game.core.world import triggered
+from game.engine import guards
+from game.engine.fallback import story_options
+from game.engine.notes import OptionsWatcher, ends_mid_sentence, mechanical_recap, whole_sentences
 from game.engine.prompts import (BEGIN, Budget, bookkeeping_messages, chapter_tokens, chapter_turns, lore_in_play,
                                  lore_that_fits, narration_messages, recap_for, system_prompt)
 from game.engine.protocols import Backend, Store
@@ -33,6 +36,7 @@ MAX_ACTION_CHARS = 4000  # a paragraph of instructions at most; a pasted file is
 CONTINUE = "Continue the story."
 NOTES_TOKENS = 300  # three options and a note
 SMALL_WINDOW = 1500  # a prompt budget below this forgets too soon for a good story
+TELLINGS = 3  # the most tellings of one paragraph: a stream cut short though 'finished', or too little left after the guards
 
 
 class StepError(PlayerError):
@@ -91,7 +95,7 @@ class Narrator:
                 on_text(opening)
             budget = await self.budget(on_notice)
             narration = narration_messages(self.story, 0, BEGIN, [], [], budget)
-            version = await self._bookkeep(narration, opening, 0, False, on_notice, on_options)
+            version = await self._bookkeep(narration, opening, 0, False, on_notice, on_options, action=BEGIN)
         else:
             version = await self._tell(0, BEGIN, on_text, on_notice, on_options)
         step = Step(number=0, action="", version=version)
@@ -214,13 +218,13 @@ class Narrator:
         messages = narration_messages(story, number, action, recalled, lore, budget)
         self.last_prompt_tokens = sum(tokens(m["content"]) for m in messages)
         paragraph_tokens, _notes = self._reply_tokens()
-        paragraph = await self._narrate(messages, paragraph_tokens, on_text, on_notice)
+        paragraph = await self._guarded(messages, paragraph_tokens, number, on_text, on_notice)
         narrated = self.backend.last
         # The chapter closes at this step when its turns, this one and one more like it, would pass
         # their budget: the bookkeeping then writes the recap the next chapter starts from.
         turn = tokens(messages[-1]["content"]) + tokens(paragraph)
         closes = number > 0 and chapter_tokens(story, number, budget) + 2 * turn > budget.chapter
-        version = await self._bookkeep(messages, paragraph, number, closes, on_notice, on_options)
+        version = await self._bookkeep(messages, paragraph, number, closes, on_notice, on_options, action=action)
         return version.model_copy(update={
             "recalled": recalled,
             "world": [entry.name for entry in lore],
@@ -257,13 +261,14 @@ class Narrator:
             raise StepError("the model returned an empty paragraph; try again")
         return paragraph
 
-    async def _bookkeep(self, narration, paragraph: str, number: int, closes: bool, on_notice, on_options) -> Version:
+    async def _bookkeep(self, narration, paragraph: str, number: int, closes: bool, on_notice, on_options,
+                        action: str = "") -> Version:
         """The notes for `paragraph`: options first (heard by `on_options` as soon as they arrive),
         a note, and at a chapter's close the recap of the whole story."""
         story = self.story
         previous = recap_for(story, number)
         messages = bookkeeping_messages(narration, paragraph, self.settings.memory_words, closes)
-        watcher = OptionsWatcher(on_options)
+        watcher = OptionsWatcher(on_options, check=lambda found: guards.options(found, paragraph, action))
 
         def notice(event: Notice) -> None:
             if event.restart:
@@ -284,14 +289,88 @@ class Narrator:
             fallback = False
         except InvalidOutput as error:
             # The server answers but not in JSON: keep the paragraph the player has already read,
-            # keep the old memory and offer generic options rather than fail the step.
+            # keep the old memory and offer options made from the story rather than fail the step.
             if on_notice:
                 on_notice(Notice(f"could not update the story's memory ({error}); kept the previous one"))
-            options, note, fallback = list(GENERIC_OPTIONS), "", True
+            options, note, fallback = [], "", True
             memory = mechanical_recap(story, number, paragraph, self.settings.memory_words) if closes else previous
         except ModelError as error:
             raise StepError(f"the story could not go on: {error}", error.hint) from None
+        options, note, memory = await self._guard_notes(messages, options, note, memory if closes else None,
+                                                        paragraph, number, action, on_notice)
+        memory = memory if memory is not None else previous
         watcher.heard(options)
         # seq is the record's own, set when the step is committed
         return Version(seq=-1, paragraph=paragraph, memory=memory, options=options, note=note, fallback=fallback,
                        chapter=closes)
+
+    # -- the guards: a floor under what the model writes (guards.py) -----------------------
+    async def _guarded(self, messages, max_tokens: int, number: int, on_text, on_notice) -> str:
+        """The paragraph with its guards applied, within TELLINGS tellings. A stream cut short
+        and then ended with finish_reason "stop" stops mid-word, and the server says nothing of
+        it: it is told again. So is a paragraph that is too short once its guards have cut it
+        (nothing left at all: told as often as the tellings allow). The longest kept wins."""
+        earlier = [step.version.paragraph for step in self.story.steps[max(0, number - 3):number]]
+        floor = min(guards.MIN_WORDS, self.story.prefs.paragraph_words // 2)
+        best = None
+        for attempt in range(1, TELLINGS + 1):
+            raw = await self._narrate(messages, max_tokens, on_text, on_notice)
+            told = guards.paragraph(raw, earlier)
+            best = told if best is None else guards.better(best, told)
+            if attempt == TELLINGS:
+                break
+            cut = getattr(self.backend.last, "finish", "") != "length" and ends_mid_sentence(raw)
+            if cut:
+                if on_notice:
+                    # Quiet: a weak model that stops mid-sentence is told again the same way.
+                    on_notice(Notice("the paragraph stopped mid-sentence (its stream was cut short); telling it again",
+                                     restart=True, quiet=True))
+                continue
+            if len(best.text.split()) >= floor or (attempt == 2 and best.text):
+                break
+            if on_notice:
+                on_notice(Notice(guards.said("the paragraph", [*told.fired, "too short, telling it again"]),
+                                 restart=True, quiet=True))
+        if not best.text:
+            raise StepError("the model wrote no usable paragraph (only the prompt's own words, or a repeat); try again",
+                            "Try again; a larger model keeps to the story more often.")
+        if best.fired:
+            if on_notice:  # what was shown as it streamed is replaced by what is kept
+                on_notice(Notice(guards.said("the paragraph", best.fired), restart=True, quiet=True))
+            if on_text:
+                on_text(best.text)
+        return best.text
+
+    async def _guard_notes(self, messages, options: list[str], note: str, memory: str | None, paragraph: str,
+                           number: int, action: str, on_notice) -> tuple[list[str], str, str | None]:
+        """Usable options (the model asked once more, then options made from the story), a note
+        and a memory (`None`: not this step's to write) cut back to their distinct sentences."""
+        def say(what: str, fired: list[str], detail: str = "") -> None:
+            text = guards.said(what, fired, detail)
+            if on_notice:
+                on_notice(Notice(text, quiet=True))
+
+        good = guards.options(options, paragraph, action)
+        if options and len(good) < 3:
+            guards.log.info("the options: %d of %r usable; asking once more", len(good), options)
+            try:
+                again = await self.backend.structured(messages, Notes, max_tokens=NOTES_TOKENS,
+                                                      temperature=min(self.settings.temperature, 0.5))
+                good = guards.options([*good, *(safe(o) for o in again.options)], paragraph, action)
+                note = note or safe(again.note)
+            except ModelError:
+                pass  # the options below do; the step is not lost for want of better ones
+        if len(good) < 3:
+            story = self.story
+            made = story_options(good, paragraph=paragraph, lore=triggered(story.seed.world, f"{action}\n{paragraph}"),
+                                 seed_options=list(story.seed.options), taken=[s.action for s in story.steps[1:number]] + [action],
+                                 protagonist=story.seed.protagonist.name, turn=number)
+            say("the options", [f"{3 - len(good)} made from the story"], detail=f"the model offered {options!r}")
+            good = made
+        note = clip_words(guards.distinct(note).text, 60)
+        if memory is not None:
+            recap = guards.distinct(memory)
+            if recap.fired:
+                say("the memory", recap.fired)
+            memory = recap.text or mechanical_recap(self.story, number, paragraph, self.settings.memory_words)
+        return good, note, memory

@@ -15,20 +15,25 @@ from game.core.models import Notes
 from game.core.text import ENDS, clip_words, safe, sentences
 
 _decoder = json.JSONDecoder()
+WATCHED_CHARS = 20_000  # three options fit in far less; past this the whole answer decides
 
 
 class OptionsWatcher:
-    def __init__(self, listener: Callable[[list[str]], None] | None) -> None:
+    def __init__(self, listener: Callable[[list[str]], None] | None,
+                 check: Callable[[list[str]], list[str]] | None = None) -> None:
         self.listener = listener
+        self.check = check  # the usable options among those heard: fewer than three wait for the whole answer
         self.text = ""
         self.sent: list[str] | None = None
+        self.refused = False  # the options heard were not usable: the final ones are told at the end
 
     def restart(self) -> None:
         """The answer starts over (a retry): what was heard is void, options already shown stay."""
         self.text = ""
+        self.refused = False
 
     def hear(self, piece: str) -> None:
-        if self.listener is None or self.sent is not None:
+        if self.listener is None or self.sent is not None or self.refused or len(self.text) > WATCHED_CHARS:
             return
         self.text += piece
         options = self._options()
@@ -50,13 +55,19 @@ class OptionsWatcher:
             return None
         try:
             value, _end = _decoder.raw_decode(self.text, start)
-        except json.JSONDecodeError:
-            return None  # the list is not closed yet
+        except (json.JSONDecodeError, RecursionError):
+            return None  # the list is not closed yet (or nested past reason: the whole answer decides)
         try:
             notes = Notes(options=value)
         except (ValueError, TypeError):
             return None  # not three usable options: the whole answer decides
-        return [clip_words(safe(option), 40) for option in notes.options]
+        options = [clip_words(safe(option), 40) for option in notes.options]
+        if self.check is not None:
+            options = self.check(options)
+            if len(options) < 3:
+                self.refused = True
+                return None
+        return options
 
 
 def whole_sentences(text: str) -> str:
@@ -65,6 +76,15 @@ def whole_sentences(text: str) -> str:
     if len(parts) > 1 and parts[-1].rstrip()[-1:] not in ENDS:
         return text[: text.rfind(parts[-1])].rstrip()
     return text
+
+
+SENTENCE_ENDS = ".!?…\"'”’)]*—"  # what a finished paragraph's last character can be
+
+
+def ends_mid_sentence(text: str) -> bool:
+    """True when `text` stops inside a sentence (or a word): what a stream cut short leaves."""
+    text = text.rstrip()
+    return bool(text) and text[-1] not in SENTENCE_ENDS
 
 
 def mechanical_recap(story, number: int, paragraph: str, memory_words: int) -> str:

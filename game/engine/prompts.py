@@ -36,6 +36,18 @@ RATING_RULE = {
     "mature": "Mature themes are allowed when the story calls for them; never gratuitous.",
 }
 BEGIN = "Begin the story."
+# The prompt's own labels. A weak model may copy them into the story; guards.py strips any line
+# that starts with one, so every label the prompt uses belongs here.
+STORY_SO_FAR = "The story so far:"
+REMEMBERED = "Remembered from earlier in the story:"
+LORE = "Lore in play:"
+ACTION = "The reader's action:"
+NOTES = "Now the notes for that paragraph"
+SEED_LABELS = ("Title:", "Genre:", "Premise:", "Protagonist:", "Style:", "Never forget:", "World:")
+INSTRUCTIONS = "The author's instructions:"
+AUTHORS_NOTE = "Author's note:"
+LABELS = (STORY_SO_FAR, REMEMBERED, LORE, ACTION, NOTES, INSTRUCTIONS, AUTHORS_NOTE, *SEED_LABELS)
+EXAMPLE_OPTION = "Follow the footprints into the marsh."
 PASSAGE_TOKENS = 110  # one recalled passage: the sentence that matched and its neighbours
 
 
@@ -93,18 +105,18 @@ def system_parts(story: Story) -> list[tuple[str, str]]:
         RATING_RULE[prefs.rating],
     ])
     protagonist = seed.protagonist.name + (f", {seed.protagonist.description}" if seed.protagonist.description else "")
-    parts = [("", rules), ("title", f"\nTitle: {seed.title}"), ("genre", f"Genre: {seed.genre}"),
-             ("premise", f"Premise: {seed.premise}"), ("protagonist", f"Protagonist: {protagonist}")]
+    parts = [("", rules), ("title", f"\n{SEED_LABELS[0]} {seed.title}"), ("genre", f"{SEED_LABELS[1]} {seed.genre}"),
+             ("premise", f"{SEED_LABELS[2]} {seed.premise}"), ("protagonist", f"{SEED_LABELS[3]} {protagonist}")]
     if seed.style or prefs.tone:
-        parts.append(("style", f"Style: {' '.join(part for part in (seed.style, prefs.tone) if part)}"))
+        parts.append(("style", f"{SEED_LABELS[4]} {' '.join(part for part in (seed.style, prefs.tone) if part)}"))
     if seed.instructions:
-        parts.append(("instructions", f"The author's instructions: {seed.instructions}"))
+        parts.append(("instructions", f"{INSTRUCTIONS} {seed.instructions}"))
     if story.pinned:
-        parts.append(("", "\nNever forget:"))
+        parts.append(("", f"\n{SEED_LABELS[5]}"))
         parts += [(f"pinned[{i}]", f"- {note}") for i, note in enumerate(story.pinned)]
     lore = [(i, entry) for i, entry in enumerate(seed.world) if entry.always]
     if lore:
-        parts.append(("", "\nWorld:"))
+        parts.append(("", f"\n{SEED_LABELS[6]}"))
         parts += [(f"world[{i}]", f"- {entry.name}: {entry.text}") for i, entry in lore]
     return parts
 
@@ -140,14 +152,14 @@ def reader_turn(action: str, recalled: list[Recalled], lore: list[WorldEntry], b
     passages = [f"- (step {passage.step}) {clip_tokens(passage.text, PASSAGE_TOKENS)}" for passage in recalled]
     remembered = [line for line, fits in zip(passages, fitting(passages, budget.recalled)) if fits]
     if remembered:
-        parts.append("Remembered from earlier in the story:\n" + "\n".join(remembered))
+        parts.append(f"{REMEMBERED}\n" + "\n".join(remembered))
     cards = [lore_line(entry) for entry in lore]
     cards = [line for line, fits in zip(cards, fitting(cards, budget.world)) if fits]
     if cards:
-        parts.append("Lore in play:\n" + "\n".join(cards))
+        parts.append(f"{LORE}\n" + "\n".join(cards))
     if note:
-        parts.append(f"Author's note: {note}")
-    parts.append(f"The reader's action: {clip_words(action, action_words(budget))}")
+        parts.append(f"{AUTHORS_NOTE} {note}")
+    parts.append(f"{ACTION} {clip_words(action, action_words(budget))}")
     return "\n\n".join(parts)
 
 
@@ -223,12 +235,12 @@ def narration_messages(story: Story, upto: int, action: str, recalled: list[Reca
     recap = recap_for(story, upto).strip()
     for index, (reader, paragraph) in enumerate(turns):
         if index == 0 and recap:
-            reader = f"The story so far: {clip_tokens(recap, budget.recap)}\n\n{reader}"
+            reader = f"{STORY_SO_FAR} {clip_tokens(recap, budget.recap)}\n\n{reader}"
         messages.append({"role": "user", "content": reader})
         messages.append({"role": "assistant", "content": paragraph})
     last = reader_turn(action, recalled, lore, budget, story.seed.authors_note)
     if not turns and recap:
-        last = f"The story so far: {clip_tokens(recap, budget.recap)}\n\n{last}"
+        last = f"{STORY_SO_FAR} {clip_tokens(recap, budget.recap)}\n\n{last}"
     messages.append({"role": "user", "content": last})
     return messages
 
@@ -236,10 +248,10 @@ def narration_messages(story: Story, upto: int, action: str, recalled: list[Reca
 # -- the notes ------------------------------------------------------------------------------
 def notes_request(memory_words: int, chapter: bool) -> str:
     lines = [
-        "Now the notes, as JSON only:",
-        "\"options\": three different next actions for the protagonist, each a short imperative sentence "
-        "(\"Follow the footprints into the marsh.\");",
-        "\"note\": two or three sentences on what changed: who, where, what was found, promised or lost.",
+        f"{NOTES}, as JSON only, with no other text:",
+        "\"options\": exactly three different things the protagonist could do next, each one short imperative "
+        f"sentence that follows from the paragraph (for example \"{EXAMPLE_OPTION}\");",
+        "\"note\": one sentence: what changed in the paragraph (who, where, what was found or learnt).",
     ]
     if chapter:
         lines.append(f"\"memory\": a recap of the whole story so far, this paragraph included, at most {memory_words} "

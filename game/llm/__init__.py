@@ -21,8 +21,24 @@ class NoBackend(ModelError):
     hint = SETTINGS_HINT
 
 
+# A penalty on what the paragraph has already said curbs a weak model's loops. OpenAI and vLLM
+# count only the tokens of the answer being written; llama.cpp-based servers (Ollama, LM Studio,
+# llama.cpp, the bundled model) count the prompt's last tokens too, and on the bundled model a
+# frequency penalty made paragraphs longer and loopier, not shorter (bench/RESULTS.md, "Prose
+# quality"), so those keep their own repeat penalty and get none.
+FREQUENCY_PENALTY = 0.3
+
+
+def prose_sampling(settings, base_url: str) -> dict:
+    """What prose requests add for this server, to curb repetition."""
+    if settings.backend == "vllm" or base_url.startswith("https://api.openai.com"):
+        return {"frequency_penalty": FREQUENCY_PENALTY}
+    return {}
+
+
 def policy_from(settings) -> RetryPolicy:
-    return RetryPolicy(attempts=settings.retry_attempts, base=settings.retry_base, timeout=settings.timeout)
+    return RetryPolicy(attempts=settings.retry_attempts, base=settings.retry_base, timeout=settings.timeout,
+                       deadline=settings.deadline)
 
 
 def from_settings(model: str | None = None, base_url: str | None = None, backend: str | None = None, settings=None) -> Backend:
@@ -43,4 +59,5 @@ def from_settings(model: str | None = None, base_url: str | None = None, backend
         api_key=os.environ.get("OPENAI_API_KEY", ""),
         model=choice.model,
         policy=policy_from(settings),
+        prose_body=prose_sampling(settings, choice.base_url),
     )

@@ -14,7 +14,8 @@ class RetryPolicy:
     base: float = 0.5  # seconds before the first retry; doubles each time
     cap: float = 8.0
     invalid_attempts: int = 3  # tries when the answer is not valid JSON for the schema
-    timeout: float = 120.0  # seconds without a byte before a call counts as failed (a whole answer, unstreamed)
+    timeout: float = 120.0  # seconds without a byte (a stream: without an event) before a try counts as failed
+    deadline: float = 600.0  # the most one try of a call may take, however busy the server keeps the connection
 
     hint_cap: float = 60.0  # the longest wait a server's Retry-After can ask of us
 

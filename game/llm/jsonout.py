@@ -3,10 +3,16 @@
 Servers that do not enforce the schema often wrap the object in prose or a
 markdown code fence. We look for the first decodable JSON object anywhere in
 the text instead of parsing section markers with regular expressions.
+
+A hostile answer must not cost more than a fair one: only a `{` that can open an
+object (a key or `}` follows it) is tried, at most `MAX_TRIES` of them (each failed
+try costs a pass over the text, so 300,000 `{` would otherwise be quadratic), and an
+object nested past Python's recursion limit is not an object.
 """
 from __future__ import annotations
 
 import json
+import re
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -14,22 +20,25 @@ from pydantic import BaseModel, ValidationError
 T = TypeVar("T", bound=BaseModel)
 
 _decoder = json.JSONDecoder()
+_OPENING = re.compile(r'\{\s*["}]')  # where an object can start: a key, or nothing
+MAX_TRIES = 50  # places to try decoding; a fair answer has its object in the first few
 
 
 def json_objects(text: str):
     """Every decodable JSON object in `text`, in order (nested ones are not repeated)."""
-    start = text.find("{")
-    while start != -1:
+    position = 0
+    for _ in range(MAX_TRIES):
+        found = _OPENING.search(text, position)
+        if found is None:
+            return
+        start = found.start()
         try:
             value, end = _decoder.raw_decode(text, start)
-        except json.JSONDecodeError:
-            start = text.find("{", start + 1)
+        except (json.JSONDecodeError, RecursionError):
+            position = start + 1
             continue
-        if isinstance(value, dict):
-            yield value
-            start = text.find("{", end)
-        else:
-            start = text.find("{", start + 1)
+        yield value  # always a dict: it starts with "{"
+        position = end
 
 
 def first_json_object(text: str) -> dict | None:

@@ -3,6 +3,13 @@
 The openai client's own retries are switched off: we retry here so that a
 stream cut short half-way is retried like a 429 or a 500, and so that the
 player is told plainly what is happening while they wait.
+
+A server is not trusted to behave: every call has a total deadline as well as the
+client's read timeout (keep-alive comments would otherwise hold a stream open for
+ever), a stream that sends nothing but keep-alives for the read timeout counts as
+stalled, an answer is read only up to a ceiling of characters for the tokens asked
+for, and an answer that is not UTF-8, not JSON or nested past reason is a garbled
+answer, retried like any other failure.
 """
 from __future__ import annotations
 
@@ -16,6 +23,7 @@ import openai
 from pydantic import BaseModel
 
 from game.core.calls import SETTINGS_HINT, CallRecord, InvalidOutput, Listener, Message, ModelError, Notice, Usage
+from game.core.redact import keep_secret, redact
 from game.core.text import safe, tokens
 from game.llm import formats as ladder
 from game.llm.base import RetryPolicy
@@ -38,12 +46,30 @@ class NotOpenAI(Exception):
     """The server answered, but not the way an OpenAI-compatible API does (a web page, say)."""
 
 
+class Stalled(Exception):
+    """The server kept a stream open but sent nothing, keep-alive comments at most, for too long."""
+
+
+class Overdue(Exception):
+    """One call took longer than the most a call may take (the total deadline)."""
+
+
+# How much text a call may bring back for each token asked for. A token is about four
+# characters of English; a server that sends far more is ignoring max_tokens, and what it
+# sends past this is dropped (the answer counts as cut at its length limit).
+CHARS_PER_TOKEN = 16
+# What a body or an event can be, read by the openai client, when it is not a reply at all.
+UNREADABLE = (RecursionError, UnicodeDecodeError, json.JSONDecodeError)  # nested past reason, not UTF-8, not JSON
+
+
 # How structured output is asked for, best first; game/llm/formats.py says how a refusal moves
 # down it. "grammar" (a GBNF grammar in the request) is for servers known to take it.
 FORMATS = ladder.LADDER
 
 # Errors after which the server itself may be gone (a local child process that crashed).
 LOST = (openai.APIConnectionError, httpx.TransportError)
+# Every way one try of a call can fail that `_describe` knows how to tell.
+FAILED = (openai.APIError, httpx.HTTPError, StreamCut, Garbled, NotOpenAI, Stalled, Overdue)
 
 
 def _server_says(error: Exception, limit: int = 160) -> str:
@@ -52,7 +78,7 @@ def _server_says(error: Exception, limit: int = 160) -> str:
     if isinstance(body, dict):
         body = body.get("error", body)
         body = body.get("message") if isinstance(body, dict) else body
-    text = " ".join(safe(str(body or "")).split())
+    text = " ".join(redact(safe(str(body or ""))).split())
     return text[:limit]
 
 
@@ -77,8 +103,14 @@ KEY = "Set OPENAI_API_KEY before starting the game."
 MODEL = "Set the model in Settings, or with --model or RECURRENT_MODEL."
 
 
-def _describe(error: Exception, base_url: str, model: str) -> tuple[str, bool, str]:
+def _describe(error: Exception, base_url: str, model: str, policy: RetryPolicy) -> tuple[str, bool, str]:
     """One plain sentence for the player, whether trying again may help, and what they can do."""
+    base_url = redact(base_url)  # a password in the URL is a key too
+    if isinstance(error, Stalled):
+        return f"the model server sent nothing for {policy.timeout:g} s (keep-alives at most)", True, RUNNING
+    if isinstance(error, Overdue):
+        return (f"the model's answer took longer than {policy.deadline:g} s, the most one call may take", False,
+                "Raise the deadline (RECURRENT_DEADLINE, in seconds), or use a faster model or server.")
     if isinstance(error, NotOpenAI):
         return (f"the server at {base_url} did not answer like an OpenAI-compatible API "
                 "(check the URL: it usually ends in /v1)"), False, SETTINGS_HINT
@@ -141,6 +173,7 @@ class OpenAIBackend:
         self.calibration = Calibration()  # real tokens per estimated token, on this server
         self._counts_tokens: bool | None = None  # whether the server has a tokenizer endpoint
         self._call: Call | None = None  # the request in flight, for the debug log
+        keep_secret(api_key)  # no error, notice or log line may show it, even when the server echoes it
         self._client = openai.AsyncOpenAI(
             base_url=base_url,
             api_key=api_key or "not-needed",
@@ -164,7 +197,7 @@ class OpenAIBackend:
             why = await self.gone()
             if why:
                 raise ModelError(why, "Try again: the next call starts the model afresh.") from error
-        reason, retry, hint = _describe(error, self.base_url, self.model)
+        reason, retry, hint = _describe(error, self.base_url, self.model, self.policy)
         if not retry or attempt + 1 >= self.policy.attempts:
             raise ModelError(reason, hint) from error
         delay = self.policy.delay(attempt, _retry_hint(error))
@@ -188,38 +221,61 @@ class OpenAIBackend:
                     sent_any = True
                     yield piece
                 return
-            except (openai.APIError, httpx.HTTPError, StreamCut, Garbled, NotOpenAI) as error:
+            except FAILED as error:
                 await self._wait(attempt, error, on_notice, restart=sent_any)
 
+    def _ends(self) -> float:
+        """When a call started now must be over (the event loop's clock)."""
+        return asyncio.get_running_loop().time() + self.policy.deadline
+
+    async def _create(self, ends: float, **request):
+        """The request sent, by the deadline; what the client cannot read becomes our own error."""
+        timer = asyncio.timeout_at(ends)
+        try:
+            async with timer:
+                return await self._client.chat.completions.create(model=self.model, **request)
+        except TimeoutError:
+            if timer.expired():
+                raise Overdue() from None
+            raise
+        except json.JSONDecodeError:
+            raise NotOpenAI() from None  # a web page labelled as JSON
+        except UNREADABLE:
+            raise Garbled() from None
+
     async def _stream_once(self, messages, max_tokens, temperature, asking: dict) -> AsyncIterator[str]:
+        ends = self._ends()
         call = self._call = self._sent("streamed", messages, asking)
-        stream = await self._client.chat.completions.create(
-            model=self.model,
-            messages=messages,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            stream=True,
-            stream_options={"include_usage": True},
-            **asking,
-        )
+        stream = await self._create(ends, messages=messages, max_tokens=max_tokens, temperature=temperature,
+                                    stream=True, stream_options={"include_usage": True}, **asking)
         kind = stream.response.headers.get("content-type", "")
         if "event-stream" not in kind and "json" not in kind:
             await stream.close()
             raise NotOpenAI()
         finish = ""
         text: list[str] = []
+        room = max_tokens * CHARS_PER_TOKEN
         usage = None
+        events = 0
         async with stream:
-            async for chunk in self._chunks(stream):
+            async for chunk in self._chunks(stream, ends):
+                events += 1
                 if chunk.usage is not None:
                     usage = chunk.usage
                 for choice in chunk.choices:
                     if choice.delta and choice.delta.content:
                         call.heard()
-                        text.append(choice.delta.content)
-                        yield choice.delta.content
+                        piece = choice.delta.content[:room]
+                        room -= len(piece)
+                        text.append(piece)
+                        yield piece
                     if choice.finish_reason:
                         finish = choice.finish_reason
+                if room <= 0:  # a server ignoring max_tokens: read no more of it
+                    finish = "length"
+                    break
+        if not events and "event-stream" not in kind:
+            raise NotOpenAI()  # a body labelled JSON with not one event in it: a web page, say
         if not finish:
             raise StreamCut()
         # Without a usage report (llama-cpp-python's server sends none), a streaming server's
@@ -230,13 +286,25 @@ class OpenAIBackend:
         self.last = CallRecord(prompt, completion, finish)
         call.done(prompt, completion, finish, "".join(text))
 
-    @staticmethod
-    async def _chunks(stream):
-        try:
-            async for chunk in stream:
-                yield chunk
-        except json.JSONDecodeError:
-            raise Garbled() from None
+    async def _chunks(self, stream, ends: float):
+        """The stream's events, each within the read timeout (keep-alive comments are no event)
+        and all of them by the deadline `ends`."""
+        loop = asyncio.get_running_loop()
+        while True:
+            idle = loop.time() + self.policy.timeout
+            timer = asyncio.timeout_at(min(ends, idle))
+            try:
+                async with timer:
+                    chunk = await stream.__anext__()
+            except StopAsyncIteration:
+                return
+            except TimeoutError:
+                if not timer.expired():
+                    raise
+                raise (Overdue() if ends <= idle else Stalled()) from None
+            except UNREADABLE:
+                raise Garbled() from None
+            yield chunk
 
     async def structured(
         self,
@@ -278,7 +346,7 @@ class OpenAIBackend:
                 await self._wait(failures, error, on_notice, restart=False)
                 failures += 1
                 continue
-            except (openai.APIError, httpx.HTTPError, StreamCut, Garbled, NotOpenAI) as error:
+            except FAILED as error:
                 await self._wait(failures, error, on_notice, restart=streaming)
                 failures += 1
                 continue
@@ -301,23 +369,22 @@ class OpenAIBackend:
     async def _whole_answer(self, messages, schema, max_tokens, temperature, wanted) -> str:
         asking = self._asking(wanted, schema, max_tokens)
         call = self._call = self._sent("whole", messages, asking)
-        response = await self._client.chat.completions.create(
-            model=self.model,
-            messages=messages,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            **asking,
-        )
+        response = await self._create(self._ends(), messages=messages, max_tokens=max_tokens,
+                                      temperature=temperature, **asking)
         if not hasattr(response, "choices"):  # a web page or plain text where JSON was due
             raise NotOpenAI()
         choice = response.choices[0] if response.choices else None
         text = (choice.message.content or "") if choice else ""
+        room = max_tokens * CHARS_PER_TOKEN
+        finish = (choice.finish_reason or "") if choice else ""
+        if len(text) > room:  # a server ignoring max_tokens
+            text, finish = text[:room], "length"
         usage = response.usage
         prompt = await self._prompt_tokens(messages, usage.prompt_tokens if usage else None)
         completion = usage.completion_tokens if usage else tokens(text)
         self.usage.add(prompt, completion)
-        self.last = CallRecord(prompt, completion, (choice.finish_reason or "") if choice else "")
-        call.done(prompt, completion, self.last.finish, text)
+        self.last = CallRecord(prompt, completion, finish)
+        call.done(prompt, completion, finish, text)
         return text
 
     # -- the debug log and the token estimate ----------------------------------------------

@@ -3,10 +3,20 @@
 The journal is the source of truth; this is an index of it. Ids are derived from
 journal records, so writing the same entry twice is harmless and the index can be
 checked against the journal and rebuilt from it at any time.
+
+On a full disk Chroma's upsert was seen to wait for ever inside its native code, at 0%
+CPU and holding Python's lock (so no other thread of the game could run either). It
+does that after earlier writes have failed: a write that fails once (the disk is full)
+leaves Chroma unable to finish the next. So after one failed write this memory asks
+Chroma nothing more (`broken`); the story goes on from its journal, and the index is
+rebuilt from the journal when the slot is next opened. Every call is also bounded in
+time (`bounded`), for a hang that lets Python run: it is left behind in a daemon
+thread, which cannot keep the game from ending.
 """
 from __future__ import annotations
 
 import re
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +34,8 @@ NEWEST_MARGIN = 48  # extra vector hits to ask for, to make up for the newest st
 # An embedder's vectors are only as good as the languages it learnt; in a story told in another,
 # its ranking is mostly noise, and keywords (stemmed in that language) lead the fusion.
 FOREIGN_MEANING = 0.25
+CALL_SECONDS = 30.0  # the most one Chroma call may take (a batch of 256 entries takes well under a second)
+WRITES = ("write", "delete")  # the calls after whose failure Chroma is asked nothing more
 
 
 class MemoryStoreError(PlayerError):
@@ -34,6 +46,42 @@ class MemoryStoreError(PlayerError):
 
 class EmbedderError(MemoryStoreError):
     """The embedder could not be loaded or used; one line."""
+
+
+class MemoryHung(MemoryStoreError):
+    """A Chroma call did not return in time; this memory is not used again in this process."""
+
+
+def _reason(error: BaseException) -> str:
+    text = " ".join(str(error).split())[:160]
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def bounded(what: str, call, *args, seconds: float | None = None, **kwargs):
+    """`call(*args, **kwargs)`, given at most `seconds` (CALL_SECONDS); any failure is one line.
+    MemoryHung when it does not return: the call is left running in a daemon thread, which
+    cannot keep the game from ending."""
+    seconds = CALL_SECONDS if seconds is None else seconds
+    outcome: dict = {}
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            outcome["value"] = call(*args, **kwargs)
+        except BaseException as error:  # handed to the caller's thread
+            outcome["error"] = error
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name=f"chroma-{what.split()[0]}", daemon=True).start()
+    if not done.wait(seconds):
+        raise MemoryHung(f"long-term memory did not answer within {seconds:g} s ({what}); is the disk full?")
+    if "error" in outcome:
+        error = outcome["error"]
+        if isinstance(error, MemoryStoreError):
+            raise error
+        raise MemoryStoreError(f"long-term memory could not {what} ({_reason(error)})") from error
+    return outcome.get("value")
 
 
 @dataclass
@@ -56,14 +104,16 @@ def chroma_settings():
     return Settings(anonymized_telemetry=False, allow_reset=False)
 
 
-def embedded_client(folder: Path):
+def embedded_client(folder: Path, seconds: float | None = None):
     import chromadb
 
     try:
-        return chromadb.PersistentClient(path=str(folder), settings=chroma_settings())
-    except Exception as error:
+        return bounded("open", chromadb.PersistentClient, path=str(folder), settings=chroma_settings(), seconds=seconds)
+    except MemoryHung:
+        raise
+    except MemoryStoreError as error:
         _forget_system(str(folder))
-        raise MemoryStoreError(f"cannot open long-term memory in {folder}: {error}") from None
+        raise MemoryStoreError(f"cannot open long-term memory in {folder}: {error.__cause__ or error}") from None
 
 
 def _forget_system(identifier: str) -> None:
@@ -78,28 +128,34 @@ def _forget_system(identifier: str) -> None:
         pass
 
 
-def server_client(host: str, port: int):
+def server_client(host: str, port: int, seconds: float | None = None):
     import chromadb
 
-    try:
+    def connect():
         client = chromadb.HttpClient(host=host, port=port, settings=chroma_settings())
         client.heartbeat()
         return client
-    except Exception as error:
-        raise MemoryStoreError(f"cannot reach the Chroma server at {host}:{port}: {error}") from None
+
+    try:
+        return bounded("connect", connect, seconds=seconds)
+    except MemoryStoreError as error:
+        raise MemoryStoreError(f"cannot reach the Chroma server at {host}:{port}: {error.__cause__ or error}") from None
 
 
 class LongTermMemory:
-    def __init__(self, client, embedder, name: str) -> None:
+    def __init__(self, client, embedder, name: str, seconds: float | None = None) -> None:
         self.client = client
         self.embedder = embedder
         self.name = name
+        self.seconds = seconds  # the most one Chroma call may take (None: CALL_SECONDS)
+        self.broken = ""  # why Chroma is not asked again (a write failed, or a call did not return)
         try:
-            self.collection = client.get_or_create_collection(
-                name=name, embedding_function=embedder, configuration={"hnsw": {"space": "cosine"}}
-            )
-        except Exception as error:
-            raise MemoryStoreError(f"cannot open collection {name}: {error}") from None
+            self.collection = bounded("open its collection", client.get_or_create_collection, seconds=seconds,
+                                      name=name, embedding_function=embedder, configuration={"hnsw": {"space": "cosine"}})
+        except MemoryHung:
+            raise
+        except MemoryStoreError as error:
+            raise MemoryStoreError(f"cannot open collection {name}: {error.__cause__ or error}") from None
         self.known: dict[str, Entry] = {}
         self.lexicon = Lexicon()
         self._writer: ThreadPoolExecutor | None = None
@@ -117,21 +173,36 @@ class LongTermMemory:
         for entry in entries:
             self.lexicon.add(entry.id, entry.text)
 
+    def _chroma(self, what: str, call, *args, **kwargs):
+        """One Chroma call, bounded; after a write that failed or a call that hung, none is made."""
+        if self.broken:
+            raise MemoryStoreError(f"long-term memory is off until the slot is opened again ({self.broken}); "
+                                   "the journal holds the story")
+        try:
+            return bounded(what, call, *args, seconds=self.seconds, **kwargs)
+        except MemoryHung as error:
+            self.broken = str(error)
+            raise
+        except MemoryStoreError as error:
+            if what in WRITES:
+                self.broken = f"it could not {what}: {_reason(error.__cause__ or error)}"
+            raise
+
     def warm(self) -> None:
         """Load the embedder and the vector index now, while the slot opens (in a thread): the
         first of each holds Python's lock for tens of milliseconds, which would otherwise land in
         the player's first step as a frozen screen."""
         self.embedder(["warm"])
         if self.known:
-            self.collection.query(query_texts=["warm"], n_results=1, include=[])
+            self._chroma("search", self.collection.query, query_texts=["warm"], n_results=1, include=[])
 
     def stored_ids(self) -> set[str]:
         self.flush()
-        return set(self.collection.get(include=[])["ids"])
+        return set(self._chroma("read", self.collection.get, include=[])["ids"])
 
     def count(self) -> int:
         self.flush()
-        return self.collection.count()
+        return self._chroma("count", self.collection.count)
 
     # -- writing behind the story --------------------------------------------------------
     # A Chroma write costs tens of milliseconds here, most of it a disk sync. The step is
@@ -162,10 +233,11 @@ class LongTermMemory:
     def _store(self, remove: list[str], add: list[Entry]) -> None:
         """The Chroma side, in batches a rebuild of a long story can afford."""
         if remove:
-            self.collection.delete(ids=list(remove))
+            self._chroma("delete", self.collection.delete, ids=list(remove))
         for start in range(0, len(add), 256):
             batch = add[start:start + 256]
-            self.collection.upsert(
+            self._chroma(
+                "write", self.collection.upsert,
                 ids=[e.id for e in batch],
                 documents=[e.text for e in batch],
                 metadatas=[{"step": e.step, "kind": e.kind, "paragraph": e.paragraph} for e in batch],
@@ -187,9 +259,12 @@ class LongTermMemory:
             self.flush()
         finally:
             if self._writer is not None:
-                self._writer.shutdown(wait=True)
+                self._writer.shutdown(wait=True)  # its calls are bounded, so this wait is too
                 self._writer = None
-            close_client(self.client)
+            if self.broken:  # a broken Chroma could hang its own close: let it go, and make the next open afresh
+                _forget_system(getattr(self.client, "_identifier", ""))
+            else:
+                close_client(self.client, self.seconds)
             self.client = None
 
     def delete(self, ids: list[str]) -> None:
@@ -211,10 +286,22 @@ class LongTermMemory:
         self.attach(expected)
         return len(missing) + len(changed), len(extra)
 
+    def stored(self) -> list[Entry]:
+        """Every entry the collection holds, as it holds it (repair rebuilds lost steps from these)."""
+        self.flush()
+        got = self._chroma("read", self.collection.get, include=["documents", "metadatas"])
+        found = []
+        for entry_id, doc, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+            meta = meta or {}
+            step, kind = meta.get("step"), meta.get("kind")
+            if isinstance(step, int) and kind in ("action", "paragraph") and isinstance(doc, str):
+                found.append(Entry(id=entry_id, step=step, kind=kind, text=doc, paragraph=str(meta.get("paragraph") or "")))
+        return found
+
     def compare(self, expected: list[Entry]) -> tuple[list[Entry], list[str], list[Entry]]:
         """How the collection differs from `expected`: entries missing, ids extra, entries changed."""
         self.flush()
-        got = self.collection.get(include=["documents", "metadatas"])
+        got = self._chroma("read", self.collection.get, include=["documents", "metadatas"])
         stored = {i: (doc, (meta or {}).get("step")) for i, doc, meta in zip(got["ids"], got["documents"], got["metadatas"])}
         wanted = {entry.id: entry for entry in expected}
         extra = sorted(set(stored) - set(wanted))
@@ -267,22 +354,23 @@ class LongTermMemory:
         # Filtering by step inside Chroma makes it scan every entry (about 30 ms at 10,000
         # entries, against under 1 ms without). The steps to leave out are the newest one or
         # two, a dozen entries, so ask for that many more and filter here.
-        result = self.collection.query(query_texts=[query], n_results=min(limit + NEWEST_MARGIN, available), include=["distances"])
+        result = self._chroma("search", self.collection.query, query_texts=[query],
+                              n_results=min(limit + NEWEST_MARGIN, available), include=["distances"])
         ids = result["ids"][0] if result["ids"] else []
         distances = result["distances"][0] if result.get("distances") else [1.0] * len(ids)
         found = [(i, 1.0 - d) for i, d in zip(ids, distances) if i in self.known and self.known[i].step < before_step]
         return found[:limit]
 
 
-def collection_names(client) -> list[str]:
-    return [getattr(c, "name", c) for c in client.list_collections()]
+def collection_names(client, seconds: float | None = None) -> list[str]:
+    return [getattr(c, "name", c) for c in bounded("list its collections", client.list_collections, seconds=seconds)]
 
 
-def close_client(client) -> None:
+def close_client(client, seconds: float | None = None) -> None:
     """Release Chroma's shared system for this folder; otherwise a slot deleted and made
     again under the same name in one process would reuse a stale, read-only database."""
     if client is not None and hasattr(client, "close"):
         try:
-            client.close()
-        except Exception:
+            bounded("close", client.close, seconds=seconds)
+        except MemoryStoreError:
             pass

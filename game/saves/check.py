@@ -15,9 +15,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from game.saves.journal import Journal, encode
-from game.saves.names import SlotError, check_name
-from game.saves.slot import HEADER, JOURNAL, MARKER, MEMORY, SCHEMA, MemoryConfig, Slot, replay
+from game.core.errors import one_line
+from game.saves.branch import make_branch
+from game.saves.journal import Journal, Reading, encode
+from game.saves.salvage import remembered, salvage
+from game.saves.names import SlotError
+from game.saves.slot import (HEADER, JOURNAL, MARKER, MEMORY, SCHEMA, MemoryConfig, Slot, good_header, cut_short, replay,
+                             slot_folder)
 
 
 @dataclass
@@ -31,12 +35,14 @@ class Report:
         return not self.problems
 
 
-def _marker(path: Path) -> dict:
+def _marker_seq(path: Path) -> int | None:
+    """The record the index marker says memory was level with; None when absent or garbage."""
     try:
         data = json.loads((path / MARKER).read_text())
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
+        seq = data.get("seq") if isinstance(data, dict) else None
+        return seq if isinstance(seq, int) and not isinstance(seq, bool) else None
+    except (OSError, ValueError, RecursionError):
+        return None
 
 
 def _header_problem(path: Path) -> str | None:
@@ -49,10 +55,12 @@ def _header_problem(path: Path) -> str | None:
         return f"header.json cannot be read ({error.strerror or error})"
     try:
         header = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return "header.json is damaged (not JSON)"
     if not isinstance(header, dict) or not {"title", "steps"} <= set(header):
         return "header.json is damaged (title or steps missing)"
+    if not good_header(header):
+        return "header.json is damaged (a field of the wrong kind)"
     if isinstance(header.get("schema"), int) and header["schema"] > SCHEMA:
         return f"header.json is from a newer version of Recurrent (save format {header['schema']})"
     return None
@@ -67,9 +75,11 @@ def _foreign_collections(root: Path, name: str, config: MemoryConfig) -> list[st
 
 
 def check(root: Path, name: str, config: MemoryConfig | None = None) -> Report:
-    check_name(name)
+    """What is wrong with the slot, changing nothing that could show it: a crash's leftovers (a
+    torn last line, an index behind) are recovered and said; long-term memory that holds records
+    past the journal's end is evidence of a journal cut short, reported and left as it is."""
     report = Report(name)
-    path = Path(root) / name
+    path = slot_folder(root, name)
     if not (path / JOURNAL).exists():
         raise SlotError(f"no slot named {name} in {root}")
     reading = Journal(path / JOURNAL).read()
@@ -81,12 +91,8 @@ def check(root: Path, name: str, config: MemoryConfig | None = None) -> Report:
     except SlotError as error:
         report.problems.append(str(error).split(": ", 1)[-1])
         return report
-    marker = _marker(path)
-    try:
-        ahead = reading.torn_tail and int(marker.get("seq", -1)) > story.seq
-    except (TypeError, ValueError):
-        ahead = False
-    if ahead:
+    marker = _marker_seq(path)
+    if reading.torn_tail and marker is not None and marker > story.seq:
         # A crash mid-append tears a record before long-term memory hears of it; an index that
         # holds the torn record means the journal lost a record it once had whole.
         report.problems.append(f"the journal's last record (record {story.seq + 1}) is cut short, and long-term memory still holds it")
@@ -105,15 +111,19 @@ def check(root: Path, name: str, config: MemoryConfig | None = None) -> Report:
         if foreign:
             report.problems.append(f"long-term memory was made by another embedder ({', '.join(foreign)})")
             return report
-    behind = not marker or int(marker.get("seq", -1)) < story.seq
+    behind = marker is None or marker < story.seq
     try:
         with Slot.open(root, name, config, memory=False) as slot:
-            if reading.torn_tail:
+            slot.open_memory(level=False)
+            ahead = slot.memory_ahead()
+            if ahead:  # the only copy of the lost steps' text: not a thing to level away
+                report.problems.append(cut_short(story.seq, ahead))
+                return report
+            if slot.level_journal():
                 report.recovered.append("dropped a torn last journal record (a crash mid-step)")
             if not (path / HEADER).exists():
                 slot.write_header()
                 report.recovered.append("wrote the missing header.json from the journal")
-            slot.open_memory(level=False)
             missing, extra, changed = slot.compare()
             if missing or extra or changed:
                 if behind and not changed:
@@ -129,7 +139,8 @@ def check(root: Path, name: str, config: MemoryConfig | None = None) -> Report:
     except SlotError as error:
         report.problems.append(str(error).split(": ", 1)[-1] if str(error).startswith(f"slot {name}") else str(error))
     except Exception as error:  # Chroma could not read its folder
-        report.problems.append(f"long-term memory cannot be read ({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''})")
+        text = one_line(error)
+        report.problems.append(text if text.startswith("long-term memory") else f"long-term memory cannot be read ({text})")
     return report
 
 
@@ -142,46 +153,88 @@ def repair(root: Path, name: str, config: MemoryConfig | None = None) -> list[st
 
 
 def _repair(root: Path, name: str, config: MemoryConfig | None = None) -> list[str]:
-    check_name(name)
-    path = Path(root) / name
+    path = slot_folder(root, name)
     if not (path / JOURNAL).exists():
         raise SlotError(f"no slot named {name} in {root}")
+    config = config or MemoryConfig()
     done: list[str] = []
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    journal = Journal(path / JOURNAL)
-    reading = journal.read()
-    if reading.damaged_line is not None or reading.torn_tail:
-        kept = reading.records
-        if not kept:
-            raise SlotError(f"slot {name}: the journal's first record is damaged, so there is no story to rebuild from (nothing was changed)")
-        replay(reading, name)  # refuse, changing nothing, when the records before the damage do not make a story
-        lines = (path / JOURNAL).read_bytes().count(b"\n")
-        shutil.copy2(path / JOURNAL, path / f"journal.damaged-{stamp}")
-        tmp = path / (JOURNAL + ".tmp")
-        with open(tmp, "wb") as handle:
-            handle.write(b"".join(encode(record) for record in kept))
-            handle.flush()
-            os.fsync(handle.fileno())
-        tmp.replace(path / JOURNAL)
-        lost = max(0, lines - len(kept))
-        done.append(f"kept the {len(kept)} journal records before the damage; {lost} later line(s) set aside "
-                    f"(the original journal is kept as journal.damaged-{stamp})")
-    replay(journal.read(), name)  # raises a one-line SlotError if even the kept records do not make a story
-    config = config or MemoryConfig()
-    if not config.host and (path / MEMORY).exists():
-        try:
-            with Slot.open(root, name, config, memory=False) as slot:
-                slot.open_memory(level=False)
-                slot.memory.count()
-        except SlotError:
-            raise
-        except Exception:
+    slot = Slot(root, name, config)
+    slot._take_lock()  # held to the end: no game plays the slot while it is rebuilt
+    try:
+        reading = slot.journal.read()
+        if not reading.records:
+            raise SlotError(f"slot {name}: the journal's first record is damaged, so there is no story to rebuild from "
+                            "(nothing was changed)")
+        replay(Reading(records=reading.records[:1]), name)  # a newer save format is refused, changing nothing
+        memory, readable = _remembered(slot)
+        last = reading.records[-1]["seq"]
+        if reading.damaged or any(seq > last for seq in memory):
+            done += _put_back(slot, reading, memory, stamp)
+        elif reading.torn_tail or reading.open_end:
+            slot.journal.level(reading)
+            if reading.torn_tail:
+                done.append("dropped a torn last journal record (a crash mid-step)")
+        slot.story = replay(slot.journal.read(), name)
+        if not readable:
             shutil.move(str(path / MEMORY), str(path / f"memory.damaged-{stamp}"))
             done.append(f"moved the unreadable long-term memory aside (memory.damaged-{stamp})")
-    (path / MARKER).unlink(missing_ok=True)
-    with Slot.open(root, name, config, memory=False) as slot:
+        (path / MARKER).unlink(missing_ok=True)
         slot.open_memory(level=False)
         added, removed = slot.reindex()
         slot.write_header()
-    done.append(f"rebuilt long-term memory from the journal (+{added} −{removed})")
+        done.append(f"rebuilt long-term memory from the journal (+{added} −{removed})")
+    finally:
+        slot.close()
     return done
+
+
+def _remembered(slot: Slot) -> tuple[dict, bool]:
+    """What long-term memory holds, by the record that wrote it, and whether it could be read."""
+    from game.memory.longterm import LongTermMemory
+
+    if not slot.config.host and not (slot.path / MEMORY).is_dir():
+        return {}, True
+    memory = None
+    try:
+        client, embedder, collection = slot.memory_client()
+        memory = LongTermMemory(client, embedder, collection, slot.config.seconds)
+        return remembered(memory.stored()), True
+    except Exception:
+        return {}, False
+    finally:
+        if memory is not None:
+            memory.close()
+
+
+def _put_back(slot: Slot, reading: Reading, memory: dict, stamp: str) -> list[str]:
+    """Write the journal that salvage makes (the original kept aside), and a branch slot for
+    what cannot go back into the story; what was done, one line each."""
+    result = salvage(reading, memory, slot.name)
+    path = slot.path
+    shutil.copy2(path / JOURNAL, path / f"journal.damaged-{stamp}")
+    tmp = path / (JOURNAL + ".tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(b"".join(encode(record) for record in result.records))
+        handle.flush()
+        os.fsync(handle.fileno())
+    tmp.replace(path / JOURNAL)
+    intact = len(reading.records) + len(reading.after)
+    done = [f"kept {result.kept + 1} of {intact} intact journal records (every one that still fits the story), "
+            f"rebuilt {result.rebuilt} step(s) from long-term memory and kept the place of {result.lost} lost "
+            f"record(s); the original journal is kept as journal.damaged-{stamp}"]
+    if result.branch:
+        branch = _free_name(slot.root, f"{slot.name}-recovered")
+        make_branch(slot.root, branch, result.branch, slot.name, result.fork_step, slot.config)
+        done.append(f"{result.left} record(s) after the damage could not follow the story: they are in the new slot "
+                    f"{branch}, which branches off after step {result.fork_step}")
+    return done
+
+
+def _free_name(root: Path, wanted: str) -> str:
+    for n in range(1, 1000):
+        suffix = "" if n == 1 else f"-{n}"
+        name = wanted[: 64 - len(suffix)].rstrip(" .") + suffix
+        if not slot_folder(root, name).exists():
+            return name
+    raise SlotError(f"no free slot name for {wanted}")

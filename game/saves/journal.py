@@ -2,7 +2,9 @@
 
 Appending costs the same at step 5 and step 5,000. A crash can only tear the last
 line; a torn last line is ignored when reading and cut off before the next append,
-so the journal always ends at its last complete record.
+so the journal always ends at its last complete record. Only a line whose checksum
+fails is damage: what a text editor or a copy does to the file (CRLF, blank lines, no
+final newline, a line repeated) is read through.
 """
 from __future__ import annotations
 
@@ -22,52 +24,68 @@ def encode(record: dict) -> bytes:
 
 def _parse(raw: bytes) -> dict | None:
     try:
-        text = raw.decode("utf-8").rstrip("\n")
+        text = raw.decode("utf-8")
         crc, body = text.split(" ", 1)
         if int(crc, 16) != zlib.crc32(body.encode()):
             return None
         record = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return None
-    return record if isinstance(record, dict) and isinstance(record.get("seq"), int) else None
+    seq = record.get("seq") if isinstance(record, dict) else None
+    return record if isinstance(seq, int) and not isinstance(seq, bool) else None
 
 
 @dataclass
 class Reading:
-    records: list[dict] = field(default_factory=list)
-    good_bytes: int = 0  # where the last complete record ends
-    torn_tail: bool = False  # a last line without its newline (a crash mid-append)
-    damaged_line: int | None = None  # a bad line that is not a torn tail: real damage, not a crash
+    records: list[dict] = field(default_factory=list)  # the intact records before any damage: the story
+    good_bytes: int = 0  # where the last of `records` ends (its newline included, when it has one)
+    torn_tail: bool = False  # a last line cut off mid-write (a crash mid-append): it never counted
+    damaged: list[int] = field(default_factory=list)  # lines that fail their checksum and are not a torn tail
+    after: list[tuple[int, dict]] = field(default_factory=list)  # (line, record): intact records after damage
+    open_end: bool = False  # the last record has no final newline (an editor's doing): read, not damage
+
+    @property
+    def damaged_line(self) -> int | None:
+        """The first damaged line: real damage, not what a crash leaves."""
+        return self.damaged[0] if self.damaged else None
 
 
 def read(path: Path) -> Reading:
+    """Every record a journal holds. What an editor or a copy does to a text file is not damage:
+    blank lines, CRLF line ends, a last line without its newline, a line repeated exactly. A
+    line whose checksum fails is damage, unless it is the last and has no newline (a crash cut
+    it off mid-write); the intact records after damage are kept in `after` for repair."""
     reading = Reading()
-    if not path.exists():
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
         return reading
-    data = path.read_bytes()
-    offset = 0
-    number = 0
     lines = data.split(b"\n")
-    for index, raw in enumerate(lines):
-        is_last = index == len(lines) - 1
-        if is_last and raw == b"":
-            break
-        number += 1
-        record = _parse(raw)
-        complete = not is_last  # a line without its newline was cut off mid-write
-        if record is None or not complete:
-            rest = b"\n".join(lines[index + 1:]).strip()
-            if rest or complete:
-                # A bad line before the end, or a last line that was written whole (it has its
-                # newline) but does not check out: damage. An append is one write, so a crash
-                # can only leave a last line without its newline.
-                reading.damaged_line = number
+    seen: dict[int, bytes] = {}  # seq -> its line, to tell an exact repeat from a second record
+    offset = 0
+    for number, raw in enumerate(lines, start=1):
+        last = number == len(lines)  # no newline after it
+        end = offset + len(raw) + (0 if last else 1)
+        offset = end
+        body = raw.rstrip(b"\r")
+        if not body.strip():
+            continue  # a blank line, or the nothing after the final newline
+        record = _parse(body)
+        if record is None:
+            if last and not reading.damaged:
+                reading.torn_tail = True  # an append is one write: only the last line can be cut off
             else:
-                reading.torn_tail = True
-            break
-        reading.records.append(record)
-        offset += len(raw) + 1
-        reading.good_bytes = offset
+                reading.damaged.append(number)
+            continue
+        if seen.get(record["seq"]) == body:
+            continue  # the same line twice is the same record
+        seen[record["seq"]] = body
+        if reading.damaged:
+            reading.after.append((number, record))
+        else:
+            reading.records.append(record)
+            reading.good_bytes = end
+            reading.open_end = last
     return reading
 
 
@@ -84,6 +102,19 @@ class Journal:
             handle.truncate(size)
             handle.flush()
             os.fsync(handle.fileno())
+
+    def level(self, reading: Reading) -> None:
+        """Make the journal end where its last complete record ends, on a newline, so that the
+        next append starts a line of its own: a torn tail is cut off, a missing newline added."""
+        if reading.torn_tail:
+            self.cut_to(reading.good_bytes)
+        if reading.open_end:
+            with open(self.path, "r+b") as handle:
+                handle.seek(reading.good_bytes)
+                handle.write(b"\n")
+                handle.truncate()
+                handle.flush()
+                os.fsync(handle.fileno())
 
     def append(self, record: dict) -> None:
         """Append one record and fsync it; on any failure the file is cut back to where it was."""

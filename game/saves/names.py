@@ -7,7 +7,7 @@ from game.core.errors import PlayerError
 
 # Letters, digits, space, dot, dash, underscore; must start with a letter or digit.
 # No separators and no "..", so a slot name can never leave the saves folder.
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}")
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
 
 
@@ -18,7 +18,8 @@ class SlotError(PlayerError):
 
 
 def check_name(name: str) -> str:
-    if not isinstance(name, str) or not _NAME.match(name) or ".." in name or name.endswith((".", " ")):
+    # fullmatch: `$` would match before a final newline, and "abc\n" would make the folder "abc⏎"
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or ".." in name or name.endswith((".", " ")):
         raise SlotError(
             f"bad slot name {name!r}: use 1-64 letters, digits, spaces, '.', '-' or '_', starting with a letter or digit"
         )

@@ -23,12 +23,19 @@ from game.core.seed import Seed
 from game.core.story import Story
 from game.core.story import replay as replay_records
 from game.saves.journal import Journal, Reading
+from game.core.text import safe
 from game.saves.names import SlotError, check_name
 
 HEADER = "header.json"
 JOURNAL = "journal.jsonl"
 MEMORY = "memory"
 MARKER = "index.json"
+LOCK = "lock"
+LINEAGE = ("parent", "fork_step")  # what a branch's header says of where it came from
+
+
+class SlotExists(SlotError):
+    """A new slot was asked for under a name that holds a story already."""
 
 
 @dataclass
@@ -36,6 +43,33 @@ class MemoryConfig:
     embedder: str = "wordllama"
     host: str | None = None  # a Chroma server instead of the slot's own folder
     port: int = 8000
+    seconds: float | None = None  # the most one Chroma call may take (None: longterm.CALL_SECONDS)
+
+
+def slot_folder(root: Path, name: str) -> Path:
+    """`root/name`, refused when it is not a folder of the saves folder's own: a symbolic link
+    planted there (`saves/etc -> /etc`) must not make the game write into /etc, nor a link in
+    place of one of the slot's files (journal.jsonl -> ~/.bashrc) make it append there."""
+    check_name(name)
+    root = Path(root)
+    path = root / name
+    if path.is_symlink():
+        raise SlotError(f"slot {name} is a symbolic link; a slot must be a folder inside {root}")
+    if not path.exists():
+        return path
+    try:
+        inside = path.resolve().parent == root.resolve()
+    except (OSError, RuntimeError):
+        inside = False
+    if not inside or not path.is_dir():
+        raise SlotError(f"slot {name}: {path} is not a folder inside {root}")
+    for part in (JOURNAL, HEADER, MARKER, LOCK, MEMORY):
+        if (path / part).is_symlink():
+            raise SlotError(f"slot {name}: its {part} is a symbolic link; a slot's files must be its own")
+    journal = path / JOURNAL
+    if journal.exists() and not journal.is_file():
+        raise SlotError(f"slot {name}: its {JOURNAL} is not a file (a folder stands in its place)")
+    return path
 
 
 def _now() -> str:
@@ -85,17 +119,19 @@ class Slot:
     def __init__(self, root: Path, name: str, config: MemoryConfig | None = None) -> None:
         self.name = check_name(name)
         self.root = Path(root)
-        self.path = self.root / name
+        self.path = slot_folder(self.root, name)
         self.config = config or MemoryConfig()
         self.journal = Journal(self.path / JOURNAL)
         self.story: Story | None = None
         self.memory = None
         self.index_stale = False
         self._lock: FileLock | None = None
+        self._unlevel = None  # a Reading whose journal does not yet end on a complete line
+        self.lineage: dict = {}  # a branch's "parent" slot and "fork_step", kept in every header
 
     # -- opening and closing ----------------------------------------------------------
     def _take_lock(self) -> None:
-        self._lock = FileLock(str(self.path / "lock"), timeout=0)
+        self._lock = FileLock(str(self.path / LOCK), timeout=0)
         try:
             self._lock.acquire()
         except Timeout:
@@ -125,14 +161,21 @@ class Slot:
     @classmethod
     def create(cls, root: Path, name: str, seed: Seed, prefs: Preferences | None = None, config: MemoryConfig | None = None) -> "Slot":
         slot = cls(root, name, config)
-        if (slot.path / JOURNAL).exists():
-            raise SlotError(f"slot {name} already exists in {slot.root}")
+        if Journal(slot.path / JOURNAL).read().records:
+            raise SlotExists(f"slot {name} already exists in {slot.root}")
         try:
             slot.path.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise SlotError(f"slot {name}: cannot make its folder in {slot.root} ({error.strerror or error})") from None
         slot._take_lock()
         try:
+            reading = slot.journal.read()  # again, now that the slot is ours
+            if reading.records:
+                raise SlotExists(f"slot {name} already exists in {slot.root}")
+            if reading.damaged:
+                raise SlotError(f"slot {name}: its journal's first record is damaged; nothing was changed")
+            if reading.torn_tail:
+                slot.journal.cut_to(0)  # a crash while the slot was being made: its seed never counted
             record = r.Begin(seq=0, created=_now(), seed=seed, prefs=prefs or Preferences())
             try:
                 slot.journal.append(record.line())
@@ -141,7 +184,7 @@ class Slot:
             sync_folder(slot.path)  # the new journal's name is on disk too, not only its bytes
             slot.story = Story.begin(record)
             slot.write_header()
-            slot.open_memory()
+            slot.open_memory(evidence=False)  # a Chroma server may hold a deleted slot's entries: not ours
         except BaseException:
             slot.close()
             raise
@@ -158,18 +201,27 @@ class Slot:
             if reading.damaged_line is not None:
                 raise SlotError(
                     f"slot {name}: journal line {reading.damaged_line} is damaged; "
-                    f"`recurrent saves repair {name}` keeps the steps before it"
+                    f"`recurrent saves repair {name}` keeps every intact record"
                 )
-            if reading.torn_tail:
-                slot.journal.cut_to(reading.good_bytes)  # a crash mid-append: that record never counted
             slot.story = replay(reading, name)
+            slot._unlevel = reading if reading.torn_tail or reading.open_end else None
             slot._refresh_header()
             if memory:
-                slot.open_memory()
+                slot.open_memory()  # refuses a journal that long-term memory shows was cut short
+                slot.level_journal()  # a crash mid-append: that record never counted
         except BaseException:
             slot.close()
             raise
         return slot
+
+    def level_journal(self) -> bool:
+        """Cut off a torn last line (or add a missing final newline) before anything is appended;
+        True if there was one to cut. Opening a slot to read it (`saves check`) leaves it be."""
+        reading, self._unlevel = self._unlevel, None
+        if reading is None:
+            return False
+        self.journal.level(reading)
+        return reading.torn_tail
 
     def memory_client(self):
         """The Chroma client of this slot, the embedder and the collection name to use."""
@@ -178,8 +230,9 @@ class Slot:
 
         embedder = make_embedder(self.config.embedder)
         if self.config.host:
-            return server_client(self.config.host, self.config.port), embedder, collection_name(embedder.key, self.name)
-        return embedded_client(self.path / MEMORY), embedder, collection_name(embedder.key)
+            return (server_client(self.config.host, self.config.port, self.config.seconds), embedder,
+                    collection_name(embedder.key, self.name))
+        return embedded_client(self.path / MEMORY, self.config.seconds), embedder, collection_name(embedder.key)
 
     def foreign_collections(self) -> list[str]:
         """Collections in this slot's own folder made by another embedder, when ours is absent."""
@@ -188,18 +241,20 @@ class Slot:
         client = None
         try:
             client, _embedder, ours = self.memory_client()
-            names = collection_names(client)
+            names = collection_names(client, self.config.seconds)
         finally:
             close_client(client)
         return [] if ours in names or not names else names
 
-    def open_memory(self, level: bool = True) -> None:
+    def open_memory(self, level: bool = True, evidence: bool = True) -> None:
         """Open long-term memory; with `level`, bring it level with the journal first (what a
-        game needs). `saves check` opens it without, to compare before anything changes."""
+        game needs). `saves check` opens it without, to compare before anything changes. With
+        `evidence`, memory that holds records past the journal's end (the journal was cut short)
+        is not levelled but refused: those entries are what repair rebuilds the lost steps from."""
         from game.memory.longterm import LongTermMemory
 
         client, embedder, name = self.memory_client()
-        self.memory = LongTermMemory(client, embedder, name)
+        self.memory = LongTermMemory(client, embedder, name, self.config.seconds)
         if not level:
             return
         entries = self.story.entries()
@@ -208,11 +263,21 @@ class Slot:
         if self.marker() == self.story.seq and self.memory.count() == len(entries):
             self.memory.attach(entries)
         else:
+            if evidence:
+                ahead = self.memory_ahead()
+                if ahead:  # bringing the index level would delete the only copy of those steps
+                    raise SlotError(f"slot {self.name}: {cut_short(self.story.seq, ahead)}; "
+                                    f"`recurrent saves repair {self.name}` rebuilds the lost steps it can")
             self.reindex()
         try:
             self.memory.warm()
         except Exception:
             pass  # a memory that cannot warm up says so at its first real use
+
+    def memory_ahead(self) -> list[str]:
+        """Ids in long-term memory written by records after the journal's last: the journal lost
+        them (a crash never does that: memory hears of a record only once the journal holds it)."""
+        return sorted((i for i in self.memory.stored_ids() if (record_of(i) or -1) > self.story.seq), key=record_of)
 
     def compare(self):
         """How long-term memory differs from the journal: (missing, extra ids, changed) entries."""
@@ -245,6 +310,11 @@ class Slot:
     def commit(self, record: r.Record) -> Change:
         """Append one record; when this returns, the change is saved. Blocking (a disk sync):
         the engine calls it in a thread."""
+        if self._unlevel is not None:
+            try:
+                self.level_journal()
+            except OSError as error:
+                raise SlotError(f"slot {self.name}: could not save ({error.strerror or error}); nothing was lost, try again") from None
         story = self.story
         record = record.stamped(story.seq + 1)
         change = story.apply(record)  # raises RecordError before changing anything when the record does not fit
@@ -290,8 +360,12 @@ class Slot:
         """After a crash the header (written last, for listings) can lag the journal: level it."""
         try:
             header = json.loads((self.path / HEADER).read_text(encoding="utf-8"))
-            current = isinstance(header, dict) and header.get("steps") == self.story.taken and header.get("schema") == SCHEMA
-        except (OSError, ValueError):
+            # A copied folder (`cp -a saves/A saves/B`) carries A's header: a slot is its folder's name.
+            current = (isinstance(header, dict) and header.get("steps") == self.story.taken
+                       and header.get("schema") == SCHEMA and header.get("slot") == self.name)
+            if isinstance(header, dict):
+                self.lineage = {key: header[key] for key in LINEAGE if key in header}
+        except (OSError, ValueError, RecursionError):
             current = False
         if not current:
             self.write_header()
@@ -307,6 +381,7 @@ class Slot:
             "words": story.words(),
             "updated": _now(),
             "embedder": self.config.embedder,
+            **self.lineage,
         }
 
     def write_header(self, header: dict | None = None) -> None:
@@ -320,29 +395,63 @@ class Slot:
 
 
 def read_header(root: Path, name: str) -> dict:
-    """The slot's header, or one rebuilt from its journal when the header is missing or garbage."""
-    path = Path(root) / name
+    """The slot's header, or one rebuilt from its journal when the header is missing, garbage or
+    of the wrong shape. Its "slot" is always the folder's name (a copied folder keeps the other's)."""
+    path = slot_folder(root, name)
     try:
         header = json.loads((path / HEADER).read_text(encoding="utf-8"))
-        if isinstance(header, dict) and {"title", "steps"} <= set(header):
-            return header
-    except (OSError, ValueError):
-        pass
-    reading = Journal(path / JOURNAL).read()
-    story = replay(reading, name)
-    return {"schema": SCHEMA, "slot": name, "title": story.seed.title, "genre": story.seed.genre,
-            "steps": story.taken, "words": story.words(), "updated": None}
+    except (OSError, ValueError, RecursionError):
+        header = None
+    if not good_header(header):
+        reading = Journal(path / JOURNAL).read()
+        story = replay(reading, name)
+        header = {"schema": SCHEMA, "title": story.seed.title, "genre": story.seed.genre,
+                  "steps": story.taken, "words": story.words(), "updated": None}
+    for key in ("title", "genre", "updated"):  # written by an older version, or by hand: no escapes
+        if isinstance(header.get(key), str):
+            header[key] = safe(header[key])
+    return {**header, "slot": name}
+
+
+def good_header(header) -> bool:
+    def number(value) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+    return (isinstance(header, dict) and isinstance(header.get("title"), str) and number(header.get("steps"))
+            and (header.get("words") is None or number(header.get("words")))
+            and isinstance(header.get("genre", ""), str) and isinstance(header.get("updated") or "", str))
+
+
+def record_of(entry_id: str) -> int | None:
+    """The journal record that wrote a long-term memory entry ("v12-3" -> 12)."""
+    head = entry_id.split("-", 1)[0]
+    return int(head[1:]) if head[:1] == "v" and head[1:].isdigit() else None
+
+
+def cut_short(last: int, ahead: list[str]) -> str:
+    """One line for a journal that long-term memory shows was cut short."""
+    records = sorted({record_of(i) for i in ahead})
+    return (f"the journal is cut short: it ends at record {last}, but long-term memory holds {len(ahead)} "
+            f"entries of {len(records)} later record(s) (up to record {records[-1]})")
 
 
 def list_slots(root: Path) -> list[str]:
+    """Every folder of the saves folder with a journal in it (or something in its journal's place)."""
     root = Path(root)
     if not root.is_dir():
         return []
-    return sorted(p.name for p in root.iterdir() if (p / JOURNAL).is_file())
+    found = []
+    for path in root.iterdir():
+        journal = path / JOURNAL
+        try:
+            if journal.exists() or journal.is_symlink():
+                found.append(path.name)
+        except OSError:
+            continue
+    return sorted(found)
 
 
 def delete_slot(root: Path, name: str) -> None:
-    check_name(name)
     slot = Slot(root, name)
     if not (slot.path / JOURNAL).exists():
         raise SlotError(f"no slot named {name} in {slot.root}")
@@ -359,9 +468,8 @@ def delete_slot(root: Path, name: str) -> None:
 def copy_slot(root: Path, source: str, target: str, config: MemoryConfig | None = None) -> None:
     """"Save as": a new slot with the same journal; its long-term memory is rebuilt from it,
     so the copy never shares or half-copies a Chroma folder that is in use."""
-    check_name(target)
-    src = Path(root) / check_name(source)
-    dst = Path(root) / target
+    src = slot_folder(root, source)
+    dst = slot_folder(root, target)
     if not (src / JOURNAL).exists():
         raise SlotError(f"no slot named {source} in {root}")
     if dst.exists():

@@ -17,7 +17,7 @@ import tomlkit
 from tomlkit.items import AoT, Table
 
 from game.core.seed import Seed
-from game.stories.loader import SeedError, check_seed, read_seed_text
+from game.stories.loader import SeedError, check_seed, check_size, read_seed_text
 
 FIELDS = ("title", "author", "genre", "tags", "rating", "premise", "style", "opening", "openings", "instructions",
           "authors_note", "pinned", "options")
@@ -98,7 +98,12 @@ class SeedFile:
 
 
 def write_text(path: Path, text: str) -> None:
-    """Write a file whole or not at all: a crash mid-write must not leave half a seed."""
+    """Write a file whole or not at all: a crash mid-write must not leave half a seed. A seed too
+    big to be read back is refused before anything is written."""
+    try:
+        check_size(text, path)
+    except SeedError as err:
+        raise SeedError(path, f"{err.problem}; nothing was written") from None
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from game.core.errors import PlayerError
+from game.core.files import Unreadable, read_capped, size_text
 from game.core.seed import LINE, LONG, NOTE, OPENINGS, SHORT, Placeholder, Protagonist, Seed, WorldEntry
+from game.core.text import safe
 
 MAX_JSON = 4 * 1024 * 1024
 MAX_PNG = 20 * 1024 * 1024  # card art is big; the JSON inside it is not
@@ -77,21 +79,17 @@ def import_cards(path: Path | str) -> Imported:
 
 
 def _read_json(path: Path):
-    if not path.exists():
-        raise CardError(path, "no such file")
-    if path.is_dir():
-        raise CardError(path, "is a folder, not a card file")
     try:
-        size = path.stat().st_size
-        with path.open("rb") as handle:
-            head = handle.read(8)
-            is_png = head == b"\x89PNG\r\n\x1a\n"
-            limit = MAX_PNG if is_png else MAX_JSON
-            if size > limit:
-                raise CardError(path, f"file is {size // 1024} KiB; the limit is {limit // 1024} KiB")
-            raw = head + handle.read(limit)
+        raw = read_capped(path, MAX_PNG, "a card file")  # a regular file only: never a pipe or a device
+    except FileNotFoundError:
+        raise CardError(path, "no such file") from None
+    except Unreadable as err:
+        raise CardError(path, str(err)) from None
     except OSError as err:
         raise CardError(path, f"cannot read: {err.strerror or err}") from None
+    is_png = raw[:8] == b"\x89PNG\r\n\x1a\n"
+    if not is_png and len(raw) > MAX_JSON:
+        raise CardError(path, f"file is {size_text(len(raw))}; the limit is {size_text(MAX_JSON)}")
     if not raw.strip():
         raise CardError(path, "file is empty")
     if is_png:
@@ -388,8 +386,9 @@ def _keys(keys: list) -> list[str]:
 def _text(value) -> str:
     if not isinstance(value, str):
         return ""
-    # `${` would read as an undeclared seed blank; card text never means that.
-    return value.replace("${", "$ {").replace("\r\n", "\n").strip()
+    # `${` would read as an undeclared seed blank; card text never means that. Escape sequences
+    # (a clipboard write, a cleared screen) are removed as the text comes in.
+    return safe(value.replace("${", "$ {").replace("\r\n", "\n")).strip()
 
 
 def _cut(text: str, limit: int, warnings: list[str] | None = None, what: str = "") -> str:

@@ -14,6 +14,8 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from game.core.errors import PlayerError
+from game.core.files import Unreadable, read_capped, size_text
+from game.core.text import safe
 
 from game.core.seed import Placeholder, Protagonist, Seed, WorldEntry
 
@@ -28,7 +30,7 @@ class SeedError(PlayerError):
 
     def __init__(self, path: Path | str, problem: str, line: int | None = None, field: str = "") -> None:
         self.path = Path(path)
-        self.problem = _one_line(problem)
+        self.problem = _one_line(safe(problem))  # a problem may quote the file, escapes and all
         self.line = line
         self.field = field
         where = f"{path}:{line}" if line else f"{path}"
@@ -63,19 +65,15 @@ def load_seed(path: Path | str, opening: int = 1) -> Seed:
 
 
 def read_seed_text(path: Path) -> str:
-    if not path.exists():
-        raise SeedError(path, "no such file")
-    if path.is_dir():
-        raise SeedError(path, "is a folder, not a seed file")
+    """The text of a seed file: a regular file (never a pipe or a device) of at most MAX_BYTES."""
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:  # refused before reading, let alone parsing
-            raise SeedError(path, f"file is {size // 1024} KiB; a seed may be at most {MAX_BYTES // 1024} KiB")
-        raw = path.read_bytes()[: MAX_BYTES + 1]
+        raw = read_capped(path, MAX_BYTES, "a seed file")
+    except FileNotFoundError:
+        raise SeedError(path, "no such file") from None
+    except Unreadable as err:
+        raise SeedError(path, str(err)) from None
     except OSError as err:
         raise SeedError(path, f"cannot read: {err.strerror or err}") from None
-    if len(raw) > MAX_BYTES:  # grew while we looked, or a special file
-        raise SeedError(path, f"file is larger than {MAX_BYTES // 1024} KiB")
     if not raw.strip():
         raise SeedError(path, "file is empty")
     try:
@@ -86,6 +84,13 @@ def read_seed_text(path: Path) -> str:
         raise SeedError(
             path, f"not UTF-8 text: byte 0x{byte:02x} at offset {err.start}; save the file as UTF-8", line
         ) from None
+
+
+def check_size(text: str, path: Path | str) -> None:
+    """A seed about to be written must be one that can be read back: at most MAX_BYTES."""
+    size = len(text.encode("utf-8"))
+    if size > MAX_BYTES:
+        raise SeedError(path, f"would be {size_text(size)}; a seed may be at most {size_text(MAX_BYTES)}")
 
 
 def parse_seed(text: str, path: Path | str = "<seed>") -> Seed:

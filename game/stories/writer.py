@@ -15,6 +15,7 @@ import tomli_w
 from pydantic import BaseModel, Field, ValidationError
 
 from game.core.calls import InvalidOutput
+from game.core.text import safe
 
 from game.stories.loader import describe
 from game.core.seed import LINE, LONG, SHORT, Protagonist, Seed, WorldEntry
@@ -172,7 +173,7 @@ async def suggest_options(backend, *, opening: str, premise: str = "", title: st
 
 def _clip(text: str, limit: int) -> str:
     """One cleaned string within `limit` characters, cut at a sentence or word where possible."""
-    text = re.sub(r"[ \t]+", " ", str(text or "").replace("${", "$ {")).strip()
+    text = re.sub(r"[ \t]+", " ", safe(str(text or "")).replace("${", "$ {")).strip()  # no escapes from the model
     if len(text) <= limit:
         return text
     cut = text[:limit]

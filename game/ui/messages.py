@@ -23,6 +23,7 @@ class TurnNotice(Message):
     turn: int
     text: str
     restart: bool
+    quiet: bool = False  # a guard's remark: the status line only
 
 
 @dataclass

@@ -7,7 +7,7 @@ the engine commits nothing when cancelled, and the typed action goes back into t
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -39,6 +39,7 @@ class Turn:
     before: int = -1  # the journal's last record when it began
     options: list[str] | None = None  # the new step's options, once they have streamed in
     queued: tuple[str, str] | None = None  # (action, typed) given while the notes were still coming
+    remarks: list[str] = field(default_factory=list)  # what the guards did to the model's words this turn
 
 
 class PlayScreen(Screen):
@@ -224,7 +225,7 @@ class PlayScreen(Screen):
             self.post_message(TurnText(turn, text))
 
         def on_notice(notice) -> None:
-            self.post_message(TurnNotice(turn, notice.text, notice.restart))
+            self.post_message(TurnNotice(turn, notice.text, notice.restart, notice.quiet))
 
         def on_options(options: list[str]) -> None:
             self.post_message(TurnOptions(turn, options))
@@ -253,6 +254,9 @@ class PlayScreen(Screen):
         if message.restart:
             self.query_one(StoryLog).restart()
         self.show_status(message.text[:70])
+        if message.quiet:  # a guard tidied the model's words: said in the status line, and again once the step is in
+            self.turn.remarks.append(message.text)
+            return
         self.notify(message.text, severity="warning", timeout=6)  # the status line may cut it short
 
     @on(TurnOptions)
@@ -277,6 +281,8 @@ class PlayScreen(Screen):
             if self.turn.kind == "retry":
                 await self.keep_edited_memory()
         self.show_story()
+        if message.turn == self.turn.number and self.turn.remarks:
+            self.show_status("; ".join(self.turn.remarks)[:70])
         if queued is not None and self.ready():
             action, typed = queued
             self.start("step", action, typed)
@@ -501,7 +507,7 @@ class PlayScreen(Screen):
         if not path:
             return
         try:
-            target = write_transcript(self.slot.story, path)
+            target = write_transcript(self.slot.story, path, saves=self.app.saves)
         except PlayerError as error:
             self.notify(one_line(error), severity="error", timeout=8)
             return
