@@ -308,7 +308,23 @@ def _merged(seed_file, seed: Seed, imported, card: Path) -> tuple[dict, list[str
         if entry.name.lower() not in taken:
             taken.add(entry.name.lower())
             new.append(entry)
-from game.core.paths import own_stories_dir
+    if new:
+        data["world"] = data["world"] + [world_entry_dict(e) for e in new]
+        added.append(f"{len(new)} world entr{'y' if len(new) == 1 else 'ies'}")
+    pins = [p for p in imported.pinned if p not in seed.pinned][: max(0, 20 - len(seed.pinned))]
+    if len(pins) < len([p for p in imported.pinned if p not in seed.pinned]):
+        print(f"note: {card}: a seed holds 20 pinned notes; the rest were left out", file=sys.stderr)
+    if pins:
+        data["pinned"] = list(seed.pinned) + pins
+        added.append(f"{len(pins)} pinned note{'s' if len(pins) != 1 else ''}")
+    for name, words in (("authors_note", "the author's note"), ("instructions", "the narrator's instructions")):
+        given, own = getattr(imported, name), getattr(seed, name)
+        if given and not own:
+            data[name] = given
+            added.append(words)
+        elif given and given != own:
+            print(f"note: {card}: the seed keeps its own {words[4:]}", file=sys.stderr)
+    return data, added, len(imported.entries) - len(new)
 
 
 def _import_as_seed(args, imported) -> int:

@@ -38,23 +38,13 @@ _CONTROL = re.compile(
 
 MIN_PIECE_WORDS = 6
 
-# The commonest words of prose (English, German and Russian): too common to be a keyword in
-# memory's search, or a world entry's key (they are in nearly every paragraph). Other
-# languages lean on BM25's idf alone.
+# The commonest words of English prose: too common to be a keyword in memory's search, or a
+# world entry's key (they are in nearly every paragraph).
 COMMON_WORDS = frozenset(
     "a an the and or but if then so of to in on at by for with from into onto about as is are was were be been "
     "being am do does did have has had i you he she it we they me him her us them my your his its our their this "
     "that these those there here what which who whom whose when where why how not no yes all any some can could "
-    "will would shall should may might must just very too also up down out over under again once than "
-    # German
-    "der die das den dem des ein eine einen einem einer eines und oder aber wenn dann so von zu im am an auf "
-    "bei mit aus in ist sind war waren sein bin hat haben hatte ich du er sie es wir ihr mich dich sich mir dir "
-    "ihm ihn uns euch mein dein sein dieser diese dieses dass wo was wer wie warum nicht kein keine ja alle "
-    "noch nur sehr auch um über unter nach vor hier dort "
-    # Russian
-    "и в во на с со к ко у о об от до из за по для не ни но а же ли бы что как где когда кто это то тот та те "
-    "он она оно они я ты мы вы его её их ему ей им мне меня тебе тебя нам вас мой твой свой был была было были "
-    "есть так уже ещё только очень все всё при про над под этот эта это эти этом этой об тоже".split()
+    "will would shall should may might must just very too also up down out over under again once than".split()
 )
 
 

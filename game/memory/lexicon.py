@@ -14,7 +14,18 @@ from game.memory.stems import detect, stemmer
 
 # Words too common in stories to carry a cue; BM25's idf would mute most of them anyway,
 # but dropping them keeps short actions ("go to the well") from matching everything.
-STOP = COMMON_WORDS
+# English, German and Russian; other languages lean on idf alone.
+STOP = COMMON_WORDS | set(
+    # German
+    "der die das den dem des ein eine einen einem einer eines und oder aber wenn dann so von zu im am an auf "
+    "bei mit aus in ist sind war waren sein bin hat haben hatte ich du er sie es wir ihr mich dich sich mir dir "
+    "ihm ihn uns euch mein dein sein dieser diese dieses dass wo was wer wie warum nicht kein keine ja alle "
+    "noch nur sehr auch um über unter nach vor hier dort "
+    # Russian
+    "и в во на с со к ко у о об от до из за по для не ни но а же ли бы что как где когда кто это то тот та те "
+    "он она оно они я ты мы вы его её их ему ей им мне меня тебе тебя нам вас мой твой свой был была было были "
+    "есть так уже ещё только очень все всё при про над под этот эта это эти этом этой об тоже".split()
+)
 
 
 def terms(text: str, language: str | None = None) -> list[str]:
