@@ -7,6 +7,8 @@ them too, so a new game gets its preferences, its backend and its cleanup from o
 from __future__ import annotations
 
 import asyncio
+import shutil
+import tempfile
 import threading
 from pathlib import Path
 from typing import Callable
@@ -65,6 +67,7 @@ class Game:
         self._lock = threading.Lock()
         self._closing: asyncio.Future | None = None
         self.narrator = Narrator(slot, None, engine_settings(settings))
+        self.throwaway: Path | None = None  # a playtest's own folder, deleted with its slot when the game closes
 
     @classmethod
     def open(cls, settings: Settings, saves: Path, name: str, seed=None, backend=None, memory: bool = True) -> "Game":
@@ -86,6 +89,21 @@ class Game:
         if self.slot.memory is None:
             self.slot.open_memory()  # refuses a journal that long-term memory shows was cut short
             self.slot.level_journal()  # a crash mid-append: that record never counted
+
+    @classmethod
+    def playtest(cls, settings: Settings, seed, backend=None) -> "Game":
+        """A throwaway game of `seed` (the studio's playtest), in a folder of its own outside the
+        saves: nothing of it is listed or kept, and closing the game deletes it."""
+        folder = Path(tempfile.mkdtemp(prefix="recurrent-playtest-"))
+        try:
+            # Memory in the slot's own folder even when the player's games use a Chroma server.
+            slot = Slot.create(folder, "playtest", seed, prefs_from(settings, seed), config=MemoryConfig())
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        game = cls(settings, slot, backend, fresh=True)
+        game.throwaway = folder
+        return game
 
     @property
     def story(self):
@@ -137,6 +155,13 @@ class Game:
     def _close_slot(self) -> None:
         slot = self.slot
         slot.close()
+        if self.throwaway is not None:
+            try:
+                delete_slot(slot.root, slot.name)
+            except PlayerError:
+                pass  # the folder goes below all the same
+            shutil.rmtree(self.throwaway, ignore_errors=True)
+            return
         if self.fresh and slot.story is not None and _only_the_seed(slot.story):
             try:
                 delete_slot(slot.root, slot.name)  # nothing but the seed: leave no empty slot behind

@@ -84,6 +84,21 @@ def no_llama_in_this_process():
     assert "llama_cpp" not in sys.modules, "a test loaded llama.cpp into pytest's own process"
 
 
+@pytest.fixture(autouse=True)
+def log_as_it_was():
+    """A command run in-process configures the debug log (a file, and no propagation to the
+    root logger); the next test must find the "recurrent" logger as it was, or caplog hears nothing."""
+    import logging
+
+    log = logging.getLogger("recurrent")
+    before = (list(log.handlers), log.level, log.propagate)
+    yield
+    for handler in log.handlers:
+        if handler not in before[0]:
+            handler.close()
+    log.handlers[:], log.level, log.propagate = before
+
+
 @pytest.fixture
 def game_env(monkeypatch, server, saves):
     """Environment for a game against the stand-in server."""

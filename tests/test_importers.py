@@ -263,3 +263,105 @@ def test_cli_import_bad_card(tmp_path, capsys):
     assert run("stories", "import", str(write(tmp_path, "x.json", "{oops")), "--into", str(tmp_path / "s.toml")) == 1
     out = capsys.readouterr().out.strip()
     assert "x.json: not valid JSON" in out and "\n" not in out
+
+
+# -- imports keep what they can ------------------------------------------------------------------
+
+HELD_OUT = Path(__file__).resolve().parent / "data" / "held-out-card.json"
+
+
+def test_a_held_out_card_with_alternate_greetings_gives_openings_that_validate(tmp_path, capsys):
+    out = tmp_path / "mara.toml"
+    assert run("stories", "import", str(HELD_OUT), "--out", str(out)) == 0
+    assert "3 alternative openings" in capsys.readouterr().out
+    assert run("stories", "validate", str(out)) == 0
+    seed = load_seed(out)
+    assert seed.opening.startswith("Captain Mara Voss leans over the rail")  # the first greeting, asterisks gone
+    assert [o[:22] for o in seed.openings] == ["The cargo net snaps. \"", "\"Wake up.\" Captain Mar", "The Kestrel's Wake dri"]
+    assert "${hero_name}! Grab that line" in seed.openings[0]
+    filled = seed.opened_with(2).filled({"hero_name": "Wren"})
+    assert filled.opening.startswith("\"Wake up.\"") and filled.options == []
+    # the system prompt (without the front end's {{original}}) and the post-history instructions
+    assert seed.instructions == ("Write Captain Mara Voss as a capable, tired captain; the sky is always more dangerous "
+                                 "than the people.")
+    assert seed.authors_note == "Keep the storm close; ${hero_name} decides what ${hero_name} does."
+    guild = next(e for e in seed.world if e.name == "Guild of Lanterns")
+    assert guild.keys == ["Guild", "Lanterns"] and guild.secondary_keys == ["cutter", "debt", "license"]
+    lane = next(e for e in seed.world if e.name == "Cinder Lane")
+    assert lane.secondary_keys == []  # the card does not use them (selective is off)
+
+
+def test_secondary_key_notes_and_logic(tmp_path):
+    book = {"entries": [
+        {"keys": ["Queen"], "keysecondary": ["throne"], "selective": True, "selectiveLogic": 2, "content": "x", "comment": "Q"},
+        {"keys": ["King"], "keysecondary": ["crown"], "selective": False, "content": "y", "comment": "K"},
+    ]}
+    got = import_cards(write(tmp_path, "book.json", book))
+    assert got.entries[0].secondary_keys == ["throne"] and got.entries[1].secondary_keys == []
+    assert any("other than 'and any'" in w for w in got.warnings)
+    assert any("selective is off" in w for w in got.warnings)
+
+
+def test_long_post_history_instructions_join_the_instructions(tmp_path):
+    card = json.loads(json.dumps(CHARACTER))
+    card["data"]["post_history_instructions"] = "Stay in character. " * 30
+    card["data"]["system_prompt"] = "Be vivid."
+    got = import_cards(write(tmp_path, "card.json", card))
+    assert got.seed.authors_note == "" and got.seed.instructions.startswith("Be vivid.\n\nStay in character.")
+    assert any("post_history_instructions" in w for w in got.warnings)
+
+
+SCENARIO = {
+    "title": "The Drowned Bell",
+    "description": "A coastal town hears a bell ring under the sea.",
+    "prompt": "You are ${What is your name?}, a diver. The mayor says: \"${What is your name?}, go down.\"",
+    "memory": "The bell belongs to the sunken church of St Ives.\nThe mayor lies about the storm.",
+    "authorsNote": "Keep it eerie and wet.",
+    "tags": "horror, sea",
+    "storyCards": [{"keys": "bell", "value": "The bell is bronze.", "title": "The bell"}],
+}
+
+
+def test_an_ai_dungeon_scenario_becomes_a_seed(tmp_path, capsys):
+    got = import_cards(write(tmp_path, "scenario.json", SCENARIO))
+    seed = got.seed
+    assert got.format == "AI Dungeon scenario"
+    assert seed.pinned == ["The bell belongs to the sunken church of St Ives.", "The mayor lies about the storm."]
+    assert seed.authors_note == "Keep it eerie and wet."
+    assert seed.opening == "You are ${hero_name}, a diver. The mayor says: \"${hero_name}, go down.\""
+    assert seed.placeholders["hero_name"].prompt == "What is your name?" and seed.genre == "horror"
+    assert [e.name for e in seed.world] == ["The bell"]
+    out = tmp_path / "bell.toml"
+    assert run("stories", "import", str(tmp_path / "scenario.json"), "--out", str(out)) == 0
+    assert load_seed(out) == seed
+
+
+def test_plot_essentials_and_the_authors_note_go_into_a_seed(tmp_path, capsys):
+    seed = tmp_path / "mill.toml"
+    seed.write_text(SEED)
+    scenario = write(tmp_path, "scenario.json", {**SCENARIO, "storyCards": STORY_CARDS[:2]})
+    assert run("stories", "import", str(scenario), "--into", str(seed)) == 0
+    out = capsys.readouterr().out
+    assert "added 1 world entry, 2 pinned notes, the author's note from" in out and "(1 already there)" in out
+    text = seed.read_text()
+    assert text.startswith("# The author's comment must survive an import.")
+    loaded = load_seed(seed)
+    assert loaded.pinned == ["The bell belongs to the sunken church of St Ives.", "The mayor lies about the storm."]
+    assert loaded.authors_note == "Keep it eerie and wet."
+    assert [e.name for e in loaded.world] == ["Mira", "old mill"]
+    # again: nothing new, the file as it was
+    assert run("stories", "import", str(scenario), "--into", str(seed)) == 0
+    assert "nothing to add" in capsys.readouterr().out and seed.read_text() == text
+    # a seed with a note of its own keeps it
+    other = write(tmp_path, "other.json", {**SCENARIO, "authorsNote": "Something else.", "memory": "A new fact."})
+    assert run("stories", "import", str(other), "--into", str(seed)) == 0
+    captured = capsys.readouterr()
+    assert "keeps its own author's note" in captured.err and load_seed(seed).authors_note == "Keep it eerie and wet."
+    assert load_seed(seed).pinned[-1] == "A new fact."
+
+
+def test_long_plot_essentials_are_split_into_notes(tmp_path):
+    essentials = "The tide turns at noon. " * 40  # one line of 920 characters: two notes
+    got = import_cards(write(tmp_path, "s.json", {"storyCards": [], "memory": essentials}))
+    assert got.seed is None and len(got.pinned) == 2 and all(len(p) <= 600 for p in got.pinned)
+    assert " ".join(got.pinned).split() == essentials.split()

@@ -467,3 +467,30 @@ def test_renaming_the_protagonist_renames_them_in_notes_and_lore():
     assert renamed.pinned == ["Mina is afraid of deep water.", "Hart's knee hurts on ladders."]
     assert renamed.world[0].text == "Ruthless men and Mina's own secret."  # whole words only
     assert renamed.world[0].name == "Truth"
+
+
+# -- the author's note, instructions, alternative openings, secondary keys -------------------------
+
+
+def test_new_fields_validate_with_one_line_errors(tmp_path):
+    base = GOOD.replace('premise = "A miller has vanished."', 'premise = "A miller has vanished."\nopening = "You arrive."')
+    seed = parse_seed(base.replace("[protagonist]", 'authors_note = "Keep it cold."\nopenings = ["You wake."]\n'
+                                                    'instructions = "No magic."\n\n[protagonist]'))
+    assert seed.authors_note == "Keep it cold." and seed.openings == ["You wake."] and seed.instructions == "No magic."
+    too_long = base.replace("[protagonist]", f'authors_note = "{"x" * 301}"\n\n[protagonist]')
+    with pytest.raises(SeedError) as caught:
+        parse_seed(too_long, "s.toml")
+    assert str(caught.value) == "s.toml:6: authors_note: is 301 characters; the limit is 300"
+    with pytest.raises(SeedError) as caught:
+        parse_seed(GOOD.replace("[protagonist]", 'openings = ["You wake."]\n\n[protagonist]'), "s.toml")
+    assert "s.toml:5: openings: alternative openings need a main opening first" in str(caught.value)
+    with pytest.raises(SeedError) as caught:
+        parse_seed(GOOD.replace('keys = ["mill"]', 'keys = ["mill"]\nsecondary_key = ["wheel"]'), "s.toml")
+    assert "did you mean 'secondary_keys'?" in str(caught.value)
+
+
+def test_new_fields_round_trip_through_toml():
+    seed = parse_seed(GOOD).model_copy(update={"opening": "A.", "openings": ["B.", "C.\n\nD."], "authors_note": "N.",
+                                               "instructions": "I."})
+    seed.world[0].secondary_keys.append("wheel")
+    assert parse_seed(seed_to_toml(seed)) == seed

@@ -151,3 +151,15 @@ def test_a_terminal_gets_a_progress_bar_with_the_time_left(game_env, saves, seed
     text = seen.decode(errors="replace")
     assert "3/3" in text and "left" in text and "elapsed" in text
     assert "step 1/3\n" not in text  # the plain lines are for logs and pipes
+
+
+def test_write_begins_with_the_opening_asked_for(game_env, saves, seed_path, tmp_path, capsys):
+    text = seed_path.read_text().replace('pinned = [', 'openings = ["You row out to the rock at dusk."]\npinned = [')
+    seed = tmp_path / "two.toml"
+    seed.write_text(text)
+    code, out, err = run(capsys, "write", "--story", str(seed), "--slot", "second", "--steps", "1", "--opening", "2")
+    assert code == 0, err
+    assert "You row out to the rock at dusk." in out and "You climb the last stair." not in out
+    code, out, err = run(capsys, "write", "--story", str(seed), "--slot", "third", "--steps", "1", "--opening", "3")
+    assert code == 1 and err.strip() == f"recurrent: {seed}: --opening 3: the story has 2 openings"
+    assert not (saves / "third").exists()

@@ -67,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common_backend(play)
     play.add_argument("--story", help="start a new game from this story: a name from `recurrent stories list`, or a file")
     play.add_argument("--slot", help="the save slot to start or resume")
+    play.add_argument("--opening", type=int, default=1, metavar="N",
+                      help="begin with the story's opening N (1, its own; 2... its alternative openings)")
     play.set_defaults(func=_run_play)
 
     write = sub.add_parser("write", help="write a story headless, N steps at a time")
@@ -75,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     write.add_argument("--slot", required=True, help="the save slot")
     write.add_argument("--steps", type=int, required=True, help="how many actions to answer")
     write.add_argument("--actions", help="a file of actions, one a line: 1/2/3 pick an option, empty picks 1")
+    write.add_argument("--opening", type=int, default=1, metavar="N",
+                       help="with --story: begin with its opening N (1, its own; 2... its alternative openings)")
     write.add_argument("--out", help="write the story as Markdown here (default: stdout)")
     write.set_defaults(func=_run_write)
 

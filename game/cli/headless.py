@@ -72,7 +72,7 @@ def _open(args, settings, backend) -> Game:
     if args.story:
         from game.stories.shelf import load_story
 
-        seed = load_story(args.story).filled()
+        seed = load_story(args.story, getattr(args, "opening", 1)).filled()
     return Game.open(settings, saves_root(args, settings), args.slot, seed, backend=backend)
 
 

@@ -1,4 +1,4 @@
-"""`recurrent stories ...`: list, validate, import and write seeds from the command line.
+"""`recurrent stories ...`: list, validate, lint, preview, edit, import and write seeds.
 
 Each handler prints plain lines and returns an exit code; bad input is one line, never a
 traceback. `register(subparsers)` is called by game/cli.py.
@@ -7,18 +7,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import shutil
 import sys
 from pathlib import Path
 
-from game.stories.importers import CardError, import_cards
-from game.core.files import size_text
 from game.core.paths import own_stories_dir
-from game.stories.loader import MAX_BYTES, SeedError, check_size, list_seeds, load_seed, parse_seed, read_seed_text
-from game.stories.shelf import Shelved, folders, shelf
 from game.core.seed import Seed
-from game.stories.writer import seed_to_toml, slugify, world_to_toml
+from game.stories.document import SeedFile, entries_with_origin, write_text
+from game.stories.importers import CardError, import_cards
+from game.stories.loader import SeedError, line_of, list_seeds, load_seed, parse_seed, read_seed_text
+from game.stories.shelf import Shelved, folders, shelf
+from game.stories.writer import free_path, seed_to_toml, world_entry_dict
 
 
 def register(subparsers, debug) -> None:
@@ -34,6 +33,28 @@ def register(subparsers, debug) -> None:
     p = sub.add_parser("validate", help="check seed files; exit 1 if any is invalid")
     p.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="files or folders (default: the library and your own stories)")
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("lint", help="warn about what a valid seed may still get wrong; exit 1 if any is invalid")
+    p.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="files or folders (default: the stories folder)")
+    p.add_argument("--tokens", type=int, default=None, metavar="N",
+                   help="the prompt budget to check against (default: your prompt_tokens setting)")
+    p.set_defaults(func=cmd_lint)
+
+    p = sub.add_parser("preview", help="the first request the narrator reads, part by part, with token counts")
+    p.add_argument("path", type=Path, metavar="PATH", help="a seed file")
+    p.add_argument("--action", default=None, help="the reader's first action (default: the seed's first option)")
+    p.add_argument("--tokens", type=int, default=None, metavar="N",
+                   help="the prompt budget (default: your prompt_tokens setting)")
+    p.add_argument("--json", action="store_true", help="the request and its parts as JSON")
+    p.set_defaults(func=cmd_preview)
+
+    p = sub.add_parser("edit", help="the story studio: edit a seed in the terminal (a new one without PATH)")
+    p.add_argument("path", nargs="?", type=Path, metavar="PATH", help="the seed file (need not exist yet)")
+    # The model suggests fields and plays the playtest: the same choices as `stories new`.
+    p.add_argument("--model", default=argparse.SUPPRESS, help="model name (default: RECURRENT_MODEL)")
+    p.add_argument("--base-url", dest="base_url", default=argparse.SUPPRESS, help="OpenAI-compatible server URL")
+    p.add_argument("--backend", default=argparse.SUPPRESS, help="openai, ollama, lmstudio, vllm, llamacpp or local")
+    p.set_defaults(func=cmd_edit)
 
     p = sub.add_parser("import", help="add lore from AI Dungeon story cards or a character card to a seed")
     p.add_argument("card", type=Path, metavar="CARDFILE", help="story cards JSON, character card JSON or PNG, lorebook")
@@ -109,19 +130,25 @@ def _fit(text: str, width: int) -> str:
 # -- validate --------------------------------------------------------------------------------
 
 
-def cmd_validate(args) -> int:
+def _seed_paths(given: list[Path]) -> list[Path] | None:
+    """The seed files named (folders give their *.toml); None, said, when a folder has none."""
     paths: list[Path] = []
-    given_paths = args.paths or [folder for _kind, folder in folders() if folder.is_dir()]
-    for given in given_paths:
-        if given.is_dir():
-            inside = sorted(given.glob("*.toml"))
+    for path in given or [folder for _kind, folder in folders() if folder.is_dir()]:
+        if path.is_dir():
+            inside = sorted(path.glob("*.toml"))
             if not inside:
-                print(f"{given}: no seed files (*.toml) in this folder")
-                return 1
+                print(f"{path}: no seed files (*.toml) in this folder")
+                return None
             paths += inside
         else:
-            paths.append(given)
-    paths = [_shown(p) for p in paths]
+            paths.append(path)
+    return [_shown(p) for p in paths]
+
+
+def cmd_validate(args) -> int:
+    paths = _seed_paths(args.paths)
+    if paths is None:
+        return 1
     bad = 0
     for path in paths:
         try:
@@ -133,6 +160,101 @@ def cmd_validate(args) -> int:
     if bad:
         print(f"{bad} of {len(paths)} seed file{'s' if len(paths) != 1 else ''} invalid", file=sys.stderr)
     return 1 if bad else 0
+
+
+# -- lint and preview ------------------------------------------------------------------------
+
+
+def _settings_and_budget(tokens: int | None):
+    """The player's settings (a new game's preferences come from them) and the prompt budget."""
+    from game.core.errors import PlayerError
+    from game.core.settings import load_settings
+    from game.engine.prompts import Budget
+
+    settings = load_settings()
+    total = tokens or settings.prompt_tokens
+    if total < 600:
+        raise PlayerError(f"--tokens {total} is too small a budget; the game uses at least 600")
+    return settings, Budget(total)
+
+
+def cmd_lint(args) -> int:
+    from game.engine.preview import first_request
+    from game.session import prefs_from
+    from game.stories.lint import lint
+
+    paths = _seed_paths(args.paths)
+    if paths is None:
+        return 1
+    settings, budget = _settings_and_budget(args.tokens)
+    bad = warned = noted = 0
+    for path in paths:
+        try:
+            text = read_seed_text(path)
+            seed = parse_seed(text, path)
+        except SeedError as err:
+            print(err)
+            bad += 1
+            continue
+        prefs = prefs_from(settings, seed)
+        found = lint(seed, prefs.paragraph_words) + first_request(seed, prefs, budget).findings()
+        located = [(line_of(text, f.where) if f.where else None, f) for f in found]
+        for line, finding in sorted(located, key=lambda lf: (lf[1].level != "warning", lf[0] or 0)):
+            print(finding.line(f"{path}:{line}" if line else str(path)))
+        warned += sum(f.level == "warning" for f in found)
+        noted += sum(f.level == "note" for f in found)
+        if not found:
+            print(f"ok  {path}")
+    summary = f"{len(paths)} seed file{'s' if len(paths) != 1 else ''}: {warned} warning{'s' if warned != 1 else ''}, " \
+              f"{noted} note{'s' if noted != 1 else ''}"
+    print(summary + (f", {bad} invalid" if bad else ""), file=sys.stderr)
+    return 1 if bad else 0
+
+
+def cmd_preview(args) -> int:
+    import json
+
+    from game.engine.preview import first_request
+    from game.session import prefs_from
+
+    try:
+        seed = load_seed(args.path)
+    except SeedError as err:
+        print(err)
+        return 1
+    settings, budget = _settings_and_budget(args.tokens)
+    preview = first_request(seed, prefs_from(settings, seed), budget, args.action)
+    if args.json:
+        parts = [{"message": p.message + 1, "field": p.where, "what": p.label, "tokens": p.tokens, "sent": p.kept}
+                 for p in preview.parts]
+        print(json.dumps({"budget": budget.total, "total": preview.total, "messages": preview.messages, "parts": parts,
+                          "triggered": [e.name for e in preview.triggered],
+                          "findings": [f.line() for f in preview.findings()]}, indent=2, ensure_ascii=False))
+        return 0
+    print("\n".join(preview.report()))
+    for finding in preview.findings():
+        print(finding.line())
+    for index, message in enumerate(preview.messages):
+        print(f"\n--- message {index + 1}: {message['role']} ---")
+        print(message["content"])
+    return 0
+
+
+def cmd_edit(args) -> int:
+    from game.stories.document import SeedFile
+    from game.ui.launch import edit
+
+    path = args.path
+    if path is not None and path.exists():
+        try:
+            seed_file = SeedFile.open(path)
+        except SeedError as err:
+            print(err)
+            return 1
+    else:
+        seed_file = SeedFile.blank()
+        seed_file.path = path  # saved there; without a path, in the stories folder under its title
+    return edit(seed_file, args)
 
 
 # -- import ----------------------------------------------------------------------------------
@@ -148,7 +270,7 @@ def cmd_import(args) -> int:
         print(f"note: {args.card}: {warning}", file=sys.stderr)
     if args.into is None:
         return _import_as_seed(args, imported)
-    if not imported.entries:
+    if not (imported.entries or imported.pinned or imported.authors_note or imported.instructions):
         print(f"{args.card}: no world entries to import")
         return 1
     target = args.out or args.into
@@ -156,57 +278,69 @@ def cmd_import(args) -> int:
         print(f"{args.out}: already exists; choose another --out")
         return 1
     try:
-        text = read_seed_text(args.into)
-        seed = parse_seed(text, args.into)
+        seed_file = SeedFile.open(args.into)
+        seed = parse_seed(seed_file.text, args.into)
     except SeedError as err:
         print(err)
         return 1
+    data, added, skipped = _merged(seed_file, seed, imported, args.card)
+    if not added:
+        print(f"{args.into}: already has every entry of {args.card}; nothing to add")
+        return 0
+    try:  # the seed's own comments and layout stay; what is new is added to it
+        parse_seed(seed_file.render(data), target)
+        seed_file.save(data, target)
+    except SeedError as err:
+        print(err)
+        return 1
+    note = f" ({skipped} already there)" if skipped else ""
+    print(f"added {', '.join(added)} from {args.card} to {target}{note}")
+    return 0
+
+
+def _merged(seed_file, seed: Seed, imported, card: Path) -> tuple[dict, list[str], int]:
+    """(the seed's data with what the import adds, what it added in words, entries already there)."""
+    data = {**seed_file.data, "world": entries_with_origin(seed_file.data)}
+    added = []
     taken = {e.name.lower() for e in seed.world}
     new = []
     for entry in imported.entries:
         if entry.name.lower() not in taken:
             taken.add(entry.name.lower())
             new.append(entry)
-    skipped = len(imported.entries) - len(new)
-    if not new:
-        print(f"{args.into}: already has every entry of {args.card}; nothing to add")
-        return 0
-    # Appending [[world]] tables keeps the author's comments and layout; if the seed wrote
-    # `world = [...]` inline that is not valid TOML, so then the whole seed is written anew.
-    combined = text.rstrip("\n") + "\n\n" + world_to_toml(new)
-    try:
-        parse_seed(combined, target)
-    except SeedError:
-        combined = seed_to_toml(seed.model_copy(update={"world": seed.world + new}))
-    try:
-        parse_seed(combined, target)
-    except SeedError as err:
-        print(err)
-        return 1
-    if len(combined.encode("utf-8")) > MAX_BYTES:  # refused before writing: the seed there stays as it was
-        print(f"{target}: adding {len(new)} world entries from {args.card} would make the seed "
-              f"{size_text(len(combined.encode('utf-8')))}, and a seed may be at most {size_text(MAX_BYTES)}; "
-              "nothing was written (import fewer or shorter cards)")
-        return 1
-    if not _write(target, combined, replace=True):
-        return 1
-    note = f" ({skipped} already there)" if skipped else ""
-    print(f"added {len(new)} world entr{'y' if len(new) == 1 else 'ies'} from {args.card} to {target}{note}")
-    return 0
+    if new:
+        data["world"] = data["world"] + [world_entry_dict(e) for e in new]
+        added.append(f"{len(new)} world entr{'y' if len(new) == 1 else 'ies'}")
+    pins = [p for p in imported.pinned if p not in seed.pinned][: max(0, 20 - len(seed.pinned))]
+    if len(pins) < len([p for p in imported.pinned if p not in seed.pinned]):
+        print(f"note: {card}: a seed holds 20 pinned notes; the rest were left out", file=sys.stderr)
+    if pins:
+        data["pinned"] = list(seed.pinned) + pins
+        added.append(f"{len(pins)} pinned note{'s' if len(pins) != 1 else ''}")
+    for name, words in (("authors_note", "the author's note"), ("instructions", "the narrator's instructions")):
+        given, own = getattr(imported, name), getattr(seed, name)
+        if given and not own:
+            data[name] = given
+            added.append(words)
+        elif given and given != own:
+            print(f"note: {card}: the seed keeps its own {words[4:]}", file=sys.stderr)
+    return data, added, len(imported.entries) - len(new)
 
 
 def _import_as_seed(args, imported) -> int:
     if imported.seed is None:
-        print(f"{args.card}: {imported.format} have no character to make a seed from; "
-              "add them to a seed with --into SEED.toml")
+        print(f"{args.card}: has no character or scenario to make a seed from ({imported.format}); "
+              "add it to a seed with --into SEED.toml")
         return 1
-    target = args.out or _shown(_free_path(own_stories_dir(), imported.seed.title))
+    target = args.out or _shown(free_path(own_stories_dir(), imported.seed.title))
     if target.exists():
         print(f"{target}: already exists; choose another --out")
         return 1
     if not _write(target, seed_to_toml(imported.seed), replace=False):
         return 1
-    print(f"wrote {target}: {imported.seed.title} ({len(imported.seed.world)} world entries)")
+    openings = len(imported.seed.openings)
+    more = f", {openings} alternative opening{'s' if openings != 1 else ''}" if openings else ""
+    print(f"wrote {target}: {imported.seed.title} ({len(imported.seed.world)} world entries{more})")
     return 0
 
 
@@ -234,7 +368,7 @@ def cmd_new(args) -> int:
     except KeyboardInterrupt:
         print("stories new: cancelled")
         return 130
-    target = args.out or _shown(_free_path(own_stories_dir(), seed.title))
+    target = args.out or _shown(free_path(own_stories_dir(), seed.title))
     if not _write(target, seed_to_toml(seed), replace=False):
         return 1
     print(f"wrote {target}: {seed.title}")
@@ -263,31 +397,14 @@ def _shown(path: Path) -> Path:
         return path
 
 
-def _free_path(folder: Path, title: str) -> Path:
-    slug = slugify(title)
-    path, n = folder / f"{slug}.toml", 2
-    while path.exists():
-        path, n = folder / f"{slug}-{n}.toml", n + 1
-    return path
-
-
 def _write(path: Path, text: str, replace: bool) -> bool:
     """Write whole or not at all (a crash mid-write must not leave half a seed); False on failure."""
     if not replace and path.exists():  # never overwrite a story
         print(f"{path}: already exists; choose another --out")
         return False
     try:
-        check_size(text, path)  # never write a seed that could not be read back
+        write_text(path, text)
     except SeedError as err:
-        print(f"{err}; nothing was written")
-        return False
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as err:
-        print(f"{path}: cannot write: {err.strerror or err}")
-        tmp.unlink(missing_ok=True)
+        print(err)
         return False
     return True

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -25,10 +26,13 @@ from game.core.text import safe
 SHORT = 200  # a title, a name, a key
 LINE = 600  # a premise, a description, an option
 LONG = 4000  # an opening, a world entry
+NOTE = 300  # the author's note: it is in every turn of the prompt, so it stays a line or two
+OPENINGS = 20  # alternative openings the reader may choose from
 
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=SHORT)]
 Line = Annotated[str, StringConstraints(strip_whitespace=True, max_length=LINE)]
 Long = Annotated[str, StringConstraints(strip_whitespace=True, max_length=LONG)]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=NOTE)]
 
 PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 PLACEHOLDER_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -58,6 +62,9 @@ class WorldEntry(Strict):
 
     name: Short
     keys: list[Short] = Field(default_factory=list, max_length=20)
+    # When given, a key alone is not enough: one of these must be in play too (a lorebook's
+    # "selective" entry), so "the Queen" can bring in the court only when the palace is near.
+    secondary_keys: list[Short] = Field(default_factory=list, max_length=20)
     text: Long = Field(min_length=1)
     always: bool = False
 
@@ -92,6 +99,12 @@ class Seed(Strict):
     rating: Rating = "teen"
     protagonist: Protagonist
     opening: Long = ""
+    # Other ways the story can begin (a character card's alternate greetings); the reader picks
+    # one at a new game. The seed's options belong to `opening`, so another opening gets the
+    # model's options.
+    openings: list[Long] = Field(default_factory=list, max_length=OPENINGS)
+    instructions: Long = ""  # notes to the narrator, read with the rules at the top of every prompt
+    authors_note: Note = ""  # read just before every action, where AI Dungeon and KoboldAI put theirs
     pinned: list[Line] = Field(default_factory=list, max_length=20)
     world: list[WorldEntry] = Field(default_factory=list, max_length=200)
     options: list[Line] = Field(default_factory=list)
@@ -115,11 +128,20 @@ class Seed(Strict):
         return value
 
     @model_validator(mode="after")
+    def _openings_follow_an_opening(self) -> "Seed":
+        if self.openings and not self.opening:
+            raise FieldProblem("openings", "alternative openings need a main opening first (write it in `opening`)")
+        for i, text in enumerate(self.openings):
+            if not text:
+                raise FieldProblem(f"openings[{i}]", "is empty")
+        return self
+
+    @model_validator(mode="after")
     def _placeholders_declared(self) -> "Seed":
         # Walk the fields rather than the JSON dump so the error can say where the blank is.
         declared = set(self.placeholders)
         data = self.model_dump(exclude={"placeholders"})
-        for where, text in _strings(data, ""):
+        for where, text in strings_of(data, ""):
             for name in PLACEHOLDER.findall(text):
                 if not PLACEHOLDER_NAME.match(name):
                     raise FieldProblem(
@@ -135,6 +157,18 @@ class Seed(Strict):
 
     def blanks(self) -> dict[str, Placeholder]:
         return dict(self.placeholders)
+
+    def all_openings(self) -> list[str]:
+        """The openings a reader can start from: the seed's own first, then the alternatives."""
+        return [self.opening, *self.openings] if self.opening else []
+
+    def opened_with(self, index: int) -> "Seed":
+        """The seed that begins with opening `index` of `all_openings()` (0 is its own)."""
+        if index == 0 or not self.openings:
+            return self
+        if not 0 < index <= len(self.openings):
+            raise ValueError(f"this story has no opening {index + 1}")
+        return self.model_copy(update={"opening": self.openings[index - 1], "options": [], "openings": []})
 
     def filled(self, values: dict[str, str] | None = None, protagonist: str | None = None) -> "Seed":
         """The seed with every `${name}` replaced: the reader's value, else the default."""
@@ -217,15 +251,16 @@ def _cleaned(value):
     return value
 
 
-def _strings(value, where: str):
+def strings_of(value, where: str):
+    """(field path, text) for every string in a dumped seed, e.g. ("world[2].text", "...")."""
     if isinstance(value, str):
         yield where, value
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            yield from _strings(item, f"{where}[{i}]")
+            yield from strings_of(item, f"{where}[{i}]")
     elif isinstance(value, dict):
         for key, item in value.items():
-            yield from _strings(item, f"{where}.{key}" if where else key)
+            yield from strings_of(item, f"{where}.{key}" if where else key)
 
 
 def _substitute(value, chosen: dict[str, str]):
@@ -236,3 +271,17 @@ def _substitute(value, chosen: dict[str, str]):
     if isinstance(value, dict):
         return {k: _substitute(v, chosen) for k, v in value.items()}
     return value
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something about a seed worth its author's attention that is not an error (stories lint,
+    the studio): the field it is about, as error messages name it, and what to know."""
+
+    where: str
+    message: str
+    level: Literal["warning", "note"] = "warning"
+
+    def line(self, path: str = "") -> str:
+        where = f"{path}: " if path else ""
+        return f"{where}{self.level}: {self.where}: {self.message}" if self.where else f"{where}{self.level}: {self.message}"

@@ -39,6 +39,15 @@ _CONTROL = re.compile(
 
 MIN_PIECE_WORDS = 6
 
+# The commonest words of English prose: too common to be a keyword in memory's search, or a
+# world entry's key (they are in nearly every paragraph).
+COMMON_WORDS = frozenset(
+    "a an the and or but if then so of to in on at by for with from into onto about as is are was were be been "
+    "being am do does did have has had i you he she it we they me him her us them my your his its our their this "
+    "that these those there here what which who whom whose when where why how not no yes all any some can could "
+    "will would shall should may might must just very too also up down out over under again once than".split()
+)
+
 
 def is_dense(char: str) -> bool:
     return bool(char) and _DENSE.match(char) is not None

@@ -22,8 +22,8 @@ from game.core.world import triggered
 from game.engine import guards
 from game.engine.fallback import story_options
 from game.engine.notes import OptionsWatcher, ends_mid_sentence, mechanical_recap, whole_sentences
-from game.engine.prompts import (BEGIN, Budget, bookkeeping_messages, chapter_tokens, chapter_turns, narration_messages,
-                                 recap_for, system_prompt)
+from game.engine.prompts import (BEGIN, Budget, bookkeeping_messages, chapter_tokens, chapter_turns, lore_in_play,
+                                 lore_that_fits, narration_messages, recap_for, system_prompt)
 from game.engine.protocols import Backend, Store
 from game.engine.recall import recall
 
@@ -214,9 +214,7 @@ class Narrator:
                 on_notice(Notice(f"long-term memory could not be searched this step ({type(error).__name__}); going on without it"))
             found = []
         recalled = [passage for passage in found if (passage.step, passage.text) not in told]  # already in the chapter
-        in_play = {name for n in range(start, number) for name in story.steps[n].version.world}
-        recent = story.steps[number - 1].version.paragraph if number > 0 else ""
-        lore = [entry for entry in triggered(story.seed.world, f"{action}\n{recent}") if entry.name not in in_play]
+        lore, _left_out = lore_that_fits(lore_in_play(story, number, action, start), budget)
         messages = narration_messages(story, number, action, recalled, lore, budget)
         self.last_prompt_tokens = sum(tokens(m["content"]) for m in messages)
         paragraph_tokens, _notes = self._reply_tokens()

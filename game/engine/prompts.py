@@ -27,8 +27,8 @@ from game.core.calls import Message
 from game.core.models import Preferences, Recalled, Step
 from game.core.story import Story
 from game.core.text import clip_tokens, clip_words, tail_tokens, tokens
-from game.core.world import always_on
 from game.core.seed import WorldEntry
+from game.core.world import triggered
 
 RATING_RULE = {
     "everyone": "Keep everything suitable for all ages: no gore, no sexual content, no strong language.",
@@ -44,7 +44,9 @@ LORE = "Lore in play:"
 ACTION = "The reader's action:"
 NOTES = "Now the notes for that paragraph"
 SEED_LABELS = ("Title:", "Genre:", "Premise:", "Protagonist:", "Style:", "Never forget:", "World:")
-LABELS = (STORY_SO_FAR, REMEMBERED, LORE, ACTION, NOTES, *SEED_LABELS)
+INSTRUCTIONS = "The author's instructions:"
+AUTHORS_NOTE = "Author's note:"
+LABELS = (STORY_SO_FAR, REMEMBERED, LORE, ACTION, NOTES, INSTRUCTIONS, AUTHORS_NOTE, *SEED_LABELS)
 EXAMPLE_OPTION = "Follow the footprints into the marsh."
 PASSAGE_TOKENS = 110  # one recalled passage: the sentence that matched and its neighbours
 
@@ -90,70 +92,103 @@ def _voice(prefs: Preferences) -> str:
     return "Write in the third person, past tense, following the protagonist closely."
 
 
-def system_prompt(story: Story, budget: Budget) -> str:
+def system_parts(story: Story) -> list[tuple[str, str]]:
+    """The system message before clipping, part by part: (the seed field it comes from, or '' for
+    the rules and headings; its text). Joined by newlines, the texts are the whole message."""
     seed, prefs = story.seed, story.prefs
-    lines = [
+    rules = "\n".join([
         "You are the narrator of an interactive story. The reader says what the protagonist does; "
         "you answer with the next paragraph, showing what happens.",
         f"Write one paragraph of about {prefs.paragraph_words} words of plain prose. No headings, no lists, "
         "no options, no notes to the reader; do not decide the protagonist's next choice.",
         _voice(prefs),
         RATING_RULE[prefs.rating],
-        "",
-        f"{SEED_LABELS[0]} {seed.title}",
-        f"{SEED_LABELS[1]} {seed.genre}",
-        f"{SEED_LABELS[2]} {seed.premise}",
-        f"{SEED_LABELS[3]} {seed.protagonist.name}" + (f", {seed.protagonist.description}" if seed.protagonist.description else ""),
-    ]
+    ])
+    protagonist = seed.protagonist.name + (f", {seed.protagonist.description}" if seed.protagonist.description else "")
+    parts = [("", rules), ("title", f"\n{SEED_LABELS[0]} {seed.title}"), ("genre", f"{SEED_LABELS[1]} {seed.genre}"),
+             ("premise", f"{SEED_LABELS[2]} {seed.premise}"), ("protagonist", f"{SEED_LABELS[3]} {protagonist}")]
     if seed.style or prefs.tone:
-        lines.append(f"{SEED_LABELS[4]} {' '.join(part for part in (seed.style, prefs.tone) if part)}")
+        parts.append(("style", f"{SEED_LABELS[4]} {' '.join(part for part in (seed.style, prefs.tone) if part)}"))
+    if seed.instructions:
+        parts.append(("instructions", f"{INSTRUCTIONS} {seed.instructions}"))
     if story.pinned:
-        lines += ["", SEED_LABELS[5]] + [f"- {note}" for note in story.pinned]
-    lore = always_on(seed.world)
+        parts.append(("", f"\n{SEED_LABELS[5]}"))
+        parts += [(f"pinned[{i}]", f"- {note}") for i, note in enumerate(story.pinned)]
+    lore = [(i, entry) for i, entry in enumerate(seed.world) if entry.always]
     if lore:
-        lines += ["", SEED_LABELS[6]] + [f"- {entry.name}: {entry.text}" for entry in lore]
-    return clip_tokens("\n".join(lines), budget.prefix)
+        parts.append(("", f"\n{SEED_LABELS[6]}"))
+        parts += [(f"world[{i}]", f"- {entry.name}: {entry.text}") for i, entry in lore]
+    return parts
+
+
+def system_prompt(story: Story, budget: Budget) -> str:
+    """The stable prefix, clipped at its share of the budget (the end goes first: the lore)."""
+    return clip_tokens("\n".join(text for _where, text in system_parts(story)), budget.prefix)
 
 
 # -- the reader's turn ----------------------------------------------------------------------
-def reader_turn(action: str, recalled: list[Recalled], lore: list[WorldEntry], budget: Budget) -> str:
-    """What the reader's turn says: remembered passages, lore in play, then the action. Built the
-    same way when the turn is new and when it is replayed from the journal, so that the server
-    sees the very text it saw before."""
+def fitting(lines: list[str], limit: int) -> list[bool]:
+    """Which of `lines` fit, in order, within `limit` tokens: one that does not is left out whole
+    (a later, shorter one may still fit)."""
+    left, fits = limit, []
+    for line in lines:
+        fits.append(tokens(line) <= left)
+        if fits[-1]:
+            left -= tokens(line)
+    return fits
+
+
+def lore_line(entry: WorldEntry) -> str:
+    return f"- {entry.name}: {entry.text}"
+
+
+def reader_turn(action: str, recalled: list[Recalled], lore: list[WorldEntry], budget: Budget, note: str = "") -> str:
+    """What the reader's turn says: remembered passages, lore in play, the author's note, then the
+    action. Built the same way when the turn is new and when it is replayed from the journal, so
+    that the server sees the very text it saw before."""
     parts = []
-    left = budget.recalled
-    remembered = []
-    for passage in recalled:
-        # A very long passage (a paragraph with no sentence breaks, an amended memory) is clipped
-        # to its share rather than crowding out the others.
-        line = f"- (step {passage.step}) {clip_tokens(passage.text, PASSAGE_TOKENS)}"
-        if tokens(line) > left:
-            continue
-        remembered.append(line)
-        left -= tokens(line)
+    # A very long passage (a paragraph with no sentence breaks, an amended memory) is clipped
+    # to its share rather than crowding out the others.
+    passages = [f"- (step {passage.step}) {clip_tokens(passage.text, PASSAGE_TOKENS)}" for passage in recalled]
+    remembered = [line for line, fits in zip(passages, fitting(passages, budget.recalled)) if fits]
     if remembered:
         parts.append(f"{REMEMBERED}\n" + "\n".join(remembered))
-    left = budget.world
-    cards = []
-    for entry in lore:
-        line = f"- {entry.name}: {entry.text}"
-        if tokens(line) > left:
-            continue
-        cards.append(line)
-        left -= tokens(line)
+    cards = [lore_line(entry) for entry in lore]
+    cards = [line for line, fits in zip(cards, fitting(cards, budget.world)) if fits]
     if cards:
         parts.append(f"{LORE}\n" + "\n".join(cards))
-    parts.append(f"{ACTION} {clip_words(action, max(8, budget.action * 3 // 4))}")
+    if note:
+        parts.append(f"{AUTHORS_NOTE} {note}")
+    parts.append(f"{ACTION} {clip_words(action, action_words(budget))}")
     return "\n\n".join(parts)
 
 
+def action_words(budget: Budget) -> int:
+    return max(8, budget.action * 3 // 4)
+
+
 def past_turn(story: Story, step: Step, budget: Budget) -> str:
-    """A step's reader turn as it was sent: rebuilt from what its version recorded."""
-    if step.number == 0:
-        return BEGIN
+    """A step's reader turn as it was sent: rebuilt from what its version recorded (the opening's
+    turn was the request to begin)."""
     named = {entry.name: entry for entry in story.seed.world}
     lore = [named[name] for name in step.version.world if name in named]
-    return reader_turn(step.action, step.version.recalled, lore, budget)
+    action = step.action if step.number else BEGIN
+    return reader_turn(action, step.version.recalled, lore, budget, story.seed.authors_note)
+
+
+def lore_in_play(story: Story, number: int, action: str, start: int) -> list[WorldEntry]:
+    """World entries that step `number` brings into play: their keys are in the action or the last
+    paragraph, and no earlier turn of the chapter (from step `start`) has them already."""
+    in_play = {name for n in range(start, number) for name in story.steps[n].version.world}
+    recent = story.steps[number - 1].version.paragraph if number > 0 else ""
+    return [entry for entry in triggered(story.seed.world, f"{action}\n{recent}") if entry.name not in in_play]
+
+
+def lore_that_fits(lore: list[WorldEntry], budget: Budget) -> tuple[list[WorldEntry], list[WorldEntry]]:
+    """(the entries the turn has room for, the ones left out). Only the first are recorded as in
+    play, so the others can still join a later turn of the chapter."""
+    fits = fitting([lore_line(entry) for entry in lore], budget.world)
+    return [e for e, fit in zip(lore, fits) if fit], [e for e, fit in zip(lore, fits) if not fit]
 
 
 # -- the chapter so far ---------------------------------------------------------------------
@@ -203,7 +238,7 @@ def narration_messages(story: Story, upto: int, action: str, recalled: list[Reca
             reader = f"{STORY_SO_FAR} {clip_tokens(recap, budget.recap)}\n\n{reader}"
         messages.append({"role": "user", "content": reader})
         messages.append({"role": "assistant", "content": paragraph})
-    last = reader_turn(action, recalled, lore, budget)
+    last = reader_turn(action, recalled, lore, budget, story.seed.authors_note)
     if not turns and recap:
         last = f"{STORY_SO_FAR} {clip_tokens(recap, budget.recap)}\n\n{last}"
     messages.append({"role": "user", "content": last})

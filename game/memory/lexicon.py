@@ -9,17 +9,13 @@ from __future__ import annotations
 import math
 from collections import Counter
 
-from game.core.text import is_dense, words
+from game.core.text import COMMON_WORDS, is_dense, words
 from game.memory.stems import detect, stemmer
 
 # Words too common in stories to carry a cue; BM25's idf would mute most of them anyway,
 # but dropping them keeps short actions ("go to the well") from matching everything.
 # English, German and Russian; other languages lean on idf alone.
-STOP = set(
-    "a an the and or but if then so of to in on at by for with from into onto about as is are was were be been "
-    "being am do does did have has had i you he she it we they me him her us them my your his its our their this "
-    "that these those there here what which who whom whose when where why how not no yes all any some can could "
-    "will would shall should may might must just very too also up down out over under again once than "
+STOP = COMMON_WORDS | set(
     # German
     "der die das den dem des ein eine einen einem einer eines und oder aber wenn dann so von zu im am an auf "
     "bei mit aus in ist sind war waren sein bin hat haben hatte ich du er sie es wir ihr mich dich sich mir dir "

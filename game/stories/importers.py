@@ -2,11 +2,14 @@
 
 Formats understood:
 - AI Dungeon story cards: a JSON list of {"keys": "a, b", "value": "...", "title", "type"}
-  (older exports call the text "entry"; a whole scenario export with "storyCards" or
-  "worldInfo" works too).
+  (older exports call the text "entry"). A whole scenario export ("storyCards" or
+  "worldInfo", with "prompt", "memory" = the plot essentials, "authorsNote", "title"...)
+  can become a whole seed: the plot essentials pinned notes, the author's note the seed's.
 - Character Card V2 / V3 (`"spec": "chara_card_v2"`): the lorebook in
-  `data.character_book.entries`, and the character itself, which can become a whole seed.
-  PNG cards carry the same JSON base64-encoded in a `chara` (or `ccv3`) text chunk.
+  `data.character_book.entries`, and the character itself, which can become a whole seed:
+  alternate greetings become alternative openings, the system prompt and the
+  post-history instructions notes to the narrator. PNG cards carry the same JSON
+  base64-encoded in a `chara` (or `ccv3`) text chunk.
 - A bare lorebook: {"entries": [...]} or {"entries": {"0": {...}}} (SillyTavern world info).
 
 Imported text is cleaned rather than refused where a reader would not care (an overlong
@@ -23,12 +26,13 @@ from pathlib import Path
 
 from game.core.errors import PlayerError
 from game.core.files import Unreadable, read_capped, size_text
+from game.core.seed import LINE, LONG, NOTE, OPENINGS, SHORT, Placeholder, Protagonist, Seed, WorldEntry
 from game.core.text import safe
-from game.core.seed import LINE, LONG, SHORT, Placeholder, Protagonist, Seed, WorldEntry
 
 MAX_JSON = 4 * 1024 * 1024
 MAX_PNG = 20 * 1024 * 1024  # card art is big; the JSON inside it is not
 MAX_KEYS = 20
+MAX_PINNED = 20
 
 
 class CardError(PlayerError):
@@ -42,9 +46,13 @@ class CardError(PlayerError):
 @dataclass
 class Imported:
     entries: list[WorldEntry]
-    seed: Seed | None = None  # only when the file describes a character
+    seed: Seed | None = None  # when the file describes a character or a whole scenario
     warnings: list[str] = field(default_factory=list)
     format: str = ""
+    # What a scenario adds to a seed besides lore (AI Dungeon's plot essentials and author's note).
+    pinned: list[str] = field(default_factory=list)
+    authors_note: str = ""
+    instructions: str = ""
 
 
 def import_cards(path: Path | str) -> Imported:
@@ -59,7 +67,7 @@ def import_cards(path: Path | str) -> Imported:
         return _character_card(path, data, warnings)
     for name in ("storyCards", "worldInfo"):
         if isinstance(data.get(name), list):
-            return Imported(_story_cards(path, data[name], warnings), None, warnings, "AI Dungeon story cards")
+            return _scenario(path, data, _story_cards(path, data[name], warnings), warnings)
     if "entries" in data:
         return Imported(_book_entries(path, data["entries"], warnings), None, warnings, "lorebook")
     if "first_mes" in data and "name" in data:  # a V1 card: the character fields at the top level
@@ -155,8 +163,31 @@ def _book_entries(path: Path, raw, warnings: list[str]) -> list[WorldEntry]:
         name = item.get("name") or item.get("comment") or ""
         entry = _entry(path, i, name, keys, item.get("content"), bool(item.get("constant")), warnings)
         if entry:
-            entries.append(entry)
+            entries.append(_with_secondary(path, i, entry, item, warnings))
     return entries
+
+
+def _with_secondary(path: Path, i: int, entry: WorldEntry, item: dict, warnings: list[str]) -> WorldEntry:
+    """The entry with its card's secondary keys. A card means them only when the entry is
+    `selective` (then a key and a secondary key must both be in play, which is what ours do);
+    SillyTavern's other logics (NOT ANY, NOT ALL, AND ALL) have no equal here, so they are noted."""
+    raw = item.get("secondary_keys", item.get("keysecondary", []))
+    if isinstance(raw, str):
+        raw = raw.split(",")
+    if not isinstance(raw, list):
+        raise CardError(path, f"entry {i}: secondary keys should be a list, not {_kind(raw)}")
+    keys = _keys(raw)
+    if not keys or entry.always:
+        return entry
+    label = f"entry {i} ({entry.name})"
+    if not item.get("selective"):
+        warnings.append(f"{label}: its secondary keys are not used by the card (selective is off); left out")
+        return entry
+    if item.get("selectiveLogic", 0) not in (0, None):
+        warnings.append(f"{label}: its secondary keys use a logic other than 'and any'; kept as 'and any'")
+    if len(keys) > MAX_KEYS:
+        warnings.append(f"{label} has {len(keys)} secondary keys; kept the first {MAX_KEYS}")
+    return entry.model_copy(update={"secondary_keys": keys[:MAX_KEYS]})
 
 
 def _character_card(path: Path, card: dict, warnings: list[str]) -> Imported:
@@ -196,6 +227,16 @@ def _seed_from_character(data: dict, name: str, entries: list[WorldEntry], warni
     raw_tags = data.get("tags") if isinstance(data.get("tags"), list) else []
     tags = [_cut(_text(t), SHORT) for t in raw_tags if _text(t)][:20]
     mature = any(t.lower() in ("nsfw", "mature", "adult", "18+") for t in tags)
+    # Chat cards mark actions as *looks up*; in prose the asterisks are noise.
+    greetings = [re.sub(r"\*([^*\n]+)\*", r"\1", fill(g)) for g in [data.get("first_mes"), *_list(data, "alternate_greetings")]]
+    greetings = [g for g in greetings if g]
+    if len(greetings) > OPENINGS + 1:
+        warnings.append(f"the card has {len(greetings)} greetings; kept the first {OPENINGS + 1} as openings")
+    openings = [_cut(g, LONG, warnings, "opening" if i == 0 else f"alternate greeting {i}")
+                for i, g in enumerate(greetings[: OPENINGS + 1])]
+    # The card's {{original}} is the front end's own system prompt: ours is already there.
+    system = fill(_text(data.get("system_prompt")).replace("{{original}}", ""))
+    note, instructions = _narrator_notes(system, fill(data.get("post_history_instructions")), warnings)
     return Seed(
         title=_cut(name, SHORT),
         author=_cut(_text(data.get("creator")), LINE),
@@ -205,11 +246,108 @@ def _seed_from_character(data: dict, name: str, entries: list[WorldEntry], warni
         style="Second person, present tense: the reader is 'you'.",
         rating="mature" if mature else "teen",
         protagonist=Protagonist(name="${hero_name}", description=""),
-        # Chat cards mark actions as *looks up*; in prose the asterisks are noise.
-        opening=_cut(re.sub(r"\*([^*\n]+)\*", r"\1", fill(data.get("first_mes"))), LONG, warnings, "opening"),
+        opening=openings[0] if openings else "",
+        openings=openings[1:],
+        instructions=instructions,
+        authors_note=note,
         world=world,
         placeholders={"hero_name": Placeholder(prompt="Your name", default="Traveller")},
     )
+
+
+def _narrator_notes(system: str, after: str, warnings: list[str]) -> tuple[str, str]:
+    """(author's note, instructions) from a card's system prompt and post-history instructions:
+    the first are read just before each action, as the card means; longer than an author's
+    note may be, they join the instructions instead, whole."""
+    system = " ".join(system.split())
+    after = " ".join(after.split())
+    if len(after) > NOTE:
+        warnings.append(f"post_history_instructions is {len(after)} characters, more than an author's note "
+                        f"holds ({NOTE}); kept with the narrator's instructions instead")
+        system, after = "\n\n".join(t for t in (system, after) if t), ""
+    return after, _cut(system, LONG, warnings, "system_prompt")
+
+
+def _list(data: dict, name: str) -> list:
+    value = data.get(name)
+    return value if isinstance(value, list) else []
+
+
+def _scenario(path: Path, data: dict, entries: list[WorldEntry], warnings: list[str]) -> Imported:
+    """An AI Dungeon scenario: its story cards, its plot essentials (pinned notes), its author's
+    note and AI instructions; and, when it has a title and a prompt or description, a whole seed."""
+    blanks: dict[str, Placeholder] = {}
+    pinned = _pinned(_aid(data.get("memory") or data.get("plotEssentials"), blanks), warnings)
+    note, instructions = _narrator_notes(_aid(data.get("instructions") or data.get("aiInstructions"), blanks),
+                                         _aid(data.get("authorsNote") or data.get("authorNote"), blanks), warnings)
+    imported = Imported(entries, None, warnings, "AI Dungeon scenario", pinned, note, instructions)
+    title, prompt = _text(data.get("title")), _aid(data.get("prompt"), blanks)
+    description = _aid(data.get("description"), blanks)
+    if not title or not (prompt or description):
+        return imported
+    raw_tags = data.get("tags")
+    raw_tags = raw_tags.split(",") if isinstance(raw_tags, str) else raw_tags if isinstance(raw_tags, list) else []
+    tags = [_cut(_text(t), SHORT) for t in raw_tags if _text(t)][:20]
+    hero = "hero_name" in blanks
+    try:
+        imported.seed = Seed(
+            title=_cut(title, SHORT),
+            genre=tags[0] if tags else "adventure",
+            tags=tags,
+            premise=_cut(_first_sentences(description or prompt, LINE), LINE),
+            style="Second person, present tense: the reader is 'you'.",
+            protagonist=Protagonist(name="${hero_name}" if hero else "You"),
+            opening=_cut(prompt, LONG, warnings, "prompt"),
+            pinned=pinned,
+            authors_note=note,
+            instructions=instructions,
+            world=entries[:200],
+            placeholders=blanks,
+        )
+    except ValueError as err:
+        raise CardError(path, f"the scenario does not make a valid seed: {str(err).splitlines()[-1]}") from None
+    return imported
+
+
+_AID_BLANK = re.compile(r"\$ \{([^{}\n]{1,120})\}")
+
+
+def _aid(value, blanks: dict[str, Placeholder]) -> str:
+    """AI Dungeon text with its `${What is your name?}` questions turned into seed placeholders
+    (declared in `blanks`); `${character.name}` and name questions become `${hero_name}`."""
+
+    def blank(found: re.Match) -> str:
+        question = " ".join(found.group(1).split())
+        prompt = "Your name" if question.lower().startswith("character.") else _cut(question, LINE)
+        for name, known in blanks.items():  # the same question asked twice is one blank
+            if known.prompt == prompt:
+                return "${" + name + "}"
+        if prompt == "Your name" or "name" in question.lower() and "hero_name" not in blanks:
+            name, default = "hero_name", "Traveller"
+        else:
+            name = re.sub(r"[^a-z0-9]+", "_", question.lower()).strip("_")[:38].rstrip("_") or "answer"
+            name, default = (name if name[0].isalpha() else f"q_{name}"), "something"
+        if name in blanks or len(blanks) >= 20:
+            return question  # no room for another blank: the question itself stands in
+        blanks[name] = Placeholder(prompt=prompt, default=default)
+        return "${" + name + "}"
+
+    return _AID_BLANK.sub(blank, _text(value))
+
+
+def _pinned(text: str, warnings: list[str]) -> list[str]:
+    """Plot essentials as pinned notes: one a line; a line too long for a note split at its sentences."""
+    notes: list[str] = []
+    for line in (" ".join(line.split()) for line in text.splitlines()):
+        while len(line) > LINE:
+            part = _cut(line, LINE)
+            notes.append(part)
+            line = line[len(part):].strip()
+        if line:
+            notes.append(line)
+    if len(notes) > MAX_PINNED:
+        warnings.append(f"the plot essentials make {len(notes)} notes; kept the first {MAX_PINNED}")
+    return notes[:MAX_PINNED]
 
 
 # -- cleaning one entry ----------------------------------------------------------------------
@@ -225,11 +363,7 @@ def _entry(path: Path, i: int, name, keys, text, always: bool, warnings: list[st
         keys = [keys]
     if not isinstance(keys, list):
         raise CardError(path, f"entry {i}: keys should be a list or comma-separated text, not {_kind(keys)}")
-    clean: list[str] = []
-    for key in keys:
-        key = _text(key)[:SHORT] if isinstance(key, str) else ""
-        if key and key.lower() not in (k.lower() for k in clean):
-            clean.append(key)
+    clean = _keys(keys)
     if len(clean) > MAX_KEYS:
         warnings.append(f"{label} has {len(clean)} keys; kept the first {MAX_KEYS}")
         clean = clean[:MAX_KEYS]
@@ -237,6 +371,16 @@ def _entry(path: Path, i: int, name, keys, text, always: bool, warnings: list[st
     if not clean and not always:
         clean = [name]  # an entry nobody can trigger would be dead weight; its name is the best key
     return WorldEntry(name=name, keys=clean, text=_cut(text, LONG, warnings, f"entry {i} ({name})"), always=always)
+
+
+def _keys(keys: list) -> list[str]:
+    """Keys trimmed, cut to their limit, duplicates (any case) and blanks dropped."""
+    clean: list[str] = []
+    for key in keys:
+        key = _text(key)[:SHORT] if isinstance(key, str) else ""
+        if key and key.lower() not in (k.lower() for k in clean):
+            clean.append(key)
+    return clean
 
 
 def _text(value) -> str:

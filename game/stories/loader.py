@@ -51,10 +51,17 @@ def list_seeds(folder: Path | str) -> list[tuple[Path, Seed | SeedError]]:
     return found
 
 
-def load_seed(path: Path | str) -> Seed:
+def load_seed(path: Path | str, opening: int = 1) -> Seed:
+    """The seed in the file; `opening` is the one it begins with (1, its own; 2... the alternatives)."""
     path = Path(path)
     text = read_seed_text(path)
-    return parse_seed(text, path)
+    seed = parse_seed(text, path)
+    if opening == 1:
+        return seed
+    count = len(seed.all_openings())
+    if not 1 <= opening <= count:
+        raise SeedError(path, f"--opening {opening}: the story has {count or 'no'} opening{'' if count == 1 else 's'}")
+    return seed.opened_with(opening - 1)
 
 
 def read_seed_text(path: Path) -> str:
@@ -88,28 +95,39 @@ def check_size(text: str, path: Path | str) -> None:
 
 def parse_seed(text: str, path: Path | str = "<seed>") -> Seed:
     """Validate seed TOML text; `path` is only used to name the file in errors."""
+    seed, found = check_seed(text, path)
+    if seed is not None:
+        return seed
+    first = found[0]
+    if len(found) > 1:
+        more = len(found) - 1
+        raise SeedError(first.path, f"{first.problem} (and {more} more problem{'s' if more > 1 else ''})",
+                        first.line, first.field)
+    raise first
+
+
+def check_seed(text: str, path: Path | str = "<seed>") -> tuple[Seed | None, list[SeedError]]:
+    """(the seed, []) or (None, every problem as a SeedError of its own), the one `parse_seed`
+    reports first leading: the studio shows each at its field."""
     path = Path(path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         message, line = _toml_message(str(err))
-        raise SeedError(path, f"invalid TOML: {message}", line) from None
+        return None, [SeedError(path, f"invalid TOML: {message}", line)]
     except RecursionError:
-        raise SeedError(path, "invalid TOML: nested too deeply") from None
+        return None, [SeedError(path, "invalid TOML: nested too deeply")]
     if not data:
-        raise SeedError(path, "has no fields; a seed needs at least title, genre, premise and [protagonist]")
+        return None, [SeedError(path, "has no fields; a seed needs at least title, genre, premise and [protagonist]")]
     try:
-        return Seed.model_validate(data)
+        return Seed.model_validate(data), []
     except ValidationError as err:
         problems = _without_echoes([describe(e) for e in err.errors()])
         located = [(find_line(text, loc), loc, field, what) for loc, field, what in problems]
         # A missing field is often the echo of a typo elsewhere, so it goes last; otherwise the
         # problem nearest the top of the file, where an author starts reading.
         located.sort(key=lambda p: (p[3] == MISSING, p[0] or 10**9))
-        line, _, field, what = located[0]
-        if len(located) > 1:
-            what += f" (and {len(located) - 1} more problem{'s' if len(located) > 2 else ''})"
-        raise SeedError(path, what, line, field) from None
+        return None, [SeedError(path, what, line, field) for line, _, field, what in located]
 
 
 # -- turning pydantic errors into sentences --------------------------------------------------
@@ -207,6 +225,11 @@ def _without_echoes(problems: list[tuple[tuple, str, str]]) -> list[tuple[tuple,
         if found:
             meant.add(loc[:-1] + (found.group(1),))
     return [p for p in problems if not (p[2] == MISSING and p[0] in meant)]
+
+
+def line_of(text: str, where: str) -> int | None:
+    """The line of the seed text where the field `where` ("world[2].keys") is written."""
+    return find_line(text, _loc_of(where))
 
 
 def _loc_of(where: str) -> tuple:

@@ -57,5 +57,6 @@ def find_story(given: str | Path) -> Path:
     raise SeedError(name, f"no story of that name, and no such file{hint} (`recurrent stories list` names them all)")
 
 
-def load_story(given: str | Path) -> Seed:
-    return load_seed(find_story(given))
+def load_story(given: str | Path, opening: int = 1) -> Seed:
+    """The story named or at a path, begun with its `opening` (1 is the seed's own)."""
+    return load_seed(find_story(given), opening)

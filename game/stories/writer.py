@@ -8,6 +8,7 @@ a `Seed`: a long field is cut at a sentence rather than the whole draft thrown a
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Literal
 
 import tomli_w
@@ -67,16 +68,7 @@ async def write_seed(backend, premise: str, genre: str | None = None) -> Seed:
 
 def draft_to_seed(draft: SeedDraft, premise: str = "", genre: str | None = None, author: str = "") -> Seed:
     """A valid Seed from whatever the model gave: fields cut to their limits, gaps filled."""
-    world = []
-    for item in draft.world[:200]:
-        text = _clip(item.text, LONG)
-        name = _clip(item.name, SHORT)
-        if not text or not name:
-            continue
-        keys = [k for k in (_clip(k, SHORT) for k in item.keys) if k][:20]
-        if not keys and not item.always:
-            keys = [name]
-        world.append(WorldEntry(name=name, keys=keys, text=text, always=item.always))
+    world = draft_entries(draft.world[:200])
     options = [o for o in (_clip(o, LINE) for o in draft.options) if o]
     data = dict(
         title=_clip(draft.title, SHORT) or _clip(premise, 60) or "Untitled",
@@ -102,6 +94,83 @@ def draft_to_seed(draft: SeedDraft, premise: str = "", genre: str | None = None,
         raise InvalidOutput(f"the model's seed is not valid: {where}: {what}") from None
 
 
+def draft_entries(items: list[DraftEntry]) -> list[WorldEntry]:
+    """World entries from the model's drafts: cut to their limits, an entry with no name or text
+    dropped, one with no keys (and not always on) keyed by its name."""
+    world = []
+    for item in items:
+        text = _clip(item.text, LONG)
+        name = _clip(item.name, SHORT)
+        if not text or not name:
+            continue
+        keys = [k for k in (_clip(k, SHORT) for k in item.keys) if k][:20]
+        if not keys and not item.always:
+            keys = [name]
+        world.append(WorldEntry(name=name, keys=keys, text=text, always=item.always))
+    return world
+
+
+# -- suggestions for one field (the studio) ------------------------------------------------------
+
+
+class WorldSuggestion(BaseModel):
+    world: list[DraftEntry] = Field(description="3-6 new world entries")
+
+
+class OptionsSuggestion(BaseModel):
+    options: list[str] = Field(description="exactly three different things the reader could do first")
+
+
+SUGGEST_SYSTEM = (
+    "You help an author write the seed of an interactive story game: a narrator model tells the story one "
+    "paragraph per turn and the reader chooses what the protagonist does. Write original material that fits "
+    "what the author has written so far. Answer with the JSON object only."
+)
+SUGGEST_TOKENS = 1500
+
+
+def _about(title: str, genre: str, premise: str, opening: str, style: str = "") -> str:
+    lines = [f"{name}: {' '.join(value.split())}" for name, value in
+             (("Title", title), ("Genre", genre), ("Premise", premise), ("Style", style)) if value.strip()]
+    if opening.strip():
+        lines.append(f"Opening:\n{opening.strip()}")
+    return "\n".join(lines)
+
+
+async def suggest_world(backend, *, premise: str, title: str = "", genre: str = "", opening: str = "",
+                        taken: list[str] = ()) -> list[WorldEntry]:
+    """New world entries for a story, from its premise (and opening): none with a name it has."""
+    if not premise.strip():
+        raise InvalidOutput("write the premise first: the world entries are drawn from it")
+    ask = _about(title, genre, premise, opening)
+    if taken:
+        ask += "\nWorld entries it has already (do not repeat them): " + "; ".join(taken)
+    ask += ("\n\nSuggest 3-6 new world entries: the people, places, objects and rules the narrator must keep "
+            "straight. Keys are the names or words that bring an entry into a scene.")
+    messages = [{"role": "system", "content": SUGGEST_SYSTEM}, {"role": "user", "content": ask}]
+    draft = await backend.structured(messages, WorldSuggestion, max_tokens=SUGGEST_TOKENS, temperature=WRITER_TEMPERATURE)
+    have = {name.lower() for name in taken}
+    entries = [entry for entry in draft_entries(draft.world[:20]) if entry.name.lower() not in have]
+    if not entries:
+        raise InvalidOutput("the model suggested no new world entries; try again")
+    return entries
+
+
+async def suggest_options(backend, *, opening: str, premise: str = "", title: str = "", style: str = "") -> list[str]:
+    """Three first actions that follow from the opening."""
+    if not opening.strip():
+        raise InvalidOutput("write the opening first: the options follow from it")
+    ask = _about(title, "", premise, opening, style) + (
+        "\n\nSuggest exactly three different things the reader could do first, each a short imperative "
+        "sentence that follows from the opening and leads somewhere different.")
+    messages = [{"role": "system", "content": SUGGEST_SYSTEM}, {"role": "user", "content": ask}]
+    draft = await backend.structured(messages, OptionsSuggestion, max_tokens=400, temperature=WRITER_TEMPERATURE)
+    options = [o for o in (_clip(o, LINE) for o in draft.options) if o]
+    if len(options) < 3:
+        raise InvalidOutput(f"the model suggested {len(options)} options, not three; try again")
+    return options[:3]
+
+
 def _clip(text: str, limit: int) -> str:
     """One cleaned string within `limit` characters, cut at a sentence or word where possible."""
     text = re.sub(r"[ \t]+", " ", safe(str(text or "")).replace("${", "$ {")).strip()  # no escapes from the model
@@ -121,7 +190,8 @@ def seed_to_toml(seed: Seed) -> str:
     """The seed as an author would write it: scalars first, then [protagonist], blanks, [[world]]."""
     data = seed.model_dump()
     out: dict = {}
-    for key in ("title", "author", "genre", "tags", "rating", "premise", "style", "opening", "pinned", "options"):
+    for key in ("title", "author", "genre", "tags", "rating", "premise", "style", "opening", "openings", "instructions",
+                "authors_note", "pinned", "options"):
         if data[key] not in ("", [], None):
             out[key] = data[key]
     out["protagonist"] = {k: v for k, v in data["protagonist"].items() if v}
@@ -136,15 +206,12 @@ def world_entry_dict(entry: WorldEntry) -> dict:
     data = {"name": entry.name}
     if entry.keys:
         data["keys"] = list(entry.keys)
+    if entry.secondary_keys:
+        data["secondary_keys"] = list(entry.secondary_keys)
     if entry.always:
         data["always"] = True
     data["text"] = entry.text
     return data
-
-
-def world_to_toml(entries: list[WorldEntry]) -> str:
-    """`[[world]]` tables to append to an existing seed file (its comments stay as they are)."""
-    return _compact(tomli_w.dumps({"world": [world_entry_dict(e) for e in entries]}, multiline_strings=True))
 
 
 _ARRAY = re.compile(r'= \[\n((?:    "(?:[^"\\\n]|\\.)*",\n)+)\]')
@@ -162,6 +229,15 @@ def _compact(text: str) -> str:
         return flat if len(flat) <= 100 else found.group(0)
 
     return _ARRAY.sub(join, text)
+
+
+def free_path(folder: Path, title: str) -> Path:
+    """`folder/<title as a slug>.toml`, or `-2`, `-3`... whichever no file has yet."""
+    slug = slugify(title)
+    path, n = folder / f"{slug}.toml", 2
+    while path.exists():
+        path, n = folder / f"{slug}-{n}.toml", n + 1
+    return path
 
 
 def slugify(title: str) -> str:

@@ -31,13 +31,14 @@ class RecurrentApp(App):
     ]
 
     def __init__(self, settings: Settings, saves: Path, stories: Path | None = None,
-                 story=None, slot: str | None = None, blink: bool = True) -> None:
+                 story=None, slot: str | None = None, blink: bool = True, edit=None) -> None:
         super().__init__()
         self.settings = settings
         self.saves = Path(saves)
         self.stories = stories
         self.start_seed = story  # a Seed to start a new game from (recurrent play --story)
         self.start_slot = slot
+        self.start_edit = edit  # a SeedFile to open in the studio (recurrent stories edit)
         self.blink = blink
         self.game = None  # the playthrough on the play screen (a game.session.Game)
         self._games_closing: set = set()  # games being closed in their workers
@@ -98,6 +99,12 @@ class RecurrentApp(App):
                 self.notify(f"theme {self.settings.theme!r} is not one Textual knows; choose one with Ctrl+P",
                             title="Settings", severity="warning", timeout=6)
         self.theme_changed_signal.subscribe(self, self._theme_chosen)
+        if self.start_edit is not None:
+            from game.core.paths import own_stories_dir
+            from game.ui.screens.studio import StudioScreen
+
+            self.push_screen(StudioScreen(self.start_edit, self.stories or own_stories_dir(), standalone=True))
+            return
         from game.ui.screens.title import TitleScreen
 
         self.push_screen(TitleScreen())
@@ -134,6 +141,14 @@ class RecurrentApp(App):
             self.pop_screen()
         self.push_screen(PlayScreen(name, seed))
 
+    async def action_quit(self) -> None:
+        """Quit; a studio with unsaved changes, anywhere on the stack (a playtest over it), asks first."""
+        studio = next((screen for screen in self.screen_stack if getattr(screen, "unsaved", False)), None)
+        if studio is None:
+            self.exit()
+        elif not any(type(screen).__name__ == "ConfirmScreen" for screen in self.screen_stack):
+            studio.leave(self.exit)
+
     def action_help(self) -> None:
         from game.ui.screens.dialogs import HelpScreen
 
@@ -164,11 +179,12 @@ class RecurrentApp(App):
 
 
 def make_app(settings: Settings | None = None, saves: Path | str | None = None, stories: Path | str | None = None,
-             story=None, slot: str | None = None, blink: bool = True) -> RecurrentApp:
-    """The game. `story` is a Seed to start straight into play; `slot` a slot to resume or name."""
+             story=None, slot: str | None = None, blink: bool = True, edit=None) -> RecurrentApp:
+    """The game. `story` is a Seed to start straight into play; `slot` a slot to resume or name;
+    `edit` a SeedFile to open in the studio instead of the title screen."""
     from game.core.paths import default_saves_dir
 
     settings = settings or load_settings()
     if saves is None:
         saves = Path(settings.saves_dir).expanduser() if settings.saves_dir else default_saves_dir()
-    return RecurrentApp(settings, Path(saves), Path(stories) if stories else None, story, slot, blink)
+    return RecurrentApp(settings, Path(saves), Path(stories) if stories else None, story, slot, blink, edit)

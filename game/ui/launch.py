@@ -23,7 +23,7 @@ def play(args) -> int:
         from game.saves.names import SlotError, check_name
         from game.stories.shelf import load_story
 
-        seed = load_story(story).filled()
+        seed = load_story(story, getattr(args, "opening", 1)).filled()
         if slot:
             check_name(slot)
             if (saves / slot).exists():
@@ -36,5 +36,16 @@ def play(args) -> int:
         if slot not in list_slots(saves):
             raise SlotError(f"no slot named {slot} in {saves}; start one with --story PATH --slot {slot}")
     app = make_app(settings=settings, saves=saves, story=seed, slot=slot)
+    app.run()
+    return int(app.return_code or 0)
+
+
+def edit(seed_file, args) -> int:
+    """`recurrent stories edit`: the studio on its own (leaving it ends the game)."""
+    from game.session import saves_root, settings_from
+    from game.ui.app import make_app
+
+    settings = settings_from(args)
+    app = make_app(settings=settings, saves=saves_root(args, settings), edit=seed_file)
     app.run()
     return int(app.return_code or 0)

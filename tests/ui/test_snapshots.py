@@ -44,3 +44,15 @@ def test_memory(snap_compare, shelf, size, app_for):
         await pilot.pause()
 
     assert snap_compare(app_for(shelf, slot="lighthouse"), terminal_size=size, run_before=ready)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_studio(snap_compare, ui_env, saves, seed_path, size, app_for):
+    from game.stories.document import SeedFile
+
+    async def ready(pilot):
+        await until(pilot, lambda: pilot.app.screen.settled and pilot.app.screen.seed is not None)
+        await pilot.press("f4")
+        await pilot.pause()
+
+    assert snap_compare(app_for(saves, edit=SeedFile.open(seed_path)), terminal_size=size, run_before=ready)

@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, OptionList, Static
+from textual.widgets import Button, Footer, Input, OptionList, RadioButton, RadioSet, Static
 from textual.widgets.option_list import Option
 
 from game.core.errors import PlayerError, one_line, with_hint
@@ -119,13 +119,15 @@ class NewGameScreen(Screen):
 
 
 class SetupScreen(Screen):
-    """Fill the seed's blanks, name the protagonist and the slot."""
+    """Fill the seed's blanks, choose its opening, name the protagonist and the slot (a playtest
+    from the studio has no slot to name: it plays in a throwaway one)."""
 
     BINDINGS = [Binding("escape", "back", "Back", id="back"), Binding("ctrl+b", "begin", "Begin", id="begin")]
 
-    def __init__(self, seed) -> None:
+    def __init__(self, seed, playtest: bool = False) -> None:
         super().__init__()
         self.seed = seed
+        self.playtest = playtest
 
     def compose(self) -> ComposeResult:
         from game.saves.names import slug
@@ -141,21 +143,29 @@ class SetupScreen(Screen):
             if "${" not in seed.protagonist.name:
                 yield Static("Your protagonist's name", classes="label")
                 yield Field(seed.protagonist.name, id="protagonist")
-            yield Static("Save slot name", classes="label")
-            yield Field(unique_slot(self.app.saves, slug(seed.title)), id="slot-name")
+            if seed.openings:
+                yield Static("How does it begin?", classes="label")
+                with RadioSet(id="openings"):
+                    for index, opening in enumerate(seed.all_openings()):
+                        yield RadioButton(Content(premise_line(opening, 100)), value=index == 0)
+            if not self.playtest:
+                yield Static("Save slot name", classes="label")
+                yield Field(unique_slot(self.app.saves, slug(seed.title)), id="slot-name")
             yield Static("", id="setup-problem", markup=False)
             yield Button("Begin (Ctrl+B)", id="begin", variant="primary", compact=True)
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query(Field).first().focus()
+        fields = self.query(Field)
+        (fields.first() if fields else self.query_one("#begin")).focus()
 
     def action_back(self) -> None:
         self.app.pop_screen()
 
     @on(Input.Submitted)
     def next_field(self, event: Input.Submitted) -> None:
-        if event.input.id == "slot-name":
+        last = event.input is list(self.query(Field))[-1] and not self.seed.openings
+        if event.input.id == "slot-name" or (self.playtest and last):
             self.action_begin()
         else:
             self.focus_next()
@@ -166,14 +176,21 @@ class SetupScreen(Screen):
 
         values = {field.id.removeprefix("blank-"): field.value for field in self.query(".blank").results(Input)}
         protagonist = self.query("#protagonist").results(Input)
-        name = self.query_one("#slot-name", Input).value.strip()
+        openings = self.query("#openings")
+        chosen = max(0, openings.first(RadioSet).pressed_index) if openings else 0
         problem = self.query_one("#setup-problem", Static)
         try:
-            check_name(name)
-            if (self.app.saves / name).exists():
+            name = "playtest" if self.playtest else check_name(self.query_one("#slot-name", Input).value.strip())
+            if not self.playtest and (self.app.saves / name).exists():
                 raise ValueError(f"a slot named {name} already exists; choose another name")
-            seed = self.seed.filled(values, next(iter(protagonist), None) and self.query_one("#protagonist", Input).value)
+            seed = self.seed.opened_with(chosen).filled(
+                values, next(iter(protagonist), None) and self.query_one("#protagonist", Input).value)
         except (ValueError, PlayerError) as error:
             problem.update(one_line(error))
+            return
+        if self.playtest:
+            from game.ui.screens.play import PlayScreen
+
+            self.app.switch_screen(PlayScreen(name, seed, throwaway=True))  # Ctrl+T there: back to the studio
             return
         self.app.open_game(name, seed)

@@ -69,10 +69,11 @@ class PlayScreen(Screen):
 
     busy = reactive(False, bindings=True)  # a paragraph is being told: the story's own keys wait
 
-    def __init__(self, name: str, seed=None) -> None:
+    def __init__(self, name: str, seed=None, throwaway: bool = False) -> None:
         super().__init__()
         self.slot_name = name
         self.seed = seed  # a new game when given
+        self.throwaway = throwaway  # the studio's playtest: a slot of its own, deleted when the screen goes
         self.game = None
         self.turn = Turn()
         self.edited_memory: tuple[int, str] | None = None  # (version seq, text) of the player's memory edit
@@ -117,6 +118,9 @@ class PlayScreen(Screen):
         self.query_one(StatusLine).state("opening the story…", busy=True)
         self.query_one("#action", Input).focus()
         self.open_game(self.app.saves, self.slot_name, self.seed, self.app.settings)
+        if self.throwaway:
+            self.notify("A playtest, in a throwaway slot: nothing of it is kept. Ctrl+T goes back to the studio.",
+                        timeout=8)
 
     @work(exclusive=True, group="turn")
     async def open_game(self, saves, name, seed, settings) -> None:
@@ -125,7 +129,10 @@ class PlayScreen(Screen):
         game = None
         try:
             def read() -> Game:
-                game = Game.open(settings, saves, name, seed, backend=self.app.backend, memory=False)
+                if self.throwaway:
+                    game = Game.playtest(settings, seed, backend=self.app.backend)
+                else:
+                    game = Game.open(settings, saves, name, seed, backend=self.app.backend, memory=False)
                 game.story.words()  # counted here, off the screen's thread: the status line shows it
                 return game
 
@@ -434,6 +441,10 @@ class PlayScreen(Screen):
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action == "stop":
             return self.busy
+        if action == "save_as" and self.throwaway:
+            return False  # a playtest is not kept
+        if action in ("branch", "map") and self.throwaway:
+            return False  # nor branched
         if action in ("undo", "retry", "flip", "edit", "memory", "save_as", "export", "settings", "search", "branch", "map"):
             return None if self.busy or self.slot is None else True
         return True

@@ -45,6 +45,7 @@ class TitleScreen(Screen):
         Binding("c", "resume", "Continue", id="continue"),
         Binding("l", "load", "Load", id="load"),
         Binding("d,delete", "delete", "Delete", id="delete"),
+        Binding("w", "studio", "Studio", id="studio"),
         Binding("s", "settings", "Settings", id="settings"),
         Binding("t", "map", "Story map", show=False, id="story-map"),
         Binding("q", "app.quit", "Quit", show=False, id="quit-title"),  # ^q Quit is in the footer already
@@ -58,6 +59,7 @@ class TitleScreen(Screen):
                 yield Button("New game", id="new", compact=True, variant="primary")
                 yield Button("Continue", id="resume", compact=True)
                 yield Button("Load", id="load", compact=True)
+                yield Button("Studio", id="studio", compact=True)
                 yield Button("Settings", id="settings", compact=True)
                 yield Button("Quit", id="quit", compact=True)
             yield Static("", id="slots-label", markup=False)
@@ -165,6 +167,11 @@ class TitleScreen(Screen):
 
         self.app.push_screen(ConfirmScreen(f"Delete the saved story {name!r}? This cannot be undone."), confirmed)
 
+    def action_studio(self) -> None:
+        from game.ui.screens.suggestion import StudioPickScreen
+
+        self.app.push_screen(StudioPickScreen())
+
     def action_settings(self) -> None:
         from game.ui.screens.settings import SettingsScreen
 
@@ -183,6 +190,6 @@ class TitleScreen(Screen):
     @on(Button.Pressed)
     def pressed(self, event: Button.Pressed) -> None:
         actions = {"new": self.action_new, "resume": self.action_resume, "load": self.action_load,
-                   "settings": self.action_settings, "quit": self.app.exit}
+                   "studio": self.action_studio, "settings": self.action_settings, "quit": self.app.exit}
         if event.button.id in actions:
             actions[event.button.id]()
