@@ -118,9 +118,10 @@ def answers(action: str, paragraph: str) -> bool:
 
 
 def paragraphs_of(transcript: str) -> list[str]:
-    """The answered steps' paragraphs in the exported Markdown (each follows its '> **Step N:**' line)."""
+    """The answered steps' paragraphs in the exported Markdown (each follows its '> **Step N:**'
+    line, and ends where a chapter's heading or its recap, a quoted line, begins)."""
     blocks = re.split(r"^> \*\*Step \d+:\*\*.*$", transcript, flags=re.M)
-    return [block.strip() for block in blocks[1:]]
+    return [re.split(r"^(?:## |>)", block, maxsplit=1, flags=re.M)[0].strip() for block in blocks[1:]]
 
 
 def judge(run: dict) -> dict:

@@ -22,6 +22,9 @@ FACTS = [
     (27, "Sew the gold coin into the blue coat lining.", "Take out the gold coin I sewed away.", "lining"),
 ]
 FORK = 10
+# What makes a told paragraph long enough for the guards (30 words), with no fact of its own.
+LONGER = ("The lid creaks on its hinges and the lamp throws long shadows across the boards, while the wind "
+          "worries at the shutters and somewhere below a door bangs twice and is still.")
 SMALL = 1500  # a small prompt budget: chapters close every few steps, so recall does the remembering
 
 
@@ -86,9 +89,9 @@ async def test_a_branch_recalls_what_came_before_its_fork_and_nothing_after(serv
 async def test_a_telling_not_chosen_is_never_recalled(server, saves, seed_path, new_game, end_game):
     game = await new_game(server, saves, seed_path)
     game.settings.prompt_tokens = SMALL
-    server.say("You open the chest. Inside lies a map drawn on sealskin, marked with a heron.")
+    server.say("You open the chest. Inside lies a map drawn on sealskin, marked with a heron. " + LONGER)
     await game.step("Open the sea chest.")
-    server.say("You open the chest. It is empty but for sand and a smell of tar.")
+    server.say("You open the chest. It is empty but for sand and a smell of tar. " + LONGER)
     await game.retry()  # the second telling is the story now; the heron map is only an alternative
     for n in range(2, 14):
         await game.step(filler(n))
