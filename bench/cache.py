@@ -186,6 +186,8 @@ async def play_llama(steps: int) -> dict:
                 yield chunk
 
     seed = load_seed(ROOT / "stories" / "night-ferry-to-kestrel.toml").filled()
+    from game.engine.narrator import StepError
+
     rows = {"new": [], "old": []}
     with LlamaServer(bundled_gguf(), n_ctx=8192) as a, LlamaServer(bundled_gguf(), n_ctx=8192) as b, \
             tempfile.TemporaryDirectory() as folder:
@@ -199,7 +201,14 @@ async def play_llama(steps: int) -> dict:
         memory = ""
         for n in range(1, steps + 1):
             marks = (len(new.firsts), len(new.timings))
-            await narrator.step(slot.story.options[(n - 1) % 3])
+            for _try in range(3):  # as a player would: "try again" when the tiny model wrote nothing usable
+                try:
+                    await narrator.step(slot.story.options[(n - 1) % 3])
+                    break
+                except StepError:
+                    rows["again"] = rows.get("again", 0) + 1
+            else:
+                raise SystemExit(f"step {n}: the model wrote nothing usable three times")
             rows["new"].append(_row(new, marks, generated=new.timings[-1]["predicted_n"]))
             step = slot.story.steps[n]
             marks = (len(old.firsts), len(old.timings))
@@ -305,6 +314,7 @@ def main() -> int:
                   f"| prompt tokens read, all steps | {med('old', 'read', slice(None)):.0f} | {med('new', 'read', slice(None)):.0f} |",
                   f"| tokens generated for the notes | {med('old', 'generated', slice(None)):.0f} | {med('new', 'generated', slice(None)):.0f} |",
                   "",
+                  f"Steps told again because the model wrote nothing usable (a player's retry): {rows.get('again', 0)}.", "",
                   f"The options were whole after {statistics.median(rows['shares']):.2f} of the notes call (median of "
                   f"{len(rows['shares'])} calls streamed by llama-server).", ""]
     if "tui" in parts:
