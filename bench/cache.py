@@ -157,12 +157,11 @@ async def play_llama(steps: int) -> dict:
     from game.core.models import Bookkeeping, Preferences
     from game.engine.narrator import EngineSettings, Narrator
     from game.llm.local import bundled_gguf
-    from game.llm.openai_backend import OpenAIBackend
     from game.saves.slot import Slot
     from game.stories.loader import load_seed
-    from tests.llama_server import LlamaServer
+    from tests.llama_server import LlamaServer, Timed as ServerTimed
 
-    class Timed(OpenAIBackend):
+    class Timed(ServerTimed):
         async def _stream_once(self, messages, max_tokens, temperature, asking):
             started, first, text, options_at = time.perf_counter(), None, "", None
             async for piece in super()._stream_once(messages, max_tokens, temperature, asking):
@@ -177,13 +176,6 @@ async def play_llama(steps: int) -> dict:
                     self.shares.append(options_at / (time.perf_counter() - started))
             else:
                 self.firsts.append(first or 0.0)
-
-        async def _chunks(self, stream, ends):
-            async for chunk in super()._chunks(stream, ends):
-                extra = getattr(chunk, "model_extra", None) or {}
-                if extra.get("timings"):
-                    self.timings.append(extra["timings"])
-                yield chunk
 
     seed = load_seed(ROOT / "stories" / "night-ferry-to-kestrel.toml").filled()
     from game.engine.narrator import StepError

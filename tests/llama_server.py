@@ -11,6 +11,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from game.llm.openai_backend import OpenAIBackend
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -70,3 +72,19 @@ class LlamaServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+class Timed(OpenAIBackend):
+    """An OpenAIBackend that keeps what llama-server says it did for each streamed request
+    (`timings`: prompt_n read, cache_n taken from its cache, predicted_n generated)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.timings: list[dict] = []
+
+    async def _chunks(self, stream, ends):
+        async for chunk in super()._chunks(stream, ends):
+            extra = getattr(chunk, "model_extra", None) or {}
+            if extra.get("timings"):
+                self.timings.append(extra["timings"])
+            yield chunk

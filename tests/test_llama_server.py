@@ -9,7 +9,6 @@ from game.cli import main
 from game.core.models import Preferences
 from game.engine.narrator import EngineSettings, Narrator
 from game.llm.local import bundled_gguf
-from game.llm.openai_backend import OpenAIBackend
 from game.saves.slot import Slot
 from game.stories.loader import load_seed
 from tests import llama_server
@@ -17,19 +16,6 @@ from tests.local_model import seed_file
 
 pytestmark = pytest.mark.skipif(llama_server.binary() is None or bundled_gguf() is None,
                                 reason="llama-server is not built (.ci/llama-server) or the demo model is not installed")
-
-
-class Timed(OpenAIBackend):
-    """The backend, keeping what llama-server says it did for each streamed request."""
-
-    timings: list[dict]
-
-    async def _chunks(self, stream, ends):
-        async for chunk in super()._chunks(stream, ends):
-            extra = getattr(chunk, "model_extra", None) or {}
-            if extra.get("timings"):
-                self.timings.append(extra["timings"])
-            yield chunk
 
 
 @pytest.fixture(autouse=True)
@@ -40,8 +26,7 @@ def patient(monkeypatch):
 async def test_each_request_is_read_from_the_cache_but_for_what_is_new(tmp_path):
     seed = load_seed(seed_file(tmp_path)).filled()
     with llama_server.LlamaServer(bundled_gguf(), n_ctx=4096) as server:
-        backend = Timed(base_url=server.url, api_key="", model="smollm2")
-        backend.timings = []
+        backend = llama_server.Timed(base_url=server.url, api_key="", model="smollm2")
         slot = Slot.create(tmp_path / "saves", "cached", seed, Preferences(paragraph_words=60))
         narrator = Narrator(slot, backend, EngineSettings(memory_words=50))
         try:
