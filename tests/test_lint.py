@@ -188,3 +188,12 @@ def test_the_word_index_finds_a_key_exactly_where_a_key_triggers():
     index = Texts(texts)
     for key in keys:
         assert index.holding(key) == {i for i, text in enumerate(texts) if occurs(key, text)}, key
+
+
+def test_a_bundled_story_is_linted_and_previewed_by_its_name(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # not the checkout: the name alone must find the library's seed
+    assert run("stories", "lint", "night-ferry-to-kestrel") == 0
+    out = capsys.readouterr()
+    assert "night-ferry-to-kestrel.toml" in out.out + out.err and "1 seed file" in out.err
+    assert run("stories", "preview", "night-ferry-to-kestel") == 1
+    assert "did you mean night-ferry-to-kestrel" in capsys.readouterr().out

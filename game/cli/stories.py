@@ -11,12 +11,12 @@ import shutil
 import sys
 from pathlib import Path
 
-from game.core.paths import own_stories_dir
+from game.core.paths import in_checkout, library_dir, own_stories_dir
 from game.core.seed import Seed
 from game.stories.document import SeedFile, entries_with_origin, write_text
 from game.stories.importers import CardError, import_cards
 from game.stories.loader import SeedError, line_of, list_seeds, load_seed, parse_seed, read_seed_text
-from game.stories.shelf import Shelved, folders, shelf
+from game.stories.shelf import Shelved, find_story, folders, shelf
 from game.stories.writer import free_path, seed_to_toml, world_entry_dict
 
 
@@ -141,8 +141,16 @@ def _seed_paths(given: list[Path]) -> list[Path] | None:
                 return None
             paths += inside
         else:
-            paths.append(path)
+            paths.append(_named(path))
     return [_shown(p) for p in paths]
+
+
+def _named(path: Path) -> Path:
+    """`path`, or the seed file of the story it names (`night-ferry-to-kestrel`), as play does."""
+    try:
+        return find_story(path)
+    except SeedError:
+        return path  # reading it says plainly that there is no such file
 
 
 def cmd_validate(args) -> int:
@@ -218,7 +226,7 @@ def cmd_preview(args) -> int:
     from game.session import prefs_from
 
     try:
-        seed = load_seed(args.path)
+        seed = load_seed(find_story(args.path))
     except SeedError as err:
         print(err)
         return 1
@@ -244,13 +252,15 @@ def cmd_edit(args) -> int:
     from game.stories.document import SeedFile
     from game.ui.launch import edit
 
-    path = args.path
+    path = _named(args.path) if args.path is not None else None
     if path is not None and path.exists():
         try:
             seed_file = SeedFile.open(path)
         except SeedError as err:
             print(err)
             return 1
+        if not in_checkout() and path.resolve().is_relative_to(library_dir().resolve()):
+            seed_file.path = None  # the installed library stays as it shipped: Ctrl+S writes the player's copy
     else:
         seed_file = SeedFile.blank()
         seed_file.path = path  # saved there; without a path, in the stories folder under its title
