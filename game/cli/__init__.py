@@ -127,6 +127,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("recurrent: stopped", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader closed the pipe (`recurrent saves list | head -1`): what they wanted is read.
+        # Point stdout at nothing, so that Python's own flush at exit cannot fail again.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except PlayerError as error:
         print(f"recurrent: {one_line(error)}", file=sys.stderr)
         return 1

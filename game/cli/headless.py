@@ -117,8 +117,9 @@ async def _tell(game: Game, args, lines: list[str]) -> None:
     finally:
         progress.close()
     if args.steps:
+        why = " (the model's bookkeeping was not valid JSON)" if fallbacks else ""
         sys.stderr.write(f"wrote {args.steps} steps to slot {game.name}; {fallbacks} fell back to the previous memory "
-                         f"and options made from the story (the model's bookkeeping was not valid JSON)\n")
+                         f"and options made from the story{why}\n")
         sys.stderr.flush()
     if args.out:
         write_transcript(game.story, args.out, game.name, header=game.slot.lineage(), saves=game.slot.root)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from game.saves.names import SlotError, check_name
 def register(sub, common) -> None:
     saves = sub.add_parser("saves", help="list, check, repair, delete, export and branch save slots")
     saves.add_argument("--saves-dir", dest="saves_dir", help="the saves folder (default: RECURRENT_SAVES_DIR, else $XDG_DATA_HOME/recurrent/saves)")
-    inner = saves.add_subparsers(dest="saves_command", required=True)
+    inner = saves.add_subparsers(dest="saves_command", required=True, metavar="COMMAND")
     listing = inner.add_parser("list", help="every slot with its title and steps")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(func=_list)
@@ -185,7 +186,7 @@ def _branch(args) -> int:
 
     root = _root(args)
     new = branch_at(root, args.name, args.step, args.new, _config())
-    print(f"branched {args.name} at step {args.step} as {new}; play it with `recurrent play --slot {new}`")
+    print(f"branched {args.name} at step {args.step} as {new}; play it with `recurrent play --slot {shlex.quote(new)}`")
     return 0
 
 

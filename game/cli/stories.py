@@ -92,7 +92,7 @@ def cmd_list(args) -> int:
         print(f"no seed files (*.toml) in {where}")
         return 0
     width = shutil.get_terminal_size((100, 24)).columns
-    name_w = min(30, max(len(s.name) + (2 if s.own else 0) for s in found))
+    name_w = max(len(s.name) + (2 if s.own else 0) for s in found)  # whole: it is what play --story takes
     rows = []
     for shelved in found:
         seed = shelved.seed
@@ -113,9 +113,9 @@ def cmd_list(args) -> int:
     print(f"{'NAME':<{name_w}}  {'TITLE':<{title_w}}  {'GENRE':<{genre_w}}  PREMISE")
     for name, title, genre, premise in rows:
         if not genre:  # an invalid file: its error takes the rest of the line
-            print(_fit(f"{_fit(name, name_w):<{name_w}}  {title}", width))
+            print(_fit(f"{name:<{name_w}}  {title}", width))
             continue
-        line = f"{_fit(name, name_w):<{name_w}}  {_fit(title, title_w):<{title_w}}  {_fit(genre, genre_w):<{genre_w}}  "
+        line = f"{name:<{name_w}}  {_fit(title, title_w):<{title_w}}  {_fit(genre, genre_w):<{genre_w}}  "
         print(line + _fit(" ".join(premise.split()), max(10, width - len(line) - 1)))
     if any(s.own for s in found):
         print(f"* your own, in {own_stories_dir()}")
