@@ -178,6 +178,7 @@ async def play_llama(steps: int) -> dict:
                 self.firsts.append(first or 0.0)
 
     seed = load_seed(ROOT / "stories" / "night-ferry-to-kestrel.toml").filled()
+    from game.core.text import clip_words, sentences
     from game.engine.narrator import StepError
 
     rows = {"new": [], "old": []}
@@ -190,7 +191,7 @@ async def play_llama(steps: int) -> dict:
         slot = Slot.create(Path(folder), "llama", seed, Preferences(paragraph_words=180))
         narrator = Narrator(slot, new, EngineSettings(prompt_tokens=6000))
         await narrator.begin()
-        memory = ""
+        memory = previous = ""
         for n in range(1, steps + 1):
             marks = (len(new.firsts), len(new.timings))
             for _try in range(3):  # as a player would: "try again" when the tiny model wrote nothing usable
@@ -212,8 +213,18 @@ async def play_llama(steps: int) -> dict:
                                                                     seed.premise), Bookkeeping, max_tokens=600, temperature=0.5,
                                              on_text=lambda piece: None)  # streamed, so its timings come back
                 memory = notes.memory
+                told = True
             except Exception:  # noqa: BLE001 - the old layout's notes failing is a figure too, not a stop
-                pass
+                told = False
+            if not told or notes.memory.strip() == previous.strip():
+                # The old layout rewrote its memory every step, and that rewrite, at the front of the
+                # next prompt, is what kept the server from its cache. When the tiny model's notes
+                # fail (or copy the memory), the memory still grows by the step's first sentence, as
+                # the old layout's would have, so the comparison stays the old layout's.
+                rows["old_notes_failed"] = rows.get("old_notes_failed", 0) + (not told)
+                first = sentences(step.version.paragraph)[:1]
+                memory = clip_words(" ".join([memory, *first]).strip(), 200)
+            previous = memory
             rows["old"].append(_row(old, marks, generated=old.last.completion_tokens))
             print(f"step {n}: first word new {rows['new'][-1]['first']:.2f} s (read {rows['new'][-1]['read']}), "
                   f"old {rows['old'][-1]['first']:.2f} s (read {rows['old'][-1]['read']})", flush=True)
@@ -306,7 +317,9 @@ def main() -> int:
                   f"| prompt tokens read, all steps | {med('old', 'read', slice(None)):.0f} | {med('new', 'read', slice(None)):.0f} |",
                   f"| tokens generated for the notes | {med('old', 'generated', slice(None)):.0f} | {med('new', 'generated', slice(None)):.0f} |",
                   "",
-                  f"Steps told again because the model wrote nothing usable (a player's retry): {rows.get('again', 0)}.", "",
+                  f"Steps told again because the model wrote nothing usable (a player's retry): {rows.get('again', 0)}. "
+                  f"The old layout's notes failed at {rows.get('old_notes_failed', 0)} steps; its memory still changed every "
+                  "step (the step's first sentence added), as the old layout's did.", "",
                   f"The options were whole after {statistics.median(rows['shares']):.2f} of the notes call (median of "
                   f"{len(rows['shares'])} calls streamed by llama-server).", ""]
     if "tui" in parts:
