@@ -299,7 +299,7 @@ def report() -> str:
                      + " | ".join(cells) + f" | {figures['median_words']} | {figures['typed']} | {figures['seconds']:.1f} |")
     for run in runs:
         if run["name"].endswith("bars"):
-            lines += ["", f"Bars, {run['name']} ({run['date']}, {figures['steps']} steps):", "",
+            lines += ["", f"Bars, {run['name']} ({run['date']}, {judge(run)['steps']} steps):", "",
                       "| bar | held |", "| --- | --- |", *bars(run)]
     return "\n".join(lines)
 
