@@ -146,3 +146,12 @@ def test_the_models_usable_options_come_first_and_generic_lines_last():
     made = story_options(["Climb to the bridge at once."], paragraph="It rains.", lore=[], seed_options=[], taken=[],
                          protagonist="Ruth", turn=0)
     assert made[0] == "Climb to the bridge at once." and made[1:] == GENERIC_OPTIONS[:2]
+
+
+def test_a_new_fact_in_a_familiar_frame_is_kept():
+    """Formulaic, but news: a sentence built like one before it that names three things never named."""
+    before = "At the mill the talk is all of the sealed letter that went missing last winter, though nobody can say whose it was."
+    fact = "At the forge the talk is all of the bone knife that went missing last winter, though nobody can say whose it was."
+    assert guards.paragraph(f"{GOOD} {fact}", [before]).text == f"{GOOD} {fact}"
+    again = "At the mill the talk is all of the sealed letter that went missing last spring, though nobody can say whose it was."
+    assert guards.paragraph(f"{GOOD} {again}", [before]).text == GOOD  # one word changed: a copy

@@ -13,7 +13,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 
-from game.core.text import clip_words, sentences
+from game.core.text import COMMON_WORDS, clip_words, sentences
 from game.engine.notes import whole_sentences
 from game.engine.prompts import LABELS, notes_request
 
@@ -113,6 +113,7 @@ def sift(text: str, earlier: list[str]) -> tuple[str, int, bool]:
     own or loops on a run of words: (what is left, sentences dropped, whether it was ended)."""
     said = {_norm(s) for p in earlier for s in sentences(p) if len(_norm(s).split()) >= COPY_WORDS}
     runs = set().union(*(_grams(_norm(p).split(), 5) for p in earlier)) if earlier else set()
+    known = set(_norm(" ".join(earlier)).split())
     seen: set[str] = set()
     words: list[str] = []
     kept: list[str] = []  # pieces of `text` itself, the space before each included: nothing is rebuilt
@@ -125,7 +126,7 @@ def sift(text: str, earlier: list[str]) -> tuple[str, int, bool]:
         together = words + new
         if (len(new) >= SAME_WORDS and key in seen) or _loops(together):
             return "".join(kept).strip(), dropped, True
-        if key in said or (len(new) >= 8 and len(runs & _grams(new, 5)) >= NEAR_COPY * (len(new) - 4)) or META.search(sentence):
+        if key in said or _near_copy(new, runs, known) or META.search(sentence):
             dropped += 1
             carry = gap if "\n" in gap else carry  # a paragraph break before a dropped sentence stays
             continue
@@ -134,6 +135,16 @@ def sift(text: str, earlier: list[str]) -> tuple[str, int, bool]:
         seen.add(key)
         words = together
     return "".join(kept).strip(), dropped, False
+
+
+def _near_copy(words: list[str], runs: set[str], known: set[str]) -> bool:
+    """A sentence that is mostly runs of five words said just before, with at most two words the
+    paragraphs before never used (besides the commonest): one word changed or added ("the grey
+    hat" again), not a new fact told in a familiar frame ("Solveig swears the deed lies under the
+    red hymnal", after "Piet swears the key lies under the blue chest")."""
+    if len(words) < 8 or len(runs & _grams(words, 5)) < NEAR_COPY * (len(words) - 4):
+        return False
+    return len({word for word in words if word not in known and word not in COMMON_WORDS}) <= 2
 
 
 def _loops(words: list[str]) -> bool:
