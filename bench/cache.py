@@ -78,7 +78,11 @@ class StoryBrain(Brain):
         self.told = 0
 
     def narrate(self, messages: list[dict]) -> str:
-        self.told += 1
+        # A paragraph told again (the guards found too little left of it) is asked with the very
+        # same request: it gets the same paragraph, so the story does not slip a step.
+        asked = json.dumps(messages)
+        if asked != getattr(self, "asked", None):
+            self.told, self.asked = self.told + 1, asked
         return self.paragraphs[min(self.told, len(self.paragraphs) - 1)]
 
     def fill(self, schema, defs, name="value", depth=0):
@@ -112,17 +116,28 @@ async def play_standin(steps: int) -> dict:
         slot = Slot.create(Path(folder), "cache", seed, Preferences(paragraph_words=140))
         narrator = Narrator(slot, backend, EngineSettings())
         await narrator.begin()
+        bounds = []
         for action in actions[1:steps + 1]:
+            start = len(server.chat_requests())
             await narrator.step(action)
+            bounds.append((start, len(server.chat_requests())))
         story = slot.story
-        requests = [r["messages"] for r in server.chat_requests()]
-        narrations = server.narrations()
+        every = [r["messages"] for r in server.chat_requests()]
+        # Each step's kept narration (its last) and its notes request, as a server's cache sees them
+        # one after the other; a paragraph told again or options asked again are counted in `calls`.
+        requests, narrations = [], []
+        for start, end in bounds:
+            asks = every[start:end]
+            notes = [m for m in asks if "Now the notes" in m[-1]["content"]]
+            told = [m for m in asks if "Now the notes" not in m[-1]["content"]]
+            requests += [told[-1], notes[0]]
+            narrations.append({"messages": told[0]})
         slot.close()
         await backend.close()
     probes = [f for f in facts if f.ask_step <= steps]
     found = sum(f.sentence in json.dumps(narrations[f.ask_step - 1]["messages"]) for f in probes)
     new = cache_figures(requests, steps)
-    new.update(recall=found / len(probes), probes=len(probes), calls=len(requests) / steps,
+    new.update(recall=found / len(probes), probes=len(probes), calls=(len(every) - 1) / steps,
                generated=statistics.mean(generated), chapters=sum(s.version.chapter for s in story.steps))
     old = cache_figures(_old_requests(story, steps), steps)
     old.update(calls=2.0, generated=statistics.mean(tokens(json.dumps({"memory": m, "options": s.version.options}))
