@@ -31,8 +31,10 @@ def _free_port() -> int:
 class LlamaServer:
     """`with LlamaServer(model) as server:` a one-slot llama-server; `server.url` ends in /v1."""
 
-    def __init__(self, model: Path, n_ctx: int = 4096, threads: int = 1, log: Path | None = None) -> None:
+    def __init__(self, model: Path, n_ctx: int = 4096, threads: int = 1, log: Path | None = None,
+                 extra: tuple[str, ...] = ()) -> None:
         self.model = model
+        self.extra = extra  # more of llama-server's options, e.g. ("--cache-ram", "0")
         self.n_ctx = n_ctx
         self.threads = threads
         self.port = _free_port()
@@ -49,7 +51,7 @@ class LlamaServer:
         out = open(self.log, "wb") if self.log else subprocess.DEVNULL
         # One slot: a single-slot KV cache is what a player's llama.cpp, Ollama or KoboldCpp has.
         self.process = subprocess.Popen([str(found), "-m", str(self.model), "--host", "127.0.0.1", "--port", str(self.port),
-                                         "-c", str(self.n_ctx), "-np", "1", "-t", str(self.threads)],
+                                         "-c", str(self.n_ctx), "-np", "1", "-t", str(self.threads), *self.extra],
                                         stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:

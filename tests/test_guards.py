@@ -45,6 +45,16 @@ def test_a_block_said_four_times_ends_after_the_first():
     assert cleaned.text == GOOD and cleaned.fired == ["ended it where it began repeating itself"]
 
 
+def test_one_stray_repeat_is_dropped_and_what_follows_it_is_kept():
+    """A sentence said twice, then something new: only the repeat goes. The fact after it is
+    the story's (a planted clue was being lost when the paragraph ended at the repeat)."""
+    clue = "Before leaving, Oskar whispers that Tobias put the iron key inside the blue chimney."
+    first, second = "You think of home for a moment, and of the long road that brought you here.", "Rain needles the shutters."
+    cleaned = guards.paragraph(f"{second} {first} {first} {clue}", [])
+    assert cleaned.text == f"{second} {first} {clue}"
+    assert cleaned.fired == ["dropped 1 sentence said before or about the prompt"]
+
+
 def test_a_loop_inside_sentences_and_a_stutter_are_cut():
     looping = GOOD + " He looks at you and he looks at you and he looks at you and he looks at you again."
     assert guards.paragraph(looping, []).text == GOOD

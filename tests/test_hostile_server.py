@@ -14,6 +14,7 @@ from game.llm import jsonout
 from game.llm.base import ModelError
 from game.saves.journal import Journal
 from game.saves.slot import JOURNAL, Slot
+from tests.standin import Brain, StandIn
 
 MESSAGES = [{"role": "user", "content": "The reader's action: look"}]
 
@@ -210,6 +211,24 @@ def test_a_stream_cut_then_ended_with_stop_is_told_again(game_env, saves, seed_p
     assert "the paragraph stopped mid-sentence (its stream was cut short); telling it again" in err
     with Slot.open(saves, "c") as slot:
         assert slot.story.steps[1].version.paragraph.endswith("listening quiet.")
+
+
+async def test_a_paragraph_ending_in_an_echoed_label_is_not_told_again(saves, seed_path, new_game, end_game):
+    """"### Remembered from earlier" after a whole paragraph is scaffolding, not a stream cut
+    mid-sentence: the label goes, and the paragraph is kept without another call."""
+    class Echoing(Brain):
+        def narrate(self, messages):
+            return super().narrate(messages) + "\n### Remembered from earlier"
+
+    with StandIn(brain=Echoing()) as server:
+        game = await new_game(server, saves, seed_path)
+        before = len(server.narrations())
+        notices = []
+        step = await game.step("Check the lamp.", on_notice=notices.append)
+        told = server.narrations()[before:]
+        assert len(told) == 1 and not any("telling it again" in n.text for n in notices)
+        assert "Remembered" not in step.version.paragraph and step.version.paragraph.startswith("You check the lamp.")
+        await end_game(game)
 
 
 async def test_a_stream_that_is_always_cut_keeps_only_whole_sentences(server, saves, seed_path, new_game, end_game):

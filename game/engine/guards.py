@@ -109,15 +109,17 @@ def scaffolding(text: str) -> tuple[str, int]:
 
 def sift(text: str, earlier: list[str]) -> tuple[str, int, bool]:
     """`text` without the sentences that copy one of `earlier`'s (or nearly) or talk about the
-    task rather than tell the story, and ended at its first sentence that repeats one of its
-    own or loops on a run of words: (what is left, sentences dropped, whether it was ended)."""
+    task rather than tell the story, and ended where it starts going round: two sentences in a
+    row that repeat one of its own or loop on a run of words. One such sentence alone is
+    dropped, so a fact told after a single stray repeat is kept: (what is left, sentences
+    dropped, whether it was ended)."""
     said = {_norm(s) for p in earlier for s in sentences(p) if len(_norm(s).split()) >= COPY_WORDS}
     runs = set().union(*(_grams(_norm(p).split(), 5) for p in earlier)) if earlier else set()
     known = set(_norm(" ".join(earlier)).split())
     seen: set[str] = set()
     words: list[str] = []
     kept: list[str] = []  # pieces of `text` itself, the space before each included: nothing is rebuilt
-    carry, dropped, at = "", 0, 0
+    carry, dropped, at, going_round = "", 0, 0, False
     for sentence in sentences(text):
         start = text.find(sentence, at)
         gap, at = text[at:start], start + len(sentence)
@@ -125,7 +127,13 @@ def sift(text: str, earlier: list[str]) -> tuple[str, int, bool]:
         new = key.split()
         together = words + new
         if (len(new) >= SAME_WORDS and key in seen) or _loops(together):
-            return "".join(kept).strip(), dropped, True
+            if going_round:  # a loop has set in: nothing after it is worth reading
+                return "".join(kept).strip(), dropped, True
+            going_round = True
+            carry = gap if "\n" in gap else carry
+            continue
+        dropped += going_round  # the repeat before this sentence was a stray one
+        going_round = False
         if key in said or _near_copy(new, runs, known) or META.search(sentence):
             dropped += 1
             carry = gap if "\n" in gap else carry  # a paragraph break before a dropped sentence stays
@@ -134,7 +142,7 @@ def sift(text: str, earlier: list[str]) -> tuple[str, int, bool]:
         carry = ""
         seen.add(key)
         words = together
-    return "".join(kept).strip(), dropped, False
+    return "".join(kept).strip(), dropped, going_round
 
 
 def _near_copy(words: list[str], runs: set[str], known: set[str]) -> bool:

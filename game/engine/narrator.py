@@ -319,7 +319,8 @@ class Narrator:
             best = told if best is None else guards.better(best, told)
             if attempt == TELLINGS:
                 break
-            cut = getattr(self.backend.last, "finish", "") != "length" and ends_mid_sentence(raw)
+            # Judged on the prose alone: an echoed label at the end ("### Remembered") is not a cut.
+            cut = getattr(self.backend.last, "finish", "") != "length" and ends_mid_sentence(guards.scaffolding(raw)[0])
             if cut:
                 if on_notice:
                     # Quiet: a weak model that stops mid-sentence is told again the same way.
