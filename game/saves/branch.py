@@ -21,15 +21,21 @@ from game.saves.names import SlotError, check_name, unique_slot
 from game.saves.slot import HEADER, JOURNAL, MemoryConfig, Slot, SlotExists, replay, slot_folder, sync_folder, write_atomic
 
 
+def free_slot(root: Path, name: str) -> Path:
+    """The folder for a new slot `name`; one-line SlotError when the name is bad or taken."""
+    path = slot_folder(Path(root), name)  # a name that is no slot's, or a folder that is a link, is refused
+    if Journal(path / JOURNAL).read().records:
+        raise SlotExists(f"slot {name} already exists in {root}")
+    return path
+
+
 def make_branch(root: Path, name: str, records: list[dict], parent: str, fork_step: int, config=None) -> None:
     """A new slot `name` whose journal holds exactly `records` (raw journal records, the Begin
     first), whose header names `parent` and `fork_step`, and whose long-term memory is rebuilt
     from that journal. One-line SlotError, and no slot, when the records do not make a story or
     the name is taken."""
     root = Path(root)
-    path = slot_folder(root, name)  # a name that is no slot's, or a folder that is a link, is refused
-    if Journal(path / JOURNAL).read().records:
-        raise SlotExists(f"slot {name} already exists in {root}")
+    path = free_slot(root, name)
     story = replay_checked(records, name)
     slot = Slot(root, name, config or MemoryConfig())  # not opened: only to write its header as opening would
     slot.story, slot.origin = story, {"parent": parent, "fork_step": fork_step}

@@ -47,6 +47,25 @@ async def test_resume_from_the_command_line(ui_env, saves, seed_path, app_for, p
         assert slot.story.taken == 3
 
 
+async def test_save_as_a_taken_or_bad_name_says_why_and_keeps_what_was_typed(ui_env, saves, seed_path, app_for,
+                                                                             prepared_slot):
+    prepared_slot(saves, seed_path, "trunk", steps=1)
+    prepared_slot(saves, seed_path, "taken", steps=1)
+    app = app_for(saves, slot="trunk")
+    async with app.run_test() as pilot:
+        await until(pilot, lambda: idle(app))
+        for name, why in (("taken", "slot taken already exists"), ("bad/name", "bad slot name 'bad/name'")):
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: app.screen.__class__.__name__ == "AskScreen")
+            app.screen.query_one("#answer", Input).value = name
+            await pilot.press("enter")
+            await until(pilot, lambda: why in str(app.screen.query_one("#answer-problem").render()))
+            assert app.screen.__class__.__name__ == "AskScreen" and app.screen.query_one("#answer", Input).value == name
+            await pilot.press("escape")
+            await until(pilot, lambda: idle(app))
+        assert sorted(list_slots(saves)) == ["taken", "trunk"]
+
+
 async def test_save_as_export_and_delete(ui_env, saves, seed_path, tmp_path, monkeypatch, app_for, prepared_slot):
     home = tmp_path / "home"
     home.mkdir()

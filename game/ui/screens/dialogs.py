@@ -1,6 +1,8 @@
 """Small modal screens: ask for a line, edit a text, confirm, and the help listing the keys."""
 from __future__ import annotations
 
+from typing import Callable
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -8,6 +10,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Input, Static
 
+from game.core.errors import PlayerError, one_line
 from game.ui.widgets.fields import Box, Field
 
 
@@ -19,17 +22,20 @@ class Dialog(ModalScreen):
 
 
 class AskScreen(Dialog):
-    """One line of text (a slot name, a file path); dismisses with it, or None."""
+    """One line of text (a slot name, a file path); dismisses with it, or None. `check` raises
+    a PlayerError for an answer that will not do: the dialog says why and stays, text and all."""
 
-    def __init__(self, question: str, default: str = "") -> None:
+    def __init__(self, question: str, default: str = "", check: Callable[[str], object] | None = None) -> None:
         super().__init__()
         self.question = question
         self.default = default
+        self.check = check
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(self.question, markup=False, classes="question")
             yield Field(self.default, id="answer")
+            yield Static("", id="answer-problem", markup=False, classes="field-problem")
             with Horizontal(classes="buttons"):
                 yield Button("OK", id="ok", variant="primary", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
@@ -38,6 +44,13 @@ class AskScreen(Dialog):
     @on(Button.Pressed, "#ok")
     def ok(self) -> None:
         value = self.query_one("#answer", Input).value.strip()
+        if value and self.check is not None:
+            try:
+                self.check(value)
+            except PlayerError as error:
+                self.query_one("#answer-problem", Static).update(one_line(error))
+                self.query_one("#answer", Input).focus()
+                return
         self.dismiss(value or None)
 
     @on(Button.Pressed, "#cancel")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from functools import partial
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -521,11 +522,13 @@ class PlayScreen(Screen):
         self.app.push_screen(MemoryScreen(self.slot, self.narrator), closed)
 
     def action_save_as(self) -> None:
+        from game.saves.branch import free_slot
         from game.ui.app import unique_slot
         from game.ui.screens.dialogs import AskScreen
 
         default = unique_slot(self.app.saves, self.slot.name)
-        self.app.push_screen(AskScreen("Save a copy of this story as (a new slot)", default), self.save_copy)
+        self.app.push_screen(AskScreen("Save a copy of this story as (a new slot)", default,
+                                       check=partial(free_slot, self.app.saves)), self.save_copy)
 
     def save_copy(self, name: str | None) -> None:
         if name:
@@ -632,7 +635,7 @@ class PlayScreen(Screen):
             self.show_status(f"step {message.number} · Ctrl+B branches here")
 
     def action_branch(self) -> None:
-        from game.saves.branch import branch_name
+        from game.saves.branch import branch_name, free_slot
         from game.ui.screens.dialogs import AskScreen
 
         story = self.slot.story
@@ -641,7 +644,7 @@ class PlayScreen(Screen):
         name = self.slot.name
         question = (f"Branch from step {step}: a new slot whose story is steps 0 to {step} of {name}, to play on "
                     f"another way ({name} stays as it is). Name it")
-        self.app.push_screen(AskScreen(question, branch_name(self.app.saves, name, step)),
+        self.app.push_screen(AskScreen(question, branch_name(self.app.saves, name, step), check=partial(free_slot, self.app.saves)),
                              lambda new: new and self.branch_worker(step, new))
 
     @work(group="saves")

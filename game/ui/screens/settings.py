@@ -111,7 +111,9 @@ class SettingsScreen(Screen):
             status.update(message.error)
             return
         models.set_options([(name, name) for name in message.names])
-        models.prompt = f"choose one of {len(message.names)} models" if message.names else "the server lists no models"
+        count = len(message.names)
+        models.prompt = ("the server lists no models" if not count else
+                         "choose its one model" if count == 1 else f"choose one of {count} models")
         status.update(f"{len(message.names)} model{'s' if len(message.names) != 1 else ''} at {message.where}")
 
     @on(Select.Changed, "#models")

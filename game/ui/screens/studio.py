@@ -23,6 +23,7 @@ from textual.widgets import (Button, Checkbox, DataTable, Footer, Input, Select,
 
 from game.core.errors import PlayerError, one_line, with_hint
 from game.ui.widgets.drafts import Check, History, check, preview_text
+from game.ui.clipping import clip
 from game.ui.widgets.fields import Box, Field
 from game.ui.widgets.seed_form import ENTRY, FIELDS, LISTS, RATINGS, STORY, Spec, get, place_of, put, read, shown
 
@@ -167,8 +168,8 @@ class StudioScreen(Screen):
     def row(self, index: int, entry: dict) -> tuple:
         problem = "!" if any(place_of(p.field)[0] == index for p in self.problems) else ""
         text = " ".join(str(entry.get("text", "")).split())
-        return (problem, _clip(str(entry.get("name", "")), 24), _clip(shown("list", entry.get("keys", [])), 24),
-                "yes" if entry.get("always") else "", _clip(text, 40))
+        return (problem, clip(str(entry.get("name", "")), 24), clip(shown("list", entry.get("keys", [])), 24),
+                "yes" if entry.get("always") else "", clip(text, 40))
 
     def fill_entry(self) -> None:
         entry = self.data["world"][self.entry] if self.entry is not None else {}
@@ -471,7 +472,3 @@ def _shown(path: Path) -> Path:
         return path.resolve().relative_to(Path.cwd().resolve())
     except (ValueError, OSError):
         return path
-
-
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"

@@ -12,14 +12,11 @@ from rich.text import Text
 from textual.widgets import Button, DataTable, Footer, Static
 
 from game.core.text import last_played
+from game.ui.clipping import clip, clip_middle
 
 BANNER = "R E C U R R E N T"
 SLOT_WIDTH = 20  # slot names longer than this are clipped in the list (the Delete question names them in full)
 TAGLINE = "interactive fiction with a long memory"
-
-
-def clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: max(1, width - 1)] + "…"
 
 
 def saved_stories(saves) -> list[dict]:
@@ -100,7 +97,7 @@ class TitleScreen(Screen):
         table.clear()
         self.stories = stories
         self.listed = True
-        slots = [clip(header["slot"], SLOT_WIDTH) for header in self.stories]
+        slots = [clip_middle(header["slot"], SLOT_WIDTH) for header in self.stories]
         words = [f"{w:,}" if isinstance(w := header.get("words"), int) else str(w) for header in self.stories]
         # Steps, words and the date need little room; the story's title gets what is left.
         used = sum(max([len(c) for c in column] + [len(name)]) + 2
