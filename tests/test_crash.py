@@ -7,6 +7,7 @@ agreeing. bench/soak.py runs the same soak with 50+ kills.
 """
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -91,3 +92,23 @@ def test_a_lock_left_by_a_killed_process_does_not_block(game_env, saves, seed_pa
         assert slot.story.taken == 1
     code, out, err = _write(capsys, "--slot", "stale", "--steps", "1")
     assert code == 0, err
+
+
+def test_a_slot_in_use_is_shown_from_its_journal(game_env, saves, seed_path, capsys):
+    """`saves show` of a slot a game is playing reads its journal (as export does) rather than
+    refuse; only long-term memory, which the game holds open, is not counted."""
+    assert _write(capsys, "--story", str(seed_path), "--slot", "held", "--steps", "2")[0] == 0
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys; from game.saves.slot import Slot; s = Slot.open(sys.argv[1], 'held', memory=False); "
+         "print('locked', flush=True); sys.stdin.read()", str(saves)],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        code = main(["saves", "show", "held", "--json"])
+        out, err = capsys.readouterr()
+    finally:
+        holder.communicate("", timeout=30)
+    assert code == 0 and err == "slot held is in use by a game: shown from its journal, long-term memory not counted\n"
+    info = json.loads(out)
+    assert info["steps"] == 2 and info["memories"] is None and info["title"] == "The Lighthouse at Skerry Point"

@@ -163,3 +163,13 @@ def test_write_begins_with_the_opening_asked_for(game_env, saves, seed_path, tmp
     code, out, err = run(capsys, "write", "--story", str(seed), "--slot", "third", "--steps", "1", "--opening", "3")
     assert code == 1 and err.strip() == f"recurrent: {seed}: --opening 3: the story has 2 openings"
     assert not (saves / "third").exists()
+
+
+def test_no_steps_on_a_new_slot_says_the_slot_is_not_kept(game_env, saves, seed_path, capsys):
+    code, out, err = run(capsys, "write", "--story", str(seed_path), "--slot", "peek", "--steps", "0")
+    assert code == 0 and out.startswith("# The Lighthouse at Skerry Point")  # the opening, as a transcript
+    assert err == "no step was played, so the new slot peek is not kept: --steps 1 or more keeps it\n"
+    assert not (saves / "peek").exists()
+    assert run(capsys, "write", "--story", str(seed_path), "--slot", "kept", "--steps", "1")[0] == 0
+    code, out, err = run(capsys, "write", "--slot", "kept", "--steps", "0")  # an old slot: just its transcript
+    assert code == 0 and err == "" and "**Step 1:**" in out and (saves / "kept").exists()

@@ -121,6 +121,8 @@ async def _tell(game: Game, args, lines: list[str]) -> None:
         sys.stderr.write(f"wrote {args.steps} steps to slot {game.name}; {fallbacks} fell back to the previous memory "
                          f"and options made from the story{why}\n")
         sys.stderr.flush()
+    elif game.fresh:  # closing a new slot with nothing but its seed removes it (Game.close)
+        sys.stderr.write(f"no step was played, so the new slot {game.name} is not kept: --steps 1 or more keeps it\n")
     if args.out:
         write_transcript(game.story, args.out, game.name, header=game.slot.lineage(), saves=game.slot.root)
     else:

@@ -94,26 +94,22 @@ def _shown(name: str) -> str:
 
 
 def _show(args) -> int:
-    from game.saves.slot import JOURNAL, Slot
+    from game.saves.journal import Journal
+    from game.saves.slot import JOURNAL, Slot, SlotInUse, origin_of, read_header, replay
 
     root = _root(args)
     check_name(args.name)
-    with Slot.open(root, args.name, _config()) as slot:
-        story = slot.story
-        info = {
-            "slot": slot.name,
-            "title": story.seed.title,
-            "genre": story.seed.genre,
-            "steps": story.taken,
-            "words": story.words(),
-            "memories": slot.memory.count(),
-            "journal_bytes": (slot.path / JOURNAL).stat().st_size,
-            "memory": story.memory,
-            "pinned": story.pinned,
-            "options": story.options,
-            "parent": slot.origin.get("parent"),
-            "fork_step": slot.origin.get("fork_step"),
-        }
+    try:
+        with Slot.open(root, args.name, _config()) as slot:
+            info = _about(slot.name, slot.story, slot.memory.count(), slot.path / JOURNAL, slot.origin)
+    except SlotInUse:
+        # A game is playing it: its journal is read as `export` reads it; long-term memory,
+        # which the game holds open, is not counted.
+        path = root / args.name / JOURNAL
+        story = replay(Journal(path).read(), args.name)
+        info = _about(args.name, story, None, path, origin_of(read_header(root, args.name)))
+        print(f"slot {args.name} is in use by a game: shown from its journal, long-term memory not counted",
+              file=sys.stderr)
     if args.json:
         print(json.dumps(info, indent=1))
     else:
@@ -143,6 +139,13 @@ def _repair(args) -> int:
     for line in repair(_root(args), args.name, _config()):
         print(f"{args.name}: {line}")
     return 0
+
+
+def _about(name: str, story, memories: int | None, journal: Path, origin: dict) -> dict:
+    return {"slot": name, "title": story.seed.title, "genre": story.seed.genre, "steps": story.taken,
+            "words": story.words(), "memories": memories, "journal_bytes": journal.stat().st_size,
+            "memory": story.memory, "pinned": story.pinned, "options": story.options,
+            "parent": origin.get("parent"), "fork_step": origin.get("fork_step")}
 
 
 def _delete(args) -> int:

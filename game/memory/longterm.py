@@ -332,10 +332,13 @@ class LongTermMemory:
         for rank, (entry_id, similarity) in enumerate(vector_hits):
             fused[entry_id] = fused.get(entry_id, 0.0) + meaning / (RRF_K + rank)
             why.setdefault(entry_id, []).append(f"meaning {similarity:.2f}")
-        query_terms = set(self.lexicon.terms(query))
+        said: dict[str, str] = {}  # each stem, as the query said it: "mary", not the stem "mari"
+        for word in query.split():
+            for term in self.lexicon.terms(word):
+                said.setdefault(term, word.strip(".,;:!?\"'()").lower() or term)
         for rank, (entry_id, _score) in enumerate(word_hits):
             fused[entry_id] = fused.get(entry_id, 0.0) + 1.0 / (RRF_K + rank)
-            shared = sorted(query_terms & set(self.lexicon.docs.get(entry_id, {})))
+            shared = sorted(said[term] for term in set(said) & set(self.lexicon.docs.get(entry_id, {})))
             why.setdefault(entry_id, []).append("words: " + ", ".join(shared[:5]))
         for entry_id in fused:
             fused[entry_id] *= KIND_WEIGHT.get(self.known[entry_id].kind, 1.0) if entry_id in self.known else 0.0

@@ -37,6 +37,10 @@ class SlotExists(SlotError):
     """A new slot was asked for under a name that holds a story already."""
 
 
+class SlotInUse(SlotError):
+    """Another game holds the slot's lock: it may be read (its journal), not opened."""
+
+
 @dataclass
 class MemoryConfig:
     embedder: str = "wordllama"
@@ -135,7 +139,7 @@ class Slot:
             self._lock.acquire()
         except Timeout:
             self._lock = None
-            raise SlotError(f"slot {self.name} is in use by another game") from None
+            raise SlotInUse(f"slot {self.name} is in use by another game") from None
         except OSError as error:  # a read-only or full disk, a folder we may not write to
             self._lock = None
             raise SlotError(f"slot {self.name}: cannot open it for writing ({error.strerror or error})") from None

@@ -45,6 +45,7 @@ async def test_search_amend_and_forget(ui_env, saves, seed_path, app_for, prepar
         await pilot.press("ctrl+f", *"Mary Rose", "enter")
         hits = memory.query_one("#hits", OptionList)
         assert hits.option_count >= 1 and "Mary Rose" in str(hits.get_option_at_index(0).prompt)
+        assert "words: mary" in str(hits.get_option_at_index(0).prompt)  # why it was found, shown
         hits.focus()
         hits.highlighted = 0
         await pilot.pause()

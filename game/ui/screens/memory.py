@@ -55,7 +55,8 @@ class MemoryScreen(Screen):
                 with VerticalScroll():
                     yield Static(self.recalled_text(), id="recalled", markup=False)
             with TabPane("Search", id="search"):
-                yield Field(placeholder="search long-term memory (empty: the latest entries)", id="query")
+                yield Field(placeholder="search long-term memory: best match first, by meaning and by shared words "
+                                        "(empty: the latest entries)", id="query")
                 yield OptionList(id="hits")
                 yield Box("", id="entry", soft_wrap=True)
                 with Horizontal(classes="buttons"):
@@ -134,7 +135,10 @@ class MemoryScreen(Screen):
             self.found = [(entry, "latest") for entry in reversed(self.story.entries()[-LIMIT:])]
         hits = self.query_one("#hits", OptionList)
         hits.clear_options()
-        hits.add_options([Option(Content(f"step {e.step} · {e.kind} · {e.text}"), id=e.id) for e, _ in self.found])
+        # Why each was found ("meaning 0.41; words: lamp"): a search by meaning finds entries
+        # that share no word with the query, and the player should see that it did.
+        hits.add_options([Option(Content(f"step {e.step} · {e.kind} · {e.text}  ({why})"), id=e.id)
+                          for e, why in self.found])
         self.chosen = None
         self.query_one("#entry", Box).text = ""
         if not self.found:
