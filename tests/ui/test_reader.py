@@ -87,7 +87,8 @@ async def test_search_goes_to_each_match_and_lights_it(ui_env, saves, seed_path,
         assert str(count.render()) == "1 of 11 · step 1"
         assert 1 in mounted(log) and "-selected" in [p for p in log.query(ActionLine) if p.number == 1][0].classes
         action = [p for p in log.query(ActionLine) if p.number == 1][0]
-        assert log.highlight == "thing 1" and not isinstance(action.render(), str)
+        # The match is in the action ("Do thing 1 & look"), and the action line lights it.
+        assert log.highlight == "thing 1" and any(span.style.reverse for span in action.render().spans)
         screen.query_one("#search-box", Input).value = "no such words"
         await pilot.press("enter")
         await until(pilot, lambda: str(count.render()) == "no match")

@@ -38,8 +38,8 @@ class Prose(Part):
 
 
 class ActionLine(Part):
-    def __init__(self, number: int, action: str, **kwargs) -> None:
-        super().__init__(number, f"> {action}", **kwargs)
+    def __init__(self, number: int, action: str | Text, **kwargs) -> None:
+        super().__init__(number, Text.assemble("> ", action) if isinstance(action, Text) else f"> {action}", **kwargs)
 
 
 class Marker(Static):
@@ -134,7 +134,7 @@ class StoryLog(VerticalScroll):
             last = step is steps[-1]
             number = step.number
             if number > 0 and step.action:
-                widgets.append(ActionLine(number, step.action, classes="action"))
+                widgets.append(ActionLine(number, self._lit(step.action), classes="action"))
             if last and self.hide_last:
                 continue
             widgets.append(Prose(self._lit(step.version.paragraph), number, classes="prose"))
@@ -165,6 +165,10 @@ class StoryLog(VerticalScroll):
         for prose in self.query(Prose):
             if prose is not self.streaming and 0 <= prose.number < len(steps):
                 prose.update(self._lit(steps[prose.number].version.paragraph))
+        for line in self.query(ActionLine):  # a search finds the reader's actions too
+            if 0 < line.number < len(steps):
+                lit = self._lit(steps[line.number].action)
+                line.update(Text.assemble("> ", lit) if isinstance(lit, Text) else f"> {lit}")
 
     def _parts(self, number: int) -> list[Part]:
         return [w for w in self.children if isinstance(w, Part) and w.number == number]
