@@ -70,15 +70,21 @@ def test_second_process_on_a_slot_gets_one_line(game_env, saves, seed_path, caps
         assert slot.story.taken == 3
 
 
-def test_a_lock_left_by_a_killed_process_does_not_block(game_env, saves, seed_path, capsys):
-    assert _write(capsys, "--story", str(seed_path), "--slot", "stale", "--steps", "1")[0] == 0
+def _holder(saves, name: str) -> subprocess.Popen:
+    """Another process holding slot `name` open (its lock taken) until its stdin closes."""
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys; from game.saves.slot import Slot; s = Slot.open(sys.argv[1], 'stale', memory=False); "
-         "print('locked', flush=True); sys.stdin.read()", str(saves)],
+         "import sys; from game.saves.slot import Slot; s = Slot.open(sys.argv[1], sys.argv[2], memory=False); "
+         "print('locked', flush=True); sys.stdin.read()", str(saves), name],
         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "locked"
+    return holder
+
+
+def test_a_lock_left_by_a_killed_process_does_not_block(game_env, saves, seed_path, capsys):
+    assert _write(capsys, "--story", str(seed_path), "--slot", "stale", "--steps", "1")[0] == 0
+    holder = _holder(saves, "stale")
     try:
-        assert holder.stdout.readline().strip() == "locked"
         with pytest.raises(SlotError, match="in use"):
             Slot.open(saves, "stale", memory=False)
         os.kill(holder.pid, signal.SIGKILL)
@@ -98,13 +104,8 @@ def test_a_slot_in_use_is_shown_from_its_journal(game_env, saves, seed_path, cap
     """`saves show` of a slot a game is playing reads its journal (as export does) rather than
     refuse; only long-term memory, which the game holds open, is not counted."""
     assert _write(capsys, "--story", str(seed_path), "--slot", "held", "--steps", "2")[0] == 0
-    holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys; from game.saves.slot import Slot; s = Slot.open(sys.argv[1], 'held', memory=False); "
-         "print('locked', flush=True); sys.stdin.read()", str(saves)],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = _holder(saves, "held")
     try:
-        assert holder.stdout.readline().strip() == "locked"
         code = main(["saves", "show", "held", "--json"])
         out, err = capsys.readouterr()
     finally:
