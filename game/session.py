@@ -77,7 +77,9 @@ class Game:
         left for `open_memory`, so a face can show the story first."""
         config = memory_config(settings)
         if seed is None:
-            return cls(settings, Slot.open(saves, name, config, memory=memory), backend)
+            slot = Slot.open(saves, name, config, memory=memory)
+            slot.mark_opened()
+            return cls(settings, slot, backend)
         try:
             slot = Slot.create(saves, name, seed, prefs_from(settings, seed), config=config)
         except SlotExists:

@@ -398,6 +398,18 @@ class Slot:
             return {}
         return {"choice": self.story.steps[fork + 1].action}
 
+    def mark_opened(self) -> None:
+        """Say in the header that a game opened the slot now: Continue goes back to the story last
+        opened, even when no step was played in it since."""
+        self.write_header({**self._header(), "updated": self._updated(), "opened": _now()})
+
+    def _updated(self) -> str | None:
+        try:
+            header = json.loads((self.path / HEADER).read_text(encoding="utf-8"))
+            return header.get("updated") if isinstance(header, dict) else None
+        except (OSError, ValueError, RecursionError):
+            return None
+
     def write_header(self, header: dict | None = None) -> None:
         # Written after the index in the background: listings may lag one step behind for a
         # moment; the journal is the truth and `read_header` falls back to it.
@@ -431,7 +443,7 @@ def read_header(root: Path, name: str) -> dict:
         story = replay(reading, name)
         header = {"schema": SCHEMA, "title": story.seed.title, "genre": story.seed.genre,
                   "steps": story.taken, "words": story.words(), "updated": None}
-    for key in ("title", "genre", "updated"):  # written by an older version, or by hand: no escapes
+    for key in ("title", "genre", "updated", "opened"):  # written by an older version, or by hand: no escapes
         if isinstance(header.get(key), str):
             header[key] = safe(header[key])
     return {**header, "slot": name}

@@ -1,6 +1,8 @@
 """Pilot tests of saves: continue, load, save as, delete with confirmation, export."""
 from __future__ import annotations
 
+import json
+
 from textual.widgets import DataTable, Input
 
 from game.saves.slot import list_slots
@@ -45,6 +47,29 @@ async def test_resume_from_the_command_line(ui_env, saves, seed_path, app_for, p
 
     with Slot.open(saves, "mine", memory=False) as slot:
         assert slot.story.taken == 3
+
+
+async def test_continue_goes_back_to_the_story_last_opened(ui_env, saves, seed_path, app_for, prepared_slot):
+    prepared_slot(saves, seed_path, "older", steps=1)
+    prepared_slot(saves, seed_path, "newer", steps=1)
+    header = json.loads((saves / "newer" / "header.json").read_text())
+    (saves / "newer" / "header.json").write_text(json.dumps({**header, "updated": "2030-01-01T00:00:00+00:00"}))
+    app = app_for(saves, slot="older")  # opened, read, and left without a step played
+    async with app.run_test() as pilot:
+        await until(pilot, lambda: idle(app))
+        await pilot.press("ctrl+t")
+        await until(pilot, lambda: isinstance(app.screen, TitleScreen) and app.screen.listed)
+        assert app.screen.stories[0]["slot"] == "newer"  # its step is later than the opening, in 2030
+    (saves / "newer" / "header.json").write_text(json.dumps(header))  # now the opening of older is the latest
+    app = app_for(saves, slot="older")
+    async with app.run_test() as pilot:
+        await until(pilot, lambda: idle(app))
+        await pilot.press("ctrl+t")
+        await until(pilot, lambda: isinstance(app.screen, TitleScreen) and app.screen.listed)
+        assert [s["slot"] for s in app.screen.stories] == ["older", "newer"]
+        await pilot.press("c")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "PlayScreen" and app.screen.slot is not None
+                    and app.screen.slot.name == "older")
 
 
 async def test_save_as_a_taken_or_bad_name_says_why_and_keeps_what_was_typed(ui_env, saves, seed_path, app_for,

@@ -19,6 +19,11 @@ SLOT_WIDTH = 20  # slot names longer than this are clipped in the list (the Dele
 TAGLINE = "interactive fiction with a long memory"
 
 
+def played(header: dict) -> str:
+    """When the slot was last played: its last step, or a game opening it since (ISO times sort as text)."""
+    return max(str(header.get("updated") or ""), str(header.get("opened") or ""))
+
+
 def saved_stories(saves) -> list[dict]:
     """Every slot's header, most recently played first; unreadable slots are listed as such."""
     from game.saves.slot import list_slots, read_header
@@ -30,7 +35,7 @@ def saved_stories(saves) -> list[dict]:
         except Exception as error:  # a damaged slot is shown, not fatal
             header = {"title": f"(cannot read: {' '.join(str(error).split())[:60]})", "steps": "?", "words": "?"}
         found.append({**header, "slot": name})
-    found.sort(key=lambda h: h.get("updated") or "", reverse=True)
+    found.sort(key=played, reverse=True)
     return found
 
 
@@ -106,7 +111,7 @@ class TitleScreen(Screen):
         room = max(12, (self.app.size.width or 80) - 4 - 2 - scrollbar - used)  # the box's and the column's padding
         for header, slot, count in zip(self.stories, slots, words):
             table.add_row(Text(clip(str(header.get("title", "?")), room)), Text(slot), str(header.get("steps", "?")),
-                          count, last_played(header.get("updated")), key=header["slot"])
+                          count, last_played(played(header) or None), key=header["slot"])
         names = [header["slot"] for header in self.stories]
         if keep in names:
             table.move_cursor(row=names.index(keep), animate=False)
