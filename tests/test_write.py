@@ -173,3 +173,20 @@ def test_no_steps_on_a_new_slot_says_the_slot_is_not_kept(game_env, saves, seed_
     assert run(capsys, "write", "--story", str(seed_path), "--slot", "kept", "--steps", "1")[0] == 0
     code, out, err = run(capsys, "write", "--slot", "kept", "--steps", "0")  # an old slot: just its transcript
     assert code == 0 and err == "" and "**Step 1:**" in out and (saves / "kept").exists()
+
+
+def test_a_delete_typed_at_a_terminal_is_asked_first(game_env, saves, seed_path, capsys, monkeypatch):
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    assert run(capsys, "write", "--story", str(seed_path), "--slot", "dear", "--steps", "1")[0] == 0
+    monkeypatch.setattr("sys.stdin", Terminal("n\n"))
+    code, out, err = run(capsys, "saves", "delete", "dear")
+    assert code == 0 and "delete slot dear (The Lighthouse at Skerry Point, 1 step," in out and out.endswith("kept dear\n")
+    assert (saves / "dear").exists()
+    monkeypatch.setattr("sys.stdin", Terminal("y\n"))
+    code, out, err = run(capsys, "saves", "delete", "dear")
+    assert code == 0 and out.endswith("deleted dear\n") and not (saves / "dear").exists()

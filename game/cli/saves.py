@@ -6,7 +6,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from game.core.errors import one_line
+from game.core.errors import PlayerError, one_line
 from game.core.text import safe
 from game.saves.export import FORMATS
 from game.saves.names import SlotError, check_name
@@ -28,8 +28,9 @@ def register(sub, common) -> None:
         parser = inner.add_parser(verb, help=text)
         parser.add_argument("name")
         parser.set_defaults(func=func)
-    delete = inner.add_parser("delete", help="delete a slot")
+    delete = inner.add_parser("delete", help="delete a slot (asked first at a terminal)")
     delete.add_argument("name")
+    delete.add_argument("--yes", action="store_true", help="do not ask first")
     delete.set_defaults(func=_delete)
     export = inner.add_parser("export", help="the story as Markdown, a web page, an e-book or plain text")
     export.add_argument("name")
@@ -149,9 +150,26 @@ def _about(name: str, story, memories: int | None, journal: Path, origin: dict) 
 
 
 def _delete(args) -> int:
-    from game.saves.slot import delete_slot
+    from game.saves.slot import JOURNAL, delete_slot, read_header, slot_folder
 
-    delete_slot(_root(args), args.name)
+    root = _root(args)
+    if not args.yes and sys.stdin.isatty() and (slot_folder(root, args.name) / JOURNAL).exists():
+        # A script's delete is meant; one typed at a terminal is asked once.
+        try:
+            header = read_header(root, args.name)
+        except PlayerError:
+            header = {"title": "cannot be read"}  # a damaged slot can still be deleted
+        steps, words = header.get("steps", "?"), header.get("words", "?")
+        words = f"{words:,}" if isinstance(words, int) else words
+        try:
+            answer = input(f"delete slot {args.name} ({safe(str(header.get('title', '?')))}, {steps} "
+                           f"step{'' if steps == 1 else 's'}, {words} words)? It cannot be undone [y/N] ")
+        except EOFError:
+            answer = ""
+        if answer.strip().lower() not in ("y", "yes"):
+            print(f"kept {args.name}")
+            return 0
+    delete_slot(root, args.name)
     print(f"deleted {args.name}")
     return 0
 
