@@ -6,10 +6,13 @@
    asked about much later), played by the engine. Every request is laid out as a chat template
    lays it out (ChatML) and compared with the request before it, which is what a single-slot
    KV cache keeps. The same story is laid out the old way (bench/old_layout.py) for comparison.
-2. Real llama.cpp (`llama-server`, one slot, the bundled model, 1 thread): the new layout played
-   live on one server while the old layout's requests for the same story go to a second server,
-   step by step, so both share the machine's load. llama-server reports what it read
-   (`prompt_n`) and what it took from its cache (`cache_n`).
+2. Real llama.cpp (one slot, the bundled model, 1 thread), three kinds: the game's own local
+   model (llama-cpp-python's server in its child process), `llama-server --cache-ram 0` (one
+   cache per slot, as Ollama and KoboldCpp keep) and `llama-server` as it comes (which also
+   keeps earlier prompts' caches in RAM). For each, the new layout is played live on one server
+   while the old layout's requests for the same story go to a second, step by step, so both
+   share the machine's load. llama-server reports what it read (`prompt_n`) and took from its
+   cache (`cache_n`); llama-cpp-python's log says the same ("prefix-match hit").
 3. The TUI: with a slowly streaming stand-in, the time from the start of the notes call to the
    options on screen, as a share of the whole notes call.
 Writes "## Prompt cache" in bench/RESULTS.md.
@@ -18,7 +21,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import re
 import statistics
 import sys
 import tempfile
@@ -168,15 +173,74 @@ def _old_requests(story, steps: int) -> list[list[dict]]:
 
 
 # -- real llama.cpp ----------------------------------------------------------------------------
-async def play_llama(steps: int) -> dict:
+# llama-server keeps a store of earlier prompts' caches in RAM (`--cache-ram`, on by default since
+# late 2025): it can bring back the old layout's narration after its notes request threw it out.
+# Ollama, KoboldCpp, LM Studio, llama-cpp-python's server and so the game's own local model keep
+# one cache per slot and nothing more, as `--cache-ram 0` does. All three are measured.
+CHILD = ("child",)
+SERVERS = {"the game's own local model (llama-cpp-python in its child process)": CHILD,
+           "llama-server with one cache (--cache-ram 0: as Ollama or KoboldCpp)": ("--cache-ram", "0"),
+           "llama-server's default (a store of prompt caches in RAM)": ()}
+PROMPT_READ = re.compile(r"prompt eval time =.*?/\s*(\d+) tokens")
+PREFIX_HIT = re.compile(r"Llama\.generate: (\d+) prefix-match hit")
+GENERATED = re.compile(r"\beval time =.*?/\s*(\d+) runs")
+
+
+def play_llama_in_process(steps: int, kind: tuple[str, ...]) -> dict:
+    """One kind's rows; a kind that stops (its server, or the tiny model three times over) keeps
+    the steps it played and says why, and the other kinds' runs are not lost with it."""
+    rows: dict = {"new": [], "old": [], "shares": []}
+    try:
+        asyncio.run(play_llama(steps, kind, rows))
+    except BaseException as error:  # noqa: BLE001 - reported in the table, as a figure
+        rows["stopped"] = f"{type(error).__name__}: {error}"
+    return rows
+
+
+@contextlib.contextmanager
+def _two_servers(kind: tuple[str, ...], folder: Path):
+    """Two model servers of one kind, each (url, log): the child's log is llama-cpp-python's own."""
+    from game.llm.local import bundled_gguf
+    from game.llm.local_process import LocalModel
+    from tests.llama_server import LlamaServer
+
+    if kind == CHILD:
+        children = [LocalModel(bundled_gguf(), n_ctx=8192, threads=1, verbose=True, log=folder / f"child-{n}.log")
+                    for n in (1, 2)]
+        for child in children:
+            child.start()
+        try:
+            yield [(child.url, child.log) for child in children]
+        finally:
+            for child in children:
+                child.stop()
+        return
+    with LlamaServer(bundled_gguf(), n_ctx=8192, extra=kind) as a, LlamaServer(bundled_gguf(), n_ctx=8192, extra=kind) as b:
+        yield [(a.url, None), (b.url, None)]
+
+
+def _backend_for(kind: tuple[str, ...]) -> dict:
+    """The game's own settings for the local model's child; none for llama-server."""
+    if kind != CHILD:
+        return {}
+    from game.llm.grammar import grammar_text
+    from game.llm.local import REPEAT_PENALTY
+
+    return {"prose_body": {"repeat_penalty": REPEAT_PENALTY}, "formats": ("grammar", "json_object", None),
+            "grammar": grammar_text, "fresh_seed": True}
+
+
+async def play_llama(steps: int, kind: tuple[str, ...], rows: dict) -> None:
     from game.core.models import Bookkeeping, Preferences
     from game.engine.narrator import EngineSettings, Narrator
-    from game.llm.local import bundled_gguf
     from game.saves.slot import Slot
     from game.stories.loader import load_seed
-    from tests.llama_server import LlamaServer, Timed as ServerTimed
+    from tests.llama_server import Timed as ServerTimed
 
     class Timed(ServerTimed):
+        log: Path | None = None  # llama-cpp-python's log: what it read and took from its cache
+        seen = 0
+
         async def _stream_once(self, messages, max_tokens, temperature, asking):
             started, first, text, options_at = time.perf_counter(), None, "", None
             async for piece in super()._stream_once(messages, max_tokens, temperature, asking):
@@ -186,23 +250,31 @@ async def play_llama(steps: int) -> dict:
                 if options_at is None and '"note"' in text:  # the options' list has closed
                     options_at = time.perf_counter() - started
                 yield piece
-            if "response_format" in asking:
+            if self.log is not None:
+                self._read_log()
+            if "response_format" in asking or "grammar" in (asking.get("extra_body") or {}):
                 if options_at is not None:
                     self.shares.append(options_at / (time.perf_counter() - started))
             else:
                 self.firsts.append(first or 0.0)
 
+        def _read_log(self) -> None:
+            text = self.log.read_text(encoding="utf-8", errors="replace")
+            new, self.seen = text[self.seen:], len(text)
+            read, hit, made = PROMPT_READ.findall(new), PREFIX_HIT.findall(new), GENERATED.findall(new)
+            self.timings.append({"prompt_n": sum(map(int, read)), "cache_n": sum(map(int, hit)),
+                                 "predicted_n": sum(map(int, made))})
+
     seed = load_seed(ROOT / "stories" / "night-ferry-to-kestrel.toml").filled()
     from game.core.text import clip_words, sentences
     from game.engine.narrator import StepError
 
-    rows = {"new": [], "old": []}
-    with LlamaServer(bundled_gguf(), n_ctx=8192) as a, LlamaServer(bundled_gguf(), n_ctx=8192) as b, \
-            tempfile.TemporaryDirectory() as folder:
-        new = Timed(base_url=a.url, api_key="", model="smol")
-        old = Timed(base_url=b.url, api_key="", model="smol")
-        for backend in (new, old):
-            backend.firsts, backend.timings, backend.shares = [], [], []
+    with tempfile.TemporaryDirectory() as folder, _two_servers(kind, Path(folder)) as ((a, a_log), (b, b_log)):
+        new = Timed(base_url=a, api_key="", model="smol", **_backend_for(kind))
+        old = Timed(base_url=b, api_key="", model="smol", **_backend_for(kind))
+        for backend, log in ((new, a_log), (old, b_log)):
+            backend.firsts, backend.timings, backend.shares, backend.log = [], [], [], log
+        new.shares = rows["shares"]  # filled as it goes: a run that stops keeps what it measured
         slot = Slot.create(Path(folder), "llama", seed, Preferences(paragraph_words=180))
         narrator = Narrator(slot, new, EngineSettings(prompt_tokens=6000))
         await narrator.begin()
@@ -216,7 +288,7 @@ async def play_llama(steps: int) -> dict:
                 except StepError:
                     rows["again"] = rows.get("again", 0) + 1
             else:
-                raise SystemExit(f"step {n}: the model wrote nothing usable three times")
+                raise RuntimeError(f"step {n}: the model wrote nothing usable three times")
             rows["new"].append(_row(new, marks, generated=new.timings[-1]["predicted_n"]))
             step = slot.story.steps[n]
             marks = (len(old.firsts), len(old.timings))
@@ -241,13 +313,11 @@ async def play_llama(steps: int) -> dict:
                 memory = clip_words(" ".join([memory, *first]).strip(), 200)
             previous = memory
             rows["old"].append(_row(old, marks, generated=old.last.completion_tokens))
-            print(f"step {n}: first word new {rows['new'][-1]['first']:.2f} s (read {rows['new'][-1]['read']}), "
+            print(f"{kind or 'default'} step {n}: first word new {rows['new'][-1]['first']:.2f} s (read {rows['new'][-1]['read']}), "
                   f"old {rows['old'][-1]['first']:.2f} s (read {rows['old'][-1]['read']})", flush=True)
         slot.close()
         await new.close()
         await old.close()
-    rows["shares"] = new.shares
-    return rows
 
 
 def _row(backend, marks, generated: int) -> dict:
@@ -288,6 +358,32 @@ async def options_share(steps: int = 6) -> list[float]:
     return shares
 
 
+def _llama_table(kind: str, rows: dict) -> list[str]:
+    played = len(rows["new"])
+    if not played:
+        return [f"#### {kind}", "", f"Stopped before its first step: {rows.get('stopped', 'no rows')}.", ""]
+    late = slice(29, 40) if played >= 40 else slice(None)  # a short trial run, or one that stopped: all of it
+    which = "steps 30-40" if played >= 40 else f"steps 1-{played}"
+    stopped = f"Stopped after step {played}: {rows['stopped']}. " if rows.get("stopped") else ""
+    shares = (f"The options were whole after {statistics.median(rows['shares']):.2f} of the notes call (median of "
+              f"{len(rows['shares'])} notes calls streamed)." if rows["shares"] else "")
+
+    def med(layout, key, part=late):
+        return statistics.median(r[key] for r in rows[layout][part])
+
+    return [f"#### {kind}", "", "| per step (median) | old layout | new layout |", "| --- | --- | --- |",
+            f"| time to the first word, {which} | {med('old', 'first'):.2f} s | **{med('new', 'first'):.2f} s** "
+            f"({med('new', 'first') / med('old', 'first'):.2f} of old; bar: at most 0.5) |",
+            f"| prompt tokens read, {which} | {med('old', 'read'):.0f} | **{med('new', 'read'):.0f}** |",
+            f"| prompt tokens taken from the cache, {which} | {med('old', 'cached'):.0f} | {med('new', 'cached'):.0f} |",
+            f"| prompt tokens read, all steps | {med('old', 'read', slice(None)):.0f} | {med('new', 'read', slice(None)):.0f} |",
+            f"| tokens generated for the notes | {med('old', 'generated', slice(None)):.0f} | {med('new', 'generated', slice(None)):.0f} |",
+            "",
+            f"{stopped}Steps told again because the model wrote nothing usable (a player's retry): {rows.get('again', 0)}. "
+            f"The old layout's notes failed at {rows.get('old_notes_failed', 0)} steps; its memory still changed every "
+            "step (the step's first sentence added), as the old layout's did.", "", shares, ""]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=75)
@@ -315,28 +411,21 @@ def main() -> int:
                   f"| generated notes tokens per step (mean) | {old['generated']:.0f} | **{new['generated']:.0f}** | |",
                   f"| chapters closed | | {new['chapters']} | |", ""]
     if "llama" in parts:
-        rows = asyncio.run(play_llama(args.llama_steps))
-        late = slice(29, 40)
+        # Each kind of server in its own process, at the same time: both share the machine's load.
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
 
-        def med(layout, key, part=late):
-            return statistics.median(r[key] for r in rows[layout][part])
-
-        lines += [f"### llama.cpp's llama-server, {args.llama_steps} steps of `night-ferry-to-kestrel`", "",
+        # Spawned, not forked: a fork after the stand-in part's threads (chromadb's) can hang.
+        with ProcessPoolExecutor(len(SERVERS), mp_context=multiprocessing.get_context("spawn")) as pool:
+            runs = list(pool.map(play_llama_in_process, [args.llama_steps] * len(SERVERS), SERVERS.values()))
+        lines += [f"### Real llama.cpp, {args.llama_steps} steps of `night-ferry-to-kestrel`", "",
                   "Bundled SmolLM2-135M (Q4_1), one slot each, 1 thread, n_ctx 8192, 180-word paragraphs; the new layout "
-                  "played live on one server, the old layout's requests for the same story sent to a second, step by step.", "",
-                  "| per step (median) | old layout | new layout |", "| --- | --- | --- |",
-                  f"| time to the first word, steps 30-40 | {med('old', 'first'):.2f} s | **{med('new', 'first'):.2f} s** "
-                  f"({med('new', 'first') / med('old', 'first'):.2f} of old; bar: at most 0.5) |",
-                  f"| prompt tokens read, steps 30-40 | {med('old', 'read'):.0f} | **{med('new', 'read'):.0f}** |",
-                  f"| prompt tokens taken from the cache, steps 30-40 | {med('old', 'cached'):.0f} | {med('new', 'cached'):.0f} |",
-                  f"| prompt tokens read, all steps | {med('old', 'read', slice(None)):.0f} | {med('new', 'read', slice(None)):.0f} |",
-                  f"| tokens generated for the notes | {med('old', 'generated', slice(None)):.0f} | {med('new', 'generated', slice(None)):.0f} |",
-                  "",
-                  f"Steps told again because the model wrote nothing usable (a player's retry): {rows.get('again', 0)}. "
-                  f"The old layout's notes failed at {rows.get('old_notes_failed', 0)} steps; its memory still changed every "
-                  "step (the step's first sentence added), as the old layout's did.", "",
-                  f"The options were whole after {statistics.median(rows['shares']):.2f} of the notes call (median of "
-                  f"{len(rows['shares'])} calls streamed by llama-server).", ""]
+                  "played live on one server, the old layout's requests for the same story sent to a second, step by step. "
+                  f"{len(SERVERS)} kinds of server, each pair played at the same time as the others (so on a loaded machine: "
+                  "compare old with new within a table). llama-server reports what it read and took from its cache; "
+                  "llama-cpp-python's log says so for the child.", ""]
+        for (kind, _extra), rows in zip(SERVERS.items(), runs):
+            lines += _llama_table(kind, rows)
     if "tui" in parts:
         shares = asyncio.run(options_share())
         lines += ["### The TUI", "",
