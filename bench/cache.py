@@ -384,13 +384,39 @@ def _llama_table(kind: str, rows: dict) -> list[str]:
             "step (the step's first sentence added), as the old layout's did.", "", shares, ""]
 
 
+STEP_LINE = re.compile(r"(.+?) step (\d+): first word new ([\d.]+) s \(read (\d+)\), old ([\d.]+) s \(read (\d+)\)")
+
+
+def from_log(path: Path) -> list[str]:
+    """The medians of the per-step lines a run printed (`python bench/cache.py --from-log FILE`):
+    what is left of a run whose tables were lost."""
+    rows: dict[str, list[tuple]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if match := STEP_LINE.match(line):
+            rows.setdefault(match[1], []).append((int(match[2]), *map(float, match.groups()[2:])))
+    lines = ["| server | steps played | first word, steps 30-40: old | new | new / old | prompt tokens read, steps 30-40: old | new |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    shown = {str(CHILD): "the game's own local model (its child process)", str(("--cache-ram", "0")): "llama-server --cache-ram 0",
+             "default": "llama-server as it comes"}
+    for kind, played in rows.items():
+        late = [row for row in played if 30 <= row[0] <= 40] or played
+        old, new = (statistics.median(row[i] for row in late) for i in (3, 1))
+        lines.append(f"| {shown.get(kind, kind)} | {len(played)} | {old:.2f} s | **{new:.2f} s** | {new / old:.2f} | "
+                     f"{statistics.median(row[4] for row in late):.0f} | {statistics.median(row[2] for row in late):.0f} |")
+    return lines
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=75)
     parser.add_argument("--llama-steps", type=int, default=40)
     parser.add_argument("--parts", default="standin,llama,tui")
     parser.add_argument("--no-write", dest="write", action="store_false")
+    parser.add_argument("--from-log", type=Path, help="only print the medians of a run's per-step lines")
     args = parser.parse_args()
+    if args.from_log:
+        print("\n".join(from_log(args.from_log)))
+        return 0
     parts = args.parts.split(",")
     lines = [f"{machine()}; `python bench/cache.py`. Each request laid out as ChatML and compared with the request before it "
              "(what a single-slot KV cache keeps); \"fresh\" is what the server must read anew.", ""]
