@@ -70,15 +70,19 @@ class Game:
         self.throwaway: Path | None = None  # a playtest's own folder, deleted with its slot when the game closes
 
     @classmethod
-    def open(cls, settings: Settings, saves: Path, name: str, seed=None, backend=None, memory: bool = True) -> "Game":
+    def open(cls, settings: Settings, saves: Path, name: str, seed=None, backend=None, memory: bool = True,
+             reading: bool = False) -> "Game":
         """Slot `name` in `saves`, new from `seed` when one is given. A slot that holds only that
         same seed (a game that died before its first step) goes on; any other story is refused.
         With `memory` False an existing slot's long-term memory (which grows with the story) is
-        left for `open_memory`, so a face can show the story first."""
+        left for `open_memory`, so a face can show the story first. `reading`: a player opened it
+        to read and play (the title's Continue goes back to it); a headless run writes nothing
+        until a step is told."""
         config = memory_config(settings)
         if seed is None:
             slot = Slot.open(saves, name, config, memory=memory)
-            slot.mark_opened()
+            if reading:
+                slot.mark_opened()
             return cls(settings, slot, backend)
         try:
             slot = Slot.create(saves, name, seed, prefs_from(settings, seed), config=config)

@@ -133,7 +133,7 @@ class PlayScreen(Screen):
                 if self.throwaway:
                     game = Game.playtest(settings, seed, backend=self.app.backend)
                 else:
-                    game = Game.open(settings, saves, name, seed, backend=self.app.backend, memory=False)
+                    game = Game.open(settings, saves, name, seed, backend=self.app.backend, memory=False, reading=True)
                 game.story.words()  # counted here, off the screen's thread: the status line shows it
                 return game
 
