@@ -223,11 +223,9 @@ def _backend_for(kind: tuple[str, ...]) -> dict:
     """The game's own settings for the local model's child; none for llama-server."""
     if kind != CHILD:
         return {}
-    from game.llm.grammar import grammar_text
-    from game.llm.local import REPEAT_PENALTY
+    from game.llm.local import CHILD_TALK
 
-    return {"prose_body": {"repeat_penalty": REPEAT_PENALTY}, "formats": ("grammar", "json_object", None),
-            "grammar": grammar_text, "fresh_seed": True}
+    return CHILD_TALK
 
 
 async def play_llama(steps: int, kind: tuple[str, ...], rows: dict) -> None:

@@ -95,8 +95,7 @@ def _shown(name: str) -> str:
 
 
 def _show(args) -> int:
-    from game.saves.journal import Journal
-    from game.saves.slot import JOURNAL, Slot, SlotInUse, origin_of, read_header, replay
+    from game.saves.slot import JOURNAL, Slot, SlotInUse, origin_of
 
     root = _root(args)
     check_name(args.name)
@@ -106,9 +105,8 @@ def _show(args) -> int:
     except SlotInUse:
         # A game is playing it: its journal is read as `export` reads it; long-term memory,
         # which the game holds open, is not counted.
-        path = root / args.name / JOURNAL
-        story = replay(Journal(path).read(), args.name)
-        info = _about(args.name, story, None, path, origin_of(read_header(root, args.name)))
+        story, header, path = _from_journal(root, args.name)
+        info = _about(args.name, story, None, path, origin_of(header))
         print(f"slot {args.name} is in use by a game: shown from its journal, long-term memory not counted",
               file=sys.stderr)
     if args.json:
@@ -140,6 +138,17 @@ def _repair(args) -> int:
     for line in repair(_root(args), args.name, _config()):
         print(f"{args.name}: {line}")
     return 0
+
+
+def _from_journal(root: Path, name: str):
+    """(story, header, journal path) read without opening the slot: no lock, no long-term memory."""
+    from game.saves.journal import Journal
+    from game.saves.slot import JOURNAL, read_header, replay, slot_folder
+
+    path = slot_folder(root, name) / JOURNAL
+    if not path.exists():
+        raise SlotError(f"no slot named {name} in {root}")
+    return replay(Journal(path).read(), name), read_header(root, name), path
 
 
 def _about(name: str, story, memories: int | None, journal: Path, origin: dict) -> dict:
@@ -176,15 +185,9 @@ def _delete(args) -> int:
 
 def _export(args) -> int:
     from game.saves.export import format_of, render, write_transcript
-    from game.saves.journal import Journal
-    from game.saves.slot import JOURNAL, read_header, replay, slot_folder
 
     root = _root(args)
-    path = slot_folder(root, args.name) / JOURNAL
-    if not path.exists():
-        raise SlotError(f"no slot named {args.name} in {root}")
-    story = replay(Journal(path).read(), args.name)
-    header = read_header(root, args.name)
+    story, header, _path = _from_journal(root, args.name)
     if args.out:
         target = write_transcript(story, args.out, args.name, args.format, header, saves=root)
         print(f"wrote {args.name} ({FORMATS[format_of(target, args.format)]}) to {target}", file=sys.stderr)

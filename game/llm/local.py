@@ -100,6 +100,11 @@ def check_gguf(path: str | os.PathLike) -> Path:
     return path
 
 
+# How the game talks to llama-cpp-python's server in its child (benchmarks talk to it the same way).
+CHILD_TALK = {"prose_body": {"repeat_penalty": REPEAT_PENALTY}, "formats": ("grammar", "json_object", None),
+              "grammar": grammar_text, "fresh_seed": True}
+
+
 class LocalBackend:
     """The bundled demo model or a GGUF file, in a child process started on first use."""
 
@@ -149,8 +154,7 @@ class LocalBackend:
             child = LocalModel(self.path, n_ctx=self.n_ctx, threads=self.threads, name=self.model, verbose=self.verbose)
             child.start()
             server = OpenAIBackend(base_url=child.url, api_key="", model=self.model, policy=self.policy,
-                                   prose_body={"repeat_penalty": REPEAT_PENALTY}, formats=("grammar", "json_object", None),
-                                   grammar=grammar_text, gone=self._gone, fresh_seed=True)
+                                   gone=self._gone, **CHILD_TALK)
             server.usage = self.usage  # one tally across children
             server.calibration = self.calibration  # and one tokenizer: the same model
             old, self._server, self.child = self._server, server, child

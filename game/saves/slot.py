@@ -129,6 +129,7 @@ class Slot:
         self.memory = None
         self.index_stale = False
         self.origin: dict = {}  # a branch's parent slot and fork step, kept in its header
+        self.updated: str | None = None  # when its last step was written, as its header says
         self._lock: FileLock | None = None
         self._unlevel = None  # a Reading whose journal does not yet end on a complete line
 
@@ -370,7 +371,9 @@ class Slot:
         except (OSError, ValueError, RecursionError):
             header, current = None, False
         self.origin = origin_of(header)
-        if not current:
+        if current:
+            self.updated = header.get("updated") if isinstance(header.get("updated"), str) else None
+        else:
             self.write_header()
 
     def _header(self) -> dict:
@@ -401,19 +404,13 @@ class Slot:
     def mark_opened(self) -> None:
         """Say in the header that a game opened the slot now: Continue goes back to the story last
         opened, even when no step was played in it since."""
-        self.write_header({**self._header(), "updated": self._updated(), "opened": _now()})
-
-    def _updated(self) -> str | None:
-        try:
-            header = json.loads((self.path / HEADER).read_text(encoding="utf-8"))
-            return header.get("updated") if isinstance(header, dict) else None
-        except (OSError, ValueError, RecursionError):
-            return None
+        self.write_header({**self._header(), "updated": self.updated, "opened": _now()})
 
     def write_header(self, header: dict | None = None) -> None:
         # Written after the index in the background: listings may lag one step behind for a
         # moment; the journal is the truth and `read_header` falls back to it.
         header = header or self._header()
+        self.updated = header.get("updated")
         try:
             write_atomic(self.path / HEADER, json.dumps(header, indent=1), sync=False)
         except OSError:

@@ -114,7 +114,7 @@ class SettingsScreen(Screen):
         count = len(message.names)
         models.prompt = ("the server lists no models" if not count else
                          "choose its one model" if count == 1 else f"choose one of {count} models")
-        status.update(f"{len(message.names)} model{'s' if len(message.names) != 1 else ''} at {message.where}")
+        status.update(f"{count} model{'s' if count != 1 else ''} at {message.where}")
 
     @on(Select.Changed, "#models")
     def model_chosen(self, event: Select.Changed) -> None:

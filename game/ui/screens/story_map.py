@@ -55,7 +55,7 @@ class StoryMapScreen(Screen):
         here = None
         for story in trees:
             top = tree.root.add(Text(story.title, style="bold"), data=None, expand=True)
-            for node, branch in self._add(top, story, depth=1):
+            for node, branch in self._add(top, story, depth=1, width=tree.size.width or self.app.size.width or 80):
                 if node.slot == self.at:
                     here = branch
         title = self.query_one("#map-title", Static)
@@ -64,18 +64,17 @@ class StoryMapScreen(Screen):
         if here is not None:
             self.call_after_refresh(lambda: tree.move_cursor(here))
 
-    def _add(self, parent, node: Node, depth: int):
+    def _add(self, parent, node: Node, depth: int, width: int):
         playing = "  (playing)" if node.slot == self.playing else ""
         # A line longer than the map is cut by the tree without a mark: cut it here, with "…".
-        tree = self.query_one(Tree)
-        room = max(24, (tree.size.width or self.app.size.width or 80) - tree.guide_depth * (depth + 1) - 2 - len(playing))
+        room = max(24, width - parent.tree.guide_depth * (depth + 1) - 2 - len(playing))
         label = Text(clip(describe(node), room))
         label.stylize("bold", 0, len(node.slot))
         label.append(playing, style="italic")
         branch = parent.add(label, data=node.slot, expand=True, allow_expand=bool(node.children))
         yield node, branch
         for child in node.children:
-            yield from self._add(branch, child, depth + 1)
+            yield from self._add(branch, child, depth + 1, width)
 
     def on_resize(self) -> None:
         if self.trees is not None:  # drawn again to the new width, the cursor where it was

@@ -39,7 +39,12 @@ class Prose(Part):
 
 class ActionLine(Part):
     def __init__(self, number: int, action: str | Text, **kwargs) -> None:
-        super().__init__(number, Text.assemble("> ", action) if isinstance(action, Text) else f"> {action}", **kwargs)
+        super().__init__(number, self.line(action), **kwargs)
+
+    @staticmethod
+    def line(action: str | Text) -> str | Text:
+        """The reader's action as the log shows it, its search words lit if it has them."""
+        return Text.assemble("> ", action) if isinstance(action, Text) else f"> {action}"
 
 
 class Marker(Static):
@@ -167,8 +172,7 @@ class StoryLog(VerticalScroll):
                 prose.update(self._lit(steps[prose.number].version.paragraph))
         for line in self.query(ActionLine):  # a search finds the reader's actions too
             if 0 < line.number < len(steps):
-                lit = self._lit(steps[line.number].action)
-                line.update(Text.assemble("> ", lit) if isinstance(lit, Text) else f"> {lit}")
+                line.update(ActionLine.line(self._lit(steps[line.number].action)))
 
     def _parts(self, number: int) -> list[Part]:
         return [w for w in self.children if isinstance(w, Part) and w.number == number]
