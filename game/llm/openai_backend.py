@@ -18,7 +18,6 @@ import json
 import random
 from typing import AsyncIterator, Awaitable, Callable, TypeVar
 
-import httpx
 import openai
 from pydantic import BaseModel
 
@@ -67,9 +66,12 @@ UNREADABLE = (RecursionError, UnicodeDecodeError, json.JSONDecodeError)  # neste
 FORMATS = ladder.LADDER
 
 # Errors after which the server itself may be gone (a local child process that crashed).
-LOST = (openai.APIConnectionError, httpx.TransportError)
+# openai raises its own classes for every transport failure, a stream broken half-way
+# included, whatever HTTP library it talks through (httpx, then httpx2 from 3.x on): we name
+# none of that library's classes, so a release of it cannot change what we catch.
+LOST = (openai.APIConnectionError,)
 # Every way one try of a call can fail that `_describe` knows how to tell.
-FAILED = (openai.APIError, httpx.HTTPError, StreamCut, Garbled, NotOpenAI, Stalled, Overdue)
+FAILED = (openai.APIError, StreamCut, Garbled, NotOpenAI, Stalled, Overdue)
 
 
 def _server_says(error: Exception, limit: int = 160) -> str:
@@ -135,8 +137,6 @@ def _describe(error: Exception, base_url: str, model: str, policy: RetryPolicy) 
         return "the model's answer was cut short", True, "Try again."
     if isinstance(error, Garbled):
         return "the model server sent a garbled answer", True, "Try again."
-    if isinstance(error, httpx.HTTPError):
-        return "the connection to the model server broke", True, RUNNING
     return f"the model call failed ({type(error).__name__})", False, "Try again."
 
 
@@ -178,7 +178,8 @@ class OpenAIBackend:
             base_url=base_url,
             api_key=api_key or "not-needed",
             max_retries=0,
-            timeout=httpx.Timeout(self.policy.timeout, connect=min(10.0, self.policy.timeout)),
+            # openai's own Timeout: the class of whichever HTTP library this openai talks through
+            timeout=openai.Timeout(self.policy.timeout, connect=min(10.0, self.policy.timeout)),
         )
 
     async def close(self) -> None:
