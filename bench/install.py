@@ -85,8 +85,9 @@ def install(kind: str, clone: Path, env: dict) -> tuple[Path, float, str]:
     return venv, time.perf_counter() - started, command
 
 
-def play(venv: Path, work: Path, server: StandIn) -> tuple[list[str], int]:
-    """The checks a new player meets; (the stories listed, files searched for the key)."""
+def play(venv: Path, work: Path, server: StandIn, saves: Path | None) -> tuple[list[str], int]:
+    """The checks a new player meets; (the stories listed, files searched for the key). `saves`:
+    where the save must be (a checkout keeps its own saves/ folder), else the XDG data folder."""
     recurrent = str(venv / "bin" / "recurrent")
     home, away = work / "home", work / "elsewhere"
     home.mkdir()
@@ -102,7 +103,7 @@ def play(venv: Path, work: Path, server: StandIn) -> tuple[list[str], int]:
     written = run([recurrent, "write", "--story", STORY, "--slot", "ferry", "--steps", "3"], env=env, cwd=away, venv=venv)
     if "wrote 3 steps to slot ferry" not in written.stderr:
         raise Failed(f"write did not keep 3 steps:\n{written.stderr[-3000:]}")
-    save = home / ".local" / "share" / "recurrent" / "saves" / "ferry" / "journal.jsonl"
+    save = (saves or home / ".local" / "share" / "recurrent" / "saves") / "ferry" / "journal.jsonl"
     log = home / ".local" / "state" / "recurrent" / "recurrent.log"
     if not (save.is_file() and log.is_file()):
         raise Failed(f"no save at {save} or no log at {log}")
@@ -112,7 +113,7 @@ def play(venv: Path, work: Path, server: StandIn) -> tuple[list[str], int]:
     doctor = run([recurrent, "doctor", "--no-call"], env=env, cwd=away, venv=venv).stdout
     if "models     1 on the server: standin (chosen)" not in doctor:
         raise Failed(f"doctor did not list the server's model:\n{doctor}")
-    files = [p for p in [*home.rglob("*"), *away.rglob("*")] if p.is_file()]
+    files = [p for p in [*home.rglob("*"), *away.rglob("*"), *(saves.rglob("*") if saves else [])] if p.is_file()]
     leaked = [str(p) for p in files if key.encode() in p.read_bytes()]
     if leaked or key not in server.api_keys:
         raise Failed(f"the API key was written to {leaked}" if leaked else "the key never reached the server")
@@ -137,8 +138,9 @@ def main() -> None:
         run(["git", "clone", "-q", str(ROOT), str(clone)])
         venv, seconds, command = install(args.kind, clone, env)
         got = versions(venv)
+        print(f"{args.kind}: installed in {seconds:.0f} s ({got})", flush=True)
         try:
-            names, searched = play(venv, work, server)
+            names, searched = play(venv, work, server, clone / "saves" if args.kind == "readme" else None)
         except Failed as failure:
             raise Failed(f"{failure}\nversions: {got}") from None
         commit = run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]).stdout.strip()
@@ -158,7 +160,7 @@ installed in **{seconds:.0f} s** ({got}). Then, from another folder with an empt
 | --- | --- |
 | `recurrent stories list` | all {len(names)} listed |
 | `recurrent write --story {STORY} --slot ferry --steps 3` against the stand-in | 3 steps kept |
-| the save and the debug log | in `$XDG_DATA_HOME/recurrent/saves/ferry` and `$XDG_STATE_HOME/recurrent/` |
+| the save and the debug log | in {'the checkout' + "'" + 's `saves/ferry`' if args.kind == 'readme' else '`$XDG_DATA_HOME/recurrent/saves/ferry`'} and `$XDG_STATE_HOME/recurrent/` |
 | a canary API key in any file written ({searched} files) | none |
 | `recurrent --help`, `recurrent doctor` | name the environment; list the server's models |"""
     write_section(f"Install: {args.kind}", body)

@@ -227,3 +227,45 @@ async def test_the_token_estimate_is_calibrated_by_the_servers_counts(server, ba
     slot.close()
     await backend.close()
     await counting.close()
+
+
+async def test_the_client_is_built_and_streams_under_the_installed_openai(server, backend_for):
+    """The client is built from openai's own classes only: a release of the HTTP library openai
+    talks through (httpx2 2.17 refused an httpx.Timeout) cannot break the first step again."""
+    import importlib.metadata
+    import sys
+
+    import openai
+
+    from game.llm import openai_backend
+
+    backend = backend_for(server, timeout=2.0)
+    assert isinstance(backend._client.timeout, openai.Timeout)
+    text = await _stream(backend, [])
+    assert text.startswith("You look.")
+    # Failures are classified by openai's classes alone, so none of its HTTP library's can be missed.
+    for kind in openai_backend.LOST + openai_backend.FAILED:
+        assert kind.__module__.split(".")[0] in ("openai", "game"), kind
+    assert "httpx" not in sys.modules["game.llm.openai_backend"].__dict__
+    print("openai", importlib.metadata.version("openai"))
+    await backend.close()
+
+
+async def test_a_connection_broken_mid_stream_is_openais_connection_error(server, backend_for):
+    """A stream cut by the server's side of the socket reaches us as openai's own error (retried
+    and told in one line), whatever HTTP library openai uses underneath."""
+    backend = backend_for(server, timeout=2.0, attempts=1)
+    server.fail("drop")
+    with pytest.raises(ModelError) as caught:
+        await _stream(backend, [])
+    assert "\n" not in str(caught.value)
+    assert isinstance(caught.value.__cause__, openai_errors()), type(caught.value.__cause__)
+    await backend.close()
+
+
+def openai_errors():
+    import openai
+
+    from game.llm.openai_backend import StreamCut
+
+    return (openai.APIError, StreamCut)
