@@ -4,7 +4,7 @@
 
 Plays a short story with the engine's real settings (180-word paragraphs, 200-word
 memory), measuring each step's two calls: the streamed paragraph (first-token
-latency, tokens/s) and the grammar-constrained bookkeeping (tokens/s). Medians
+latency, tokens/s) and the schema-constrained bookkeeping (tokens/s). Medians
 are appended to bench/RESULTS.md under "## Local model".
 """
 from __future__ import annotations
@@ -40,13 +40,8 @@ class Timed:
         self.model = backend.model
         self.calls: list[dict] = []
 
-    @property
-    def usage(self):
-        return self.backend.usage
-
-    @property
-    def last(self):
-        return self.backend.last
+    def __getattr__(self, name):  # usage, last, context_window, token_scale: the backend's own
+        return getattr(self.backend, name)
 
     async def stream(self, messages, **kwargs):
         started = time.perf_counter()
@@ -103,8 +98,10 @@ async def run(steps: int, threads: int, gguf: str | None) -> dict:
                   f"(first token {para['first']:.2f} s), bookkeeping {rows[-1]['book_tokens']} tokens at "
                   f"{rows[-1]['book_rate']:.0f}/s, fallback={step.version.fallback}", flush=True)
     system = backend.child.system if backend.child else ""
+    engine = f"{backend.engine} {backend.child.version}" if backend.child else backend.engine
     await timed.close()
-    return {"rows": rows, "load": load, "model": backend.model, "threads": backend.threads, "system": system}
+    return {"rows": rows, "load": load, "model": backend.model, "threads": backend.threads, "system": system,
+            "engine": engine}
 
 
 def median(rows: list[dict], key: str) -> float:
@@ -122,7 +119,7 @@ def report(result: dict, asked: int | None) -> str:
         f"### {date.today().isoformat()}, {threads} thread{'s' if threads != 1 else ''}",
         "",
         f"{date.today().isoformat()}, `python bench/local_model.py --steps {len(rows)}{f' --threads {asked}' if asked else ''}`: "
-        f"{result['model']}, llama-cpp-python's server in a child process (CPU build: {build}), "
+        f"{result['model']}, {result['engine']} in a child process (CPU build: {build}), "
         f"{threads} thread{'s' if threads != 1 else ''}, n_ctx 4096, "
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}, load average {load:.1f} at the end. "
         "Engine defaults: 180-word paragraphs (max 540 tokens), 200-word memory (bookkeeping max 600 tokens).",
@@ -133,7 +130,7 @@ def report(result: dict, asked: int | None) -> str:
         f"| first token of the paragraph | {median(rows, 'first'):.2f} s |",
         f"| paragraph tokens/s after the first (free text) | {median(rows, 'para_rate'):.0f} |",
         f"| paragraph tokens | {median(rows, 'para_tokens'):.0f} |",
-        f"| bookkeeping tokens/s, prompt included (JSON grammar) | {median(rows, 'book_rate'):.0f} |",
+        f"| bookkeeping tokens/s, prompt included (JSON schema or grammar) | {median(rows, 'book_rate'):.0f} |",
         f"| bookkeeping tokens | {median(rows, 'book_tokens'):.0f} |",
         f"| narration prompt tokens | {median(rows, 'prompt'):.0f} |",
         f"| steps whose bookkeeping fell back | {sum(r['fallback'] for r in rows)} of {len(rows)} |",

@@ -81,7 +81,8 @@ def no_llama_in_this_process():
     """llama.cpp runs only in the game's child process: loaded here, a build for another CPU
     would kill pytest itself with SIGILL (and it would break the game's own promise)."""
     yield
-    assert "llama_cpp" not in sys.modules, "a test loaded llama.cpp into pytest's own process"
+    for name in ("llama_cpp", "xllamacpp"):
+        assert name not in sys.modules, f"a test loaded llama.cpp ({name}) into pytest's own process"
 
 
 @pytest.fixture(autouse=True)

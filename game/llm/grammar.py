@@ -106,10 +106,36 @@ class GrammarMaker:
         raise _Unsupported(f"type {kind!r}")
 
 
+ITEM_CHARS = 120
+
+
+def text_chars(max_tokens: int) -> int:
+    return max(120, min(4000, max_tokens * 2))
+
+
 def grammar_text(schema: type[BaseModel], max_tokens: int) -> str | None:
     """GBNF for the model's schema, or None when the schema uses what GrammarMaker does not know."""
-    text_chars = max(120, min(4000, max_tokens * 2))
     try:
-        return GrammarMaker(strict_schema(schema.model_json_schema()), text_chars, item_chars=120).text()
+        return GrammarMaker(strict_schema(schema.model_json_schema()), text_chars(max_tokens), ITEM_CHARS).text()
     except _Unsupported:
         return None
+
+
+def with_ceilings(schema: dict, max_tokens: int) -> dict:
+    """The JSON schema with the grammar's length ceiling on every string that has none, for a
+    server that turns the schema into a grammar itself (llama.cpp's own server): the JSON then
+    closes before `max_tokens` runs out, however a tiny model rambles."""
+    schema = json.loads(json.dumps(schema))
+
+    def bound(node, in_array: bool) -> None:
+        if isinstance(node, list):
+            for value in node:
+                bound(value, in_array)
+        elif isinstance(node, dict):
+            if node.get("type") == "string" and "maxLength" not in node:
+                node["maxLength"] = ITEM_CHARS if in_array else text_chars(max_tokens)
+            for key, value in node.items():
+                bound(value, key == "items" or (in_array and key in ("anyOf", "oneOf")))
+
+    bound(schema, False)
+    return schema

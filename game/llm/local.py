@@ -1,9 +1,11 @@
 """The offline backend: llama.cpp in a child process, spoken to as an OpenAI-compatible server.
 
-The child (`llama_child.py`, llama-cpp-python's own server) holds the model and its KV
-cache for the whole game, so a prompt that repeats the previous one is not read again.
-The game talks to it through `OpenAIBackend`, with llama.cpp's own knobs: a GBNF grammar
-for structured output (`grammar.py`), a repetition penalty for prose, a fresh seed per call.
+The child (`llama_child.py`: llama.cpp's own server from the xllamacpp wheel, or llama-cpp-python's
+server where that cannot run, see `engines.py`) holds the model and its KV cache for the whole
+game, so a prompt that repeats the previous one is not read again. The game talks to it through
+`OpenAIBackend`, with the API key the child made up and llama.cpp's own knobs: a JSON schema
+(or, for llama-cpp-python, a GBNF grammar, `grammar.py`) for structured output, a repetition
+penalty for prose, a fresh seed per call.
 
 If the child dies (SIGILL from a build for another CPU, a memory fault, the out-of-memory
 killer), the call in flight ends with one line saying so, nothing of the story is lost,
@@ -24,7 +26,8 @@ from game.core.calls import CallRecord, Listener, Message, ModelError, Notice, U
 from game.llm.base import RetryPolicy
 from game.llm.calibrate import Calibration
 from game.llm.grammar import grammar_text
-from game.llm.local_process import INSTALL, LocalModel
+from game.llm import engines
+from game.llm.local_process import LocalModel
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -53,16 +56,10 @@ def default_threads() -> int:
 
 
 # -- finding the model -----------------------------------------------------------------
-SERVER_PARTS = ("llama_cpp", "uvicorn", "fastapi", "sse_starlette", "starlette_context")
-
-
 def llama_available() -> bool:
-    """Whether llama-cpp-python and its server are installed, found without importing them
-    (llama.cpp is native code and never loads in the game's own process)."""
-    try:
-        return all(importlib.util.find_spec(name) is not None for name in SERVER_PARTS)
-    except (ImportError, ValueError):
-        return False
+    """Whether a llama.cpp engine is installed that this machine can run, found without
+    importing it (llama.cpp is native code and never loads in the game's own process)."""
+    return engines.chosen()[0] is not None
 
 
 def bundled_gguf() -> Path | None:
@@ -100,18 +97,28 @@ def check_gguf(path: str | os.PathLike) -> Path:
     return path
 
 
-# How the game talks to llama-cpp-python's server in its child (benchmarks talk to it the same way).
-CHILD_TALK = {"prose_body": {"repeat_penalty": REPEAT_PENALTY}, "formats": ("grammar", "json_object", None),
-              "grammar": grammar_text, "fresh_seed": True}
+# How the game talks to each engine's server in its child (benchmarks talk to it the same way).
+# llama.cpp's own server turns a JSON schema into a grammar itself; llama-cpp-python's refuses
+# `json_schema` (a 500), so it is given the grammar, made here.
+CHILD_TALK = {
+    engines.PREBUILT: {"prose_body": {"repeat_penalty": REPEAT_PENALTY}, "fresh_seed": True,
+                       "formats": ("json_schema", "grammar", "json_object", None), "grammar": grammar_text},
+    engines.COMPILED: {"prose_body": {"repeat_penalty": REPEAT_PENALTY}, "fresh_seed": True,
+                       "formats": ("grammar", "json_object", None), "grammar": grammar_text},
+}
 
 
 class LocalBackend:
     """The bundled demo model or a GGUF file, in a child process started on first use."""
 
     def __init__(self, *, gguf: str | None = None, policy: RetryPolicy | None = None,
-                 n_ctx: int = N_CTX, threads: int | None = None, verbose: bool = False) -> None:
-        if not llama_available():
-            raise ModelError(f"the local backend needs llama-cpp-python and its server: {INSTALL}")
+                 n_ctx: int = N_CTX, threads: int | None = None, verbose: bool = False,
+                 engine: str | None = None, python: str | None = None) -> None:
+        # `engine` and `python` are for benchmarks: one engine, from another interpreter's packages.
+        self.engine, problem = (engine, None) if engine else engines.chosen()
+        if self.engine is None:
+            raise ModelError(problem)
+        self.python = python
         if gguf:
             self.path = check_gguf(gguf)
             self.demo = False
@@ -151,10 +158,11 @@ class LocalBackend:
                 return self.child
             if self.child is not None:
                 self.child.stop()
-            child = LocalModel(self.path, n_ctx=self.n_ctx, threads=self.threads, name=self.model, verbose=self.verbose)
+            child = LocalModel(self.path, n_ctx=self.n_ctx, threads=self.threads, name=self.model, verbose=self.verbose,
+                               engine=self.engine, python=self.python)
             child.start()
-            server = OpenAIBackend(base_url=child.url, api_key="", model=self.model, policy=self.policy,
-                                   gone=self._gone, **CHILD_TALK)
+            server = OpenAIBackend(base_url=child.url, api_key=child.key, model=self.model, policy=self.policy,
+                                   gone=self._gone, **CHILD_TALK[child.engine])
             server.usage = self.usage  # one tally across children
             server.calibration = self.calibration  # and one tokenizer: the same model
             old, self._server, self.child = self._server, server, child
@@ -198,8 +206,8 @@ class LocalBackend:
 
     @property
     def token_scale(self) -> float:
-        """Real tokens per estimated one, learnt from the model's own tokenizer (the child's
-        /extras/tokenize/count: llama.cpp never loads here)."""
+        """Real tokens per estimated one, learnt from the model's own tokenizer (the usage the
+        child reports, else its /tokenize: llama.cpp never loads here)."""
         return self.calibration.scale
 
     async def close(self) -> None:

@@ -152,6 +152,7 @@ class OpenAIBackend:
         prose_body: dict | None = None,
         formats: tuple[str | None, ...] = FORMATS,
         grammar: Callable[[type[BaseModel], int], str | None] | None = None,
+        ceilings: Callable[[dict, int], dict] | None = None,
         gone: Callable[[], Awaitable[str | None]] | None = None,
         fresh_seed: bool = False,
     ) -> None:
@@ -164,6 +165,8 @@ class OpenAIBackend:
         self.prose_body = prose_body or {}  # added to prose requests only (a repetition penalty)
         self.formats = formats
         self.grammar = grammar
+        self.ceilings = ceilings  # bounds a JSON schema's strings for max_tokens (servers that make it a grammar)
+        self._api_key = api_key  # for the tokenizer endpoint, which the openai client does not call
         self.gone = gone  # says why the server is gone for good, or None
         self.fresh_seed = fresh_seed  # llama.cpp would otherwise sample a retried step word for word
         # index into self.formats: how structured output is asked for (as this server took it before)
@@ -409,7 +412,7 @@ class OpenAIBackend:
         estimated = tokens(text)
         real = reported
         if real is None and self._counts_tokens is not False and self.calibration.wanted():
-            real = await asyncio.to_thread(count_tokens, self.base_url, text)
+            real = await asyncio.to_thread(count_tokens, self.base_url, text, self._api_key)
             if self._counts_tokens is None:
                 self._counts_tokens = real is not None
                 note("%s %s a tokenizer endpoint", self.base_url, "has" if real is not None else "has no")
@@ -457,7 +460,10 @@ class OpenAIBackend:
         if wanted == ladder.JSON_SCHEMA:
             # api.openai.com refuses maxLength in strict schemas; the servers players run honour it.
             lengths = "api.openai.com" not in self.base_url
-            return {"response_format": response_format(schema, lengths), "extra_body": self._body()}
+            asked = response_format(schema, lengths)
+            if self.ceilings is not None:
+                asked["json_schema"]["schema"] = self.ceilings(asked["json_schema"]["schema"], max_tokens)
+            return {"response_format": asked, "extra_body": self._body()}
         if wanted == ladder.JSON_OBJECT_SCHEMA:  # llama-cpp-python's way: JSON mode held to a schema
             asked = {"type": "json_object", "schema": strict_schema(schema.model_json_schema(), lengths=False)}
             return {"response_format": asked, "extra_body": self._body()}
