@@ -67,7 +67,7 @@ def test_a_server_that_does_not_answer(monkeypatch, capsys):
 
 
 def test_no_backend_at_all(monkeypatch, capsys):
-    monkeypatch.setattr("game.llm.local.llama_available", lambda: False)
+    monkeypatch.setattr("game.llm.engines.installed", lambda engine: False)
     code = main(["doctor"])
     out = capsys.readouterr().out
     assert code == 1
@@ -109,4 +109,6 @@ def test_local_demo_model(capsys):
     assert found["backend"].startswith("local (llama.cpp in a child process)")
     assert "demo" in found["model"] and ".gguf" in found["model"]
     assert found["answers"].startswith("yes")
-    assert "llama_cpp " in found["versions"]
+    engine, version = found["engine"].split()[:2]
+    assert engine in ("xllamacpp", "llama-cpp-python") and f" {version}" in found["versions"]
+    assert found["llama.cpp"].startswith(f"{engine} ")

@@ -1,7 +1,8 @@
 """`recurrent doctor`: what the game found on this machine, and whether it can play.
 
 Checks the backend (which one and why, the models the server lists, the model, whether
-it answers a tiny real call), the embedder, the saves folder, long-term memory (embedded
+it answers a tiny real call; for the local model, which llama.cpp runs it and, before starting
+it, whether this CPU and system can), the embedder, the saves folder, long-term memory (embedded
 or a Chroma server), every path the game uses and the versions of what it runs on. Never prints an API key, only
 its first and last characters. Exit status 0 when a game can be played, 1 if not.
 """
@@ -15,7 +16,9 @@ import time
 from importlib import metadata
 
 DISTRIBUTIONS = [("recurrent", "recurrent"), ("chromadb", "chromadb"), ("openai", "openai"),
-                 ("textual", "textual"), ("wordllama", "wordllama"), ("llama_cpp", "llama_cpp_python")]
+                 ("textual", "textual"), ("wordllama", "wordllama"), ("xllamacpp", "xllamacpp"),
+                 ("llama_cpp", "llama_cpp_python")]
+OPTIONAL = ("xllamacpp", "llama_cpp")  # the local model's engines: one of them, or neither, is installed
 
 
 def register(sub, common) -> None:
@@ -51,7 +54,7 @@ def _versions() -> str:
         try:
             parts.append(f"{label} {metadata.version(dist)}")
         except metadata.PackageNotFoundError:
-            if label != "llama_cpp":
+            if label not in OPTIONAL:
                 parts.append(f"{label} missing")
     return ", ".join(parts)
 
@@ -95,6 +98,8 @@ def _check_backend(report: Report, settings, timeout: float | None) -> None:
     if choice.kind == "openai":
         report.add("key", f"OPENAI_API_KEY {mask(key)}" if key else "none (fine for local servers)")
         _check_models(report, choice)
+    if choice.kind == "local" and not _check_engine(report):
+        return
     try:
         # One try only: the doctor should say quickly that a server is down.
         backend = from_settings(settings=settings.model_copy(update={"retry_attempts": 1}))
@@ -164,6 +169,22 @@ def cpu_build(system: str) -> str:
     return text + (f" (no {', no '.join(n.replace('_INT8', '') for n in off)})" if off and "AVX2" in on else "")
 
 
+def _check_engine(report: Report) -> bool:
+    """Which llama.cpp will run the local model and whether this machine can run it, asked
+    before it starts (the CPU's features, the OpenMP runtime): one line either way."""
+    from game.llm import engines
+
+    engine, problem = engines.chosen()
+    if engine is None:
+        report.add("engine", problem, ok=False)
+        return False
+    text = engines.described(engine)
+    if engine == engines.COMPILED and engines.installed(engines.PREBUILT):
+        text += f"; the prebuilt cannot run here: {engines.prebuilt_problem()}"
+    report.add("engine", text)
+    return True
+
+
 def _check_local_build(report: Report, backend) -> bool:
     """Start the model's child process: which CPU build llama.cpp has, and whether it runs here."""
     from game.core.errors import one_line
@@ -173,7 +194,8 @@ def _check_local_build(report: Report, backend) -> bool:
     except Exception as error:  # noqa: BLE001 - a crash at load is exactly what the doctor is for
         report.add("llama.cpp", one_line(error), ok=False)
         return False
-    report.add("llama.cpp", f"{child.version} in a child process (pid {child.pid}); CPU build: {cpu_build(child.system)}")
+    report.add("llama.cpp", f"{child.engine} {child.version} in a child process (pid {child.pid}); "
+                            f"CPU build: {cpu_build(child.system)}")
     return True
 
 
