@@ -7,12 +7,13 @@
    lays it out (ChatML) and compared with the request before it, which is what a single-slot
    KV cache keeps. The same story is laid out the old way (bench/old_layout.py) for comparison.
 2. Real llama.cpp (one slot, the bundled model, 1 thread), three kinds: the game's own local
-   model (llama-cpp-python's server in its child process), `llama-server --cache-ram 0` (one
+   model (its child process, with the game's settings), `llama-server --cache-ram 0` (one
    cache per slot, as Ollama and KoboldCpp keep) and `llama-server` as it comes (which also
    keeps earlier prompts' caches in RAM). For each, the new layout is played live on one server
    while the old layout's requests for the same story go to a second, step by step, so both
    share the machine's load. llama-server reports what it read (`prompt_n`) and took from its
-   cache (`cache_n`); llama-cpp-python's log says the same ("prefix-match hit").
+   cache (`cache_n`); llama-cpp-python's log says the same ("prefix-match hit") where the child
+   runs it. llama-server is the one xllamacpp ships (tests/llama_server.py).
 3. The TUI: with a slowly streaming stand-in, the time from the start of the notes call to the
    options on screen, as a share of the whole notes call.
 Writes "## Prompt cache" in bench/RESULTS.md.
@@ -178,7 +179,7 @@ def _old_requests(story, steps: int) -> list[list[dict]]:
 # Ollama, KoboldCpp, LM Studio, llama-cpp-python's server and so the game's own local model keep
 # one cache per slot and nothing more, as `--cache-ram 0` does. All three are measured.
 CHILD = ("child",)
-SERVERS = {"the game's own local model (llama-cpp-python in its child process)": CHILD,
+SERVERS = {"the game's own local model (its child process)": CHILD,
            "llama-server with one cache (--cache-ram 0: as Ollama or KoboldCpp)": ("--cache-ram", "0"),
            "llama-server's default (a store of prompt caches in RAM)": ()}
 PROMPT_READ = re.compile(r"prompt eval time =.*?/\s*(\d+) tokens")
@@ -199,8 +200,11 @@ def play_llama_in_process(steps: int, kind: tuple[str, ...]) -> dict:
 
 @contextlib.contextmanager
 def _two_servers(kind: tuple[str, ...], folder: Path):
-    """Two model servers of one kind, each (url, log): the child's log is llama-cpp-python's own."""
-    from game.llm.local import bundled_gguf
+    """Two model servers of one kind, each (url, log, key, talk): the log is llama-cpp-python's
+    own where the child runs it (llama-server reports its timings in the stream); the key and
+    the talk settings are the game's own for its child, none for llama-server."""
+    from game.llm.engines import COMPILED
+    from game.llm.local import CHILD_TALK, bundled_gguf
     from game.llm.local_process import LocalModel
     from tests.llama_server import LlamaServer
 
@@ -210,22 +214,14 @@ def _two_servers(kind: tuple[str, ...], folder: Path):
         for child in children:
             child.start()
         try:
-            yield [(child.url, child.log) for child in children]
+            yield [(child.url, child.log if child.engine == COMPILED else None, child.key, CHILD_TALK[child.engine])
+                   for child in children]
         finally:
             for child in children:
                 child.stop()
         return
     with LlamaServer(bundled_gguf(), n_ctx=8192, extra=kind) as a, LlamaServer(bundled_gguf(), n_ctx=8192, extra=kind) as b:
-        yield [(a.url, None), (b.url, None)]
-
-
-def _backend_for(kind: tuple[str, ...]) -> dict:
-    """The game's own settings for the local model's child; none for llama-server."""
-    if kind != CHILD:
-        return {}
-    from game.llm.local import CHILD_TALK
-
-    return CHILD_TALK
+        yield [(a.url, None, "", {}), (b.url, None, "", {})]
 
 
 async def play_llama(steps: int, kind: tuple[str, ...], rows: dict) -> None:
@@ -267,9 +263,9 @@ async def play_llama(steps: int, kind: tuple[str, ...], rows: dict) -> None:
     from game.core.text import clip_words, sentences
     from game.engine.narrator import StepError
 
-    with tempfile.TemporaryDirectory() as folder, _two_servers(kind, Path(folder)) as ((a, a_log), (b, b_log)):
-        new = Timed(base_url=a, api_key="", model="smol", **_backend_for(kind))
-        old = Timed(base_url=b, api_key="", model="smol", **_backend_for(kind))
+    with tempfile.TemporaryDirectory() as folder, _two_servers(kind, Path(folder)) as ((a, a_log, a_key, talk), (b, b_log, b_key, _)):
+        new = Timed(base_url=a, api_key=a_key, model="smol", **talk)
+        old = Timed(base_url=b, api_key=b_key, model="smol", **talk)
         for backend, log in ((new, a_log), (old, b_log)):
             backend.firsts, backend.timings, backend.shares, backend.log = [], [], [], log
         new.shares = rows["shares"]  # filled as it goes: a run that stops keeps what it measured

