@@ -1,5 +1,6 @@
 """Offline play, proved: headless steps on the bundled model inside a network namespace with no
-network at all (only loopback, which the model's child process listens on).
+network at all (only loopback, which the model's child process listens on), through the engine
+the game picks (the prebuilt llama.cpp, xllamacpp, where it is installed and can run).
 
     python bench/offline.py [--steps 3] [--story stories/night-ferry-to-kestrel.toml] [--no-write]
 
@@ -46,9 +47,14 @@ def main() -> int:
                           capture_output=True, text=True, check=True)
     info = json.loads(show.stdout)
     interfaces = subprocess.run(["unshare", "-rn", "ip", "-o", "link"], capture_output=True, text=True).stdout
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    from game.llm import engines
+
+    engine, problem = engines.chosen()
     text = "\n".join([
-        f"{machine()}; `python bench/offline.py --steps {args.steps}`: `recurrent write --backend local` in "
-        f"`unshare -rn` (network interfaces there: {', '.join(l.split(':')[1].strip() for l in interfaces.splitlines())}).",
+        f"{machine()}, commit {commit}; `python bench/offline.py --steps {args.steps}`: `recurrent write --backend local` in "
+        f"`unshare -rn` (network interfaces there: {', '.join(l.split(':')[1].strip() for l in interfaces.splitlines())}), "
+        f"the model in a child process run by {engines.described(engine) if engine else problem}.",
         "",
         "| figure | value |",
         "| --- | --- |",
