@@ -162,13 +162,17 @@ class LocalBackend:
                                engine=self.engine, python=self.python)
             child.start()
             server = OpenAIBackend(base_url=child.url, api_key=child.key, model=self.model, policy=self.policy,
-                                   gone=self._gone, **CHILD_TALK[child.engine])
+                                   gone=self._gone, **self.talk(child.engine))
             server.usage = self.usage  # one tally across children
             server.calibration = self.calibration  # and one tokenizer: the same model
             old, self._server, self.child = self._server, server, child
         if old is not None:
             self._retired.append(old)  # its client is closed with the backend (this is a thread)
         return child
+
+    def talk(self, engine: str) -> dict:
+        """How the game talks to `engine`'s server (a benchmark may try another way)."""
+        return CHILD_TALK[engine]
 
     async def _ready(self, on_notice: Listener | None):
         if self.child is not None and self.child.gone() is None and self._server is not None:
