@@ -64,3 +64,18 @@ def test_the_compiled_engine_stands_in_where_the_prebuilt_cannot_run(monkeypatch
     assert engines.chosen() == (engines.COMPILED, None)
     monkeypatch.setattr(engines, "missing_cpu_features", lambda: [])
     assert engines.chosen() == (engines.PREBUILT, None)
+
+
+def test_an_illegal_instruction_says_what_to_install_for_each_engine():
+    import signal
+
+    from game.llm.local_process import describe_exit
+
+    prebuilt = describe_exit(-signal.SIGILL, engine=engines.PREBUILT)
+    compiled = describe_exit(-signal.SIGILL, engine=engines.COMPILED, when="while loading")
+    assert prebuilt.startswith("the local model crashed (illegal CPU instruction); this CPU lacks an instruction")
+    assert "[local-source]" in prebuilt and "README" in prebuilt
+    assert compiled.startswith("the local model crashed (illegal CPU instruction) while loading; llama.cpp was built "
+                               "for another CPU: reinstall the [local-source] extra with the portable build")
+    assert "README" in describe_exit(-signal.SIGILL)  # a child that chose its own engine
+    assert all("\n" not in line for line in (prebuilt, compiled))
