@@ -26,7 +26,7 @@ from pathlib import Path
 
 from game.core.errors import PlayerError
 from game.core.files import Unreadable, read_capped, size_text
-from game.core.seed import LINE, LONG, NOTE, OPENINGS, SHORT, Placeholder, Protagonist, Seed, WorldEntry
+from game.core.seed import LINE, LONG, MAX_NESTING, NOTE, OPENINGS, SHORT, Placeholder, Protagonist, Seed, WorldEntry, nested_deeper_than
 from game.core.text import safe
 
 MAX_JSON = 4 * 1024 * 1024
@@ -99,11 +99,16 @@ def _read_json(path: Path):
     except UnicodeDecodeError as err:
         raise CardError(path, f"not UTF-8 text: byte 0x{raw[err.start]:02x} at offset {err.start}") from None
     try:
-        return json.loads(text)
+        data = json.loads(text)
     except json.JSONDecodeError as err:
         raise CardError(path, f"not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}") from None
     except RecursionError:
         raise CardError(path, "not valid JSON: nested too deeply") from None
+    except ValueError:  # Python refuses to read an integer of more than 4,300 digits
+        raise CardError(path, "not valid JSON for a card: it holds a number thousands of digits long") from None
+    if nested_deeper_than(data):
+        raise CardError(path, f"not a card: its JSON nests more than {MAX_NESTING} deep")
+    return data
 
 
 def _png_card(path: Path, raw: bytes) -> bytes:
