@@ -45,3 +45,13 @@ def test_a_card_nested_deeply_is_one_line(tmp_path):
     with pytest.raises(CardError) as caught:
         import_cards(card)
     assert "nests more than" in str(caught.value)
+
+
+def test_options_naming_different_people_are_different_choices():
+    from game.engine import guards
+
+    offered = ["Ask Mara about the ledger.", "Ask Tobin about the ledger.", "Ask Mara about the ledger again."]
+    assert guards.options(offered) == offered[:2]  # a name makes a choice; "again" does not
+    assert guards.options(["Search the hold for the crate.", "Search the deck for the crate.",
+                           "Searching the hold for the crates."]) == ["Search the hold for the crate.",
+                                                                      "Search the deck for the crate."]
