@@ -228,7 +228,7 @@ def _content(key: str) -> frozenset[str]:
     return frozenset(_SUFFIX.sub("", w) if len(w) > 4 else w for w in key.split() if w not in COMMON_WORDS)
 
 
-_SUFFIX = re.compile(r"(?:ing|ed|es|s)$")
+_SUFFIX = re.compile(r"(?:ing|ed|s)$")
 
 
 def _copied(key: str, paragraph: str) -> bool:
