@@ -55,3 +55,66 @@ def test_options_naming_different_people_are_different_choices():
     assert guards.options(["Search the hold for the crate.", "Search the deck for the crate.",
                            "Searching the hold for the crates."]) == ["Search the hold for the crate.",
                                                                       "Search the deck for the crate."]
+
+
+def _read_only_disk(monkeypatch):
+    """Writes fail as on a read-only filesystem, and so does removing what a failed write left."""
+    import errno
+    import os
+    from pathlib import Path
+
+    def refuse(*_args, **_kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    monkeypatch.setattr(Path, "unlink", refuse)
+
+
+def test_exports_settings_and_seeds_to_a_read_only_disk_are_one_line(saves, seed_path, tmp_path, capsys, monkeypatch):
+    from game.core.settings import SettingsError, save_choices
+    from game.stories.document import write_text
+    from game.stories.loader import SeedError
+    from tests.test_book import long_story
+
+    monkeypatch.setenv("RECURRENT_SAVES_DIR", str(saves))
+    long_story(saves, seed_path, steps=2)
+    before = (saves / "book" / "journal.jsonl").read_bytes()
+    _read_only_disk(monkeypatch)
+    for fmt in ("md", "epub"):
+        code = main(["saves", "export", "book", "--format", fmt, "--out", str(tmp_path / f"story.{fmt}")])
+        out, err = capsys.readouterr()
+        assert code == 1 and "Read-only file system" in err and err.count("\n") == 1 and "Traceback" not in err
+    assert (saves / "book" / "journal.jsonl").read_bytes() == before  # the story is untouched
+    with pytest.raises(SeedError) as caught:
+        write_text(seed_path, seed_path.read_text(encoding="utf-8"))
+    assert "Read-only file system" in str(caught.value) and "\n" not in str(caught.value)
+    monkeypatch.setenv("RECURRENT_CONFIG", str(tmp_path / "settings.toml"))
+    with pytest.raises(SettingsError) as said:
+        save_choices({"theme": "nord"})
+    assert str(tmp_path / "settings.toml") in str(said.value)
+
+
+def test_model_text_with_html_is_plain_text_in_every_export(saves, seed_path, tmp_path, monkeypatch):
+    """Markdown passes raw HTML and links through to whatever renders it: the transcript escapes
+    them, as the web page and the e-book do."""
+    from markdown_it import MarkdownIt
+
+    from game.core.models import Step, Version
+    from game.core.records import Told
+    from game.saves.export import render
+    from game.saves.journal import Journal
+    from game.saves.slot import JOURNAL, Slot, replay
+    from game.stories.loader import load_seed
+
+    hostile = ('The note reads <script>alert("x")</script> and <img src=x onerror=alert(1)> and '
+               '[a map](javascript:alert(2)) in a shaking hand, and nothing more is written on it.')
+    with Slot.create(saves, "book", load_seed(seed_path)) as slot:
+        for n in range(2):
+            version = Version(seq=slot.story.seq + 1, options=["a", "b", "c"], paragraph=hostile, memory="")
+            slot.commit(Told(step=Step(number=n, action="Read <b>it</b>" if n else "", version=version)))
+    story = replay(Journal(saves / "book" / JOURNAL).read(), "book")
+    page = MarkdownIt("commonmark").render(render(story, "md", "book").decode("utf-8"))
+    assert "<script" not in page and "<img" not in page and "javascript:" not in page.split("href=")[-1][:20]
+    assert "alert(1)" in page  # the words are kept, as words
+    html = render(story, "html", "book").decode("utf-8")
+    assert "<script>alert" not in html and "<img src=x" not in html
