@@ -118,3 +118,75 @@ def test_model_text_with_html_is_plain_text_in_every_export(saves, seed_path, tm
     assert "alert(1)" in page  # the words are kept, as words
     html = render(story, "html", "book").decode("utf-8")
     assert "<script>alert" not in html and "<img src=x" not in html
+
+
+# -- one byte never costs a story ------------------------------------------------------------
+def _story_slot(saves, seed_path, capsys, steps=4) -> list[str]:
+    """A slot of `steps` told steps; its paragraphs."""
+    from game.saves.journal import Journal
+    from game.saves.slot import JOURNAL, replay
+
+    assert main(["write", "--story", str(seed_path), "--slot", "damaged", "--steps", str(steps)]) == 0
+    capsys.readouterr()
+    story = replay(Journal(saves / "damaged" / JOURNAL).read(), "damaged")
+    return [step.version.paragraph for step in story.steps]
+
+
+def _lines(saves) -> list[bytes]:
+    return (saves / "damaged" / "journal.jsonl").read_bytes().split(b"\n")
+
+
+def _step_lines(saves) -> list[int]:
+    return [i for i, line in enumerate(_lines(saves)) if b'"kind":"step"' in line]
+
+
+def _delete_a_step_line(saves):
+    lines = _lines(saves)
+    del lines[_step_lines(saves)[1]]
+    (saves / "damaged" / "journal.jsonl").write_bytes(b"\n".join(lines))
+
+
+def _swap_two_lines(saves):
+    lines = _lines(saves)
+    a = _step_lines(saves)[1]
+    lines[a], lines[a + 1] = lines[a + 1], lines[a]
+    (saves / "damaged" / "journal.jsonl").write_bytes(b"\n".join(lines))
+
+
+def _byte_order_mark(saves):
+    path = saves / "damaged" / "journal.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+
+
+def _flip_a_byte_in_the_first_record(saves):
+    lines = _lines(saves)
+    at = len(lines[0]) // 2
+    lines[0] = lines[0][:at] + bytes([lines[0][at] ^ 0x5A]) + lines[0][at + 1:]
+    (saves / "damaged" / "journal.jsonl").write_bytes(b"\n".join(lines))
+
+
+def _flip_a_byte_in_a_step(saves):
+    lines = _lines(saves)
+    line = _step_lines(saves)[2]
+    lines[line] = lines[line][:20] + b"{" + lines[line][21:]  # inside the JSON's structure, not a string
+    (saves / "damaged" / "journal.jsonl").write_bytes(b"\n".join(lines))
+
+
+@pytest.mark.parametrize("damage", [_delete_a_step_line, _swap_two_lines, _byte_order_mark,
+                                    _flip_a_byte_in_the_first_record, _flip_a_byte_in_a_step])
+def test_a_hand_damaged_journal_loses_no_step_after_repair(game_env, saves, seed_path, capsys, damage):
+    from game.saves.journal import Journal
+    from game.saves.slot import JOURNAL, replay
+
+    paragraphs = _story_slot(saves, seed_path, capsys)
+    damage(saves)
+    code = main(["saves", "check", "damaged"])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err and (code == 0) == (damage is _byte_order_mark), out + err
+    assert main(["saves", "repair", "damaged"]) == 0, capsys.readouterr()
+    capsys.readouterr()
+    assert main(["saves", "check", "damaged"]) == 0, capsys.readouterr()
+    capsys.readouterr()
+    story = replay(Journal(saves / "damaged" / JOURNAL).read(), "damaged")
+    assert [step.version.paragraph for step in story.steps] == paragraphs  # every step, rebuilt from memory if need be
+    assert main(["write", "--slot", "damaged", "--steps", "1"]) == 0  # and it plays on

@@ -84,8 +84,15 @@ def check(root: Path, name: str, config: MemoryConfig | None = None) -> Report:
         raise SlotError(f"no slot named {name} in {root}")
     reading = Journal(path / JOURNAL).read()
     if reading.damaged_line is not None:
-        report.problems.append(f"journal line {reading.damaged_line} is damaged")
+        what = ("does not follow the record before it (a line lost or moved)"
+                if reading.damaged_line == reading.out_of_order else "is damaged")
+        report.problems.append(f"journal line {reading.damaged_line} {what}; `recurrent saves repair {name}` keeps "
+                               "every record that still fits the story")
         return report
+    if reading.mended:
+        report.problems.append(f"journal line{'s' if len(reading.mended) > 1 else ''} "
+                               f"{', '.join(map(str, reading.mended))} had one damaged byte, read as it was written; "
+                               f"`recurrent saves repair {name}` writes {'them' if len(reading.mended) > 1 else 'it'} back whole")
     try:
         story = replay(reading, name)
     except SlotError as error:
@@ -169,7 +176,7 @@ def _repair(root: Path, name: str, config: MemoryConfig | None = None) -> list[s
         replay(Reading(records=reading.records[:1]), name)  # a newer save format is refused, changing nothing
         memory, readable = _remembered(slot)
         last = reading.records[-1]["seq"]
-        if reading.damaged or any(seq > last for seq in memory):
+        if reading.damaged or reading.out_of_order is not None or reading.mended or any(seq > last for seq in memory):
             done += _put_back(slot, reading, memory, stamp)
         elif reading.torn_tail or reading.open_end:
             slot.journal.level(reading)
