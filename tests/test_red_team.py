@@ -190,3 +190,39 @@ def test_a_hand_damaged_journal_loses_no_step_after_repair(game_env, saves, seed
     story = replay(Journal(saves / "damaged" / JOURNAL).read(), "damaged")
     assert [step.version.paragraph for step in story.steps] == paragraphs  # every step, rebuilt from memory if need be
     assert main(["write", "--slot", "damaged", "--steps", "1"]) == 0  # and it plays on
+
+
+def test_a_branch_racing_a_new_game_of_the_same_name_never_mixes_them(game_env, saves, seed_path, capsys, monkeypatch):
+    """At the worst moment, between the branch's check of the name and its writing the slot, a new
+    game of the same name starts in another process: it is refused in one line and writes nothing,
+    and the slot is the branch, whole. (Without the lock held across both, the game wrote 'wrote 1
+    step' and the branch then replaced its journal.)"""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from game.saves import branch as branching
+    from game.saves.check import check
+
+    assert main(["write", "--story", str(seed_path), "--slot", "source", "--steps", "2"]) == 0
+    capsys.readouterr()
+    root = Path(__file__).resolve().parents[1]
+    raced = {}
+    writing = branching._write_whole_slot
+
+    def racing(slot, records):
+        game = subprocess.run([sys.executable, "-m", "game", "write", "--story", str(seed_path), "--slot", "race",
+                               "--steps", "1"], env={**os.environ, "PYTHONPATH": str(root)}, cwd=root,
+                              capture_output=True, text=True, timeout=120)
+        raced.update(code=game.returncode, err=game.stderr)
+        writing(slot, records)
+
+    monkeypatch.setattr(branching, "_write_whole_slot", racing)
+    assert main(["saves", "branch", "source", "--at", "1", "--as", "race"]) == 0, capsys.readouterr()
+    assert raced["code"] == 1 and raced["err"].count("\n") == 1 and "race" in raced["err"], raced
+    assert check(saves, "race").ok
+    from game.saves.slot import Slot
+
+    with Slot.open(saves, "race", memory=False) as slot:
+        assert slot.origin.get("parent") == "source" and slot.story.taken == 1
