@@ -82,7 +82,7 @@ def _garbage_mid_journal(path: Path) -> None:
 DAMAGE = {
     # name: (how, what check says, steps kept after repair of a 3-step slot, exit code of check)
     # A lost step record is rebuilt from long-term memory, which holds its text.
-    "torn last line (a crash)": (_torn_by_a_crash, "recovered: dropped a torn last journal record", 3, 0),
+    "torn last line (a crash)": (_torn_by_a_crash, "on opening, a torn last journal record", 3, 0),
     "truncated last line": (_truncate_last_line, "the journal's last record (record 4) is cut short", 3, 1),
     "scribbled last line": (_scribble_last_line, "journal line 5 is damaged", 3, 1),
     "garbage header": (_garbage_header, "header.json is damaged", 3, 1),
@@ -105,7 +105,7 @@ def test_damage_is_named_repaired_and_other_slots_untouched(game_env, saves, see
     if exit_code:  # damage: one line on stderr, naming the problem and the way out
         assert err.count("\n") == 1 and err.startswith(f"hurt: {said}") and "saves repair hurt" in err
         assert "Traceback" not in err
-    else:  # what a crash leaves: named, recovered, and the check passes
+    else:  # what a crash leaves: named, recovered on opening (check writes nothing), and the check passes
         assert said in out and out.rstrip().endswith("hurt: ok")
 
     code, out, err = run(capsys, "saves", "repair", "hurt")

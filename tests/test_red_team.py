@@ -226,3 +226,26 @@ def test_a_branch_racing_a_new_game_of_the_same_name_never_mixes_them(game_env, 
 
     with Slot.open(saves, "race", memory=False) as slot:
         assert slot.origin.get("parent") == "source" and slot.story.taken == 1
+
+
+def test_saves_check_writes_nothing_to_the_slot(game_env, saves, seed_path, capsys):
+    """A slot a crash left behind (a torn last line, memory's marker gone, the header gone): check
+    names what opening will recover, and not one byte of the slot changes, long-term memory's
+    files included (Chroma's housekeeping on opening happens on a copy)."""
+    from game.saves.journal import encode
+
+    assert main(["write", "--story", str(seed_path), "--slot", "kept", "--steps", "3"]) == 0
+    folder = saves / "kept"
+    record = encode({"seq": 99, "kind": "memory", "text": "never acknowledged"})
+    with open(folder / "journal.jsonl", "ab") as handle:
+        handle.write(record[: len(record) // 2])
+    (folder / "index.json").unlink(missing_ok=True)
+    (folder / "header.json").unlink()
+    capsys.readouterr()
+    before = {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "lock"}
+    assert main(["saves", "check", "kept"]) == 0
+    out = capsys.readouterr().out
+    assert "on opening, a torn last journal record" in out and out.rstrip().endswith("kept: ok")
+    after = {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "lock"}
+    assert after == before
+    assert main(["write", "--slot", "kept", "--steps", "1"]) == 0  # opening recovers, and it plays on
