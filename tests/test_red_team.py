@@ -249,3 +249,21 @@ def test_saves_check_writes_nothing_to_the_slot(game_env, saves, seed_path, caps
     after = {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "lock"}
     assert after == before
     assert main(["write", "--slot", "kept", "--steps", "1"]) == 0  # opening recovers, and it plays on
+
+
+def test_opening_a_slot_whose_memory_cannot_be_read_rebuilds_it(game_env, saves, seed_path, capsys):
+    """Long-term memory is an index of the journal: when Chroma cannot read its folder, opening
+    the slot keeps the folder aside and rebuilds memory from the journal, losing nothing."""
+    from game.saves.slot import Slot
+
+    assert main(["write", "--story", str(seed_path), "--slot", "scrambled", "--steps", "2"]) == 0
+    folder = saves / "scrambled" / "memory"
+    for path in folder.rglob("*.sqlite3"):
+        path.write_bytes(b"\x00not a database\xff" * 64)
+    with Slot.open(saves, "scrambled") as slot:
+        assert "rebuilt from the journal" in slot.said and "\n" not in slot.said
+        assert slot.memory.stored_ids() == {e.id for e in slot.story.entries()}
+    assert [p.name for p in (saves / "scrambled").glob("memory.damaged-*")]
+    capsys.readouterr()
+    assert main(["write", "--slot", "scrambled", "--steps", "1"]) == 0
+    assert main(["saves", "check", "scrambled"]) == 0
