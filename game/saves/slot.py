@@ -298,6 +298,8 @@ class Slot:
         from game.memory.longterm import LongTermMemory
 
         if self.config.host or not (self.path / MEMORY).is_dir():
+            if isinstance(error, SlotError) or hasattr(error, "hint"):
+                raise error  # already one line for the player (an unreachable Chroma server, say)
             raise SlotError(f"slot {self.name}: long-term memory cannot be read ({one_line(error)[:200]})") from None
         try:
             if self.memory is not None:
