@@ -267,3 +267,15 @@ def test_opening_a_slot_whose_memory_cannot_be_read_rebuilds_it(game_env, saves,
     capsys.readouterr()
     assert main(["write", "--slot", "scrambled", "--steps", "1"]) == 0
     assert main(["saves", "check", "scrambled"]) == 0
+
+
+def test_why_a_card_makes_no_seed_is_a_field_and_a_problem_not_a_web_address():
+    from pydantic import ValidationError
+
+    from game.core.seed import Seed
+    from game.stories.importers import _reason
+
+    with pytest.raises(ValidationError) as caught:
+        Seed.model_validate({"title": "T", "genre": "g", "premise": "", "protagonist": {"name": "A"}})
+    reason = _reason(caught.value)
+    assert "premise" in reason and "http" not in reason and "\n" not in reason
