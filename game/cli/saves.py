@@ -122,7 +122,7 @@ def _check(args) -> int:
 
     report = check(_root(args), args.name, _config())
     for line in report.recovered:
-        print(f"{args.name}: recovered: {line}")
+        print(f"{args.name}: on opening, {line}")
     if report.ok:
         print(f"{args.name}: ok")
         return 0

@@ -7,6 +7,7 @@ and reads at most one byte past the limit, so none of those can hold the game.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from pathlib import Path
@@ -56,3 +57,36 @@ def read_capped(path: Path | str, limit: int, what: str = "a file") -> bytes:
     if len(data) > limit:
         raise Unreadable(f"file is larger than {size_text(limit)}")
     return data
+
+
+class CannotWrite(OSError):
+    """A file the game was asked to write could not be: `reason` says why in a few words (the
+    system's own, "Read-only file system"). Callers name the file and what is still safe."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: cannot write ({reason})")
+        self.path, self.reason = path, reason
+
+
+def write_whole(path: Path | str, data: bytes | str, sync: bool = False, make_folder: bool = False) -> None:
+    """Write `path` whole or not at all: the data goes to a file beside it, renamed over it. Any
+    failure (a read-only or full disk, a folder in the way, no permission) is one CannotWrite, and
+    cleaning up after it never raises (on a read-only disk, removing the temporary file fails too).
+    `make_folder`: the folder is made if missing (a settings or stories folder; never for an export,
+    where a missing folder is a mistyped path)."""
+    path = Path(path)
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        if make_folder:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as handle:
+            handle.write(raw)
+            if sync:
+                handle.flush()
+                os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise CannotWrite(path, error.strerror or str(error) or type(error).__name__) from None

@@ -241,6 +241,24 @@ def _plain(value: str) -> str:
     return " ".join(str(value).replace("${", "$ {").split())[:SHORT]
 
 
+MAX_NESTING = 32  # a seed is a few tables deep, a card a few more: deeper is an attack or an accident
+
+
+def nested_deeper_than(value, limit: int = MAX_NESTING) -> bool:
+    """Whether tables and lists nest more than `limit` deep, found without recursion (a file
+    nested 30,000 deep must not overflow the stack of every walk over it)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return False
+
+
 def _cleaned(value):
     if isinstance(value, str):
         return safe(value)

@@ -15,7 +15,7 @@ from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from game.core.errors import PlayerError
-from game.core.files import Unreadable, read_capped
+from game.core.files import CannotWrite, Unreadable, read_capped, write_whole
 
 MAX_SETTINGS_BYTES = 1024 * 1024
 
@@ -150,9 +150,10 @@ def save_choices(choices: dict) -> Path:
 def save_settings(settings: Settings) -> Path:
     """Write the settings file (never a key: Settings has no key field)."""
     path = config_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
     data = settings.model_dump(exclude_none=True, exclude_defaults=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(tomli_w.dumps(data), encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        write_whole(path, tomli_w.dumps(data), make_folder=True)
+    except CannotWrite as error:
+        raise SettingsError(f"{error}; the settings hold for this game only",
+                            "Check that the folder can be written, or set RECURRENT_CONFIG.") from None
     return path

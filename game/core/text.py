@@ -35,6 +35,7 @@ _CONTROL = re.compile(
     r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"  # OSC (title, clipboard), DCS, SOS, PM, APC: up to their end
     r"|\x1b[ -/]*[0-~]"  # every other escape (ESC c resets the terminal, ESC ( 0 switches charset)
     r"|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x80-\x9f\ud800-\udfff]"  # lone control characters, lone surrogates
+    r"|[\ufdd0-\ufdef\ufffe\uffff]"  # noncharacters, which XML (so EPUB and XHTML) forbids
 )
 
 MIN_PIECE_WORDS = 6
@@ -187,8 +188,9 @@ def tail_tokens(text: str, limit: int) -> str:
 
 
 def safe(text: str) -> str:
-    """Text with terminal control and escape sequences removed (newlines and tabs kept), and
-    lone surrogates, which cannot be written as UTF-8, dropped."""
+    """The one gate for text from outside (a model, a seed, a card): terminal control and escape
+    sequences removed (newlines and tabs kept), lone surrogates (which cannot be written as
+    UTF-8) and the noncharacters XML forbids (an EPUB holding U+FFFF fails its checker) dropped."""
     return _CONTROL.sub("", text)
 
 

@@ -217,12 +217,18 @@ def usable(text: str, kept: list[str], paragraph: str = "", action: str = "") ->
         return False
     if paragraph and _copied(key, paragraph):  # a sentence of the story, not something to do
         return False
-    for other in kept:
-        other_key = _norm(other)
-        words, other_words = set(key.split()), set(other_key.split())
-        if key in other_key or other_key in key or len(words & other_words) >= 0.8 * min(len(words), len(other_words)):
-            return False
-    return True
+    content = _content(key)
+    return all(content != _content(_norm(other)) for other in kept)
+
+
+def _content(key: str) -> frozenset[str]:
+    """An option's content words, crudely stemmed: two options are the same choice only when
+    these are the same. "Ask Mara about the ledger." and "Ask Tobin about the ledger." share
+    most of their words, but a name, an object or a place makes them different choices."""
+    return frozenset(_SUFFIX.sub("", w) if len(w) > 4 else w for w in key.split() if w not in COMMON_WORDS)
+
+
+_SUFFIX = re.compile(r"(?:ing|ed|s)$")
 
 
 def _copied(key: str, paragraph: str) -> bool:

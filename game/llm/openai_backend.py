@@ -140,6 +140,30 @@ def _describe(error: Exception, base_url: str, model: str, policy: RetryPolicy) 
     return f"the model call failed ({type(error).__name__})", False, "Try again."
 
 
+class Held:
+    """The streamed text, passed on up to its last whitespace and redacted. A key has no
+    whitespace in it, so one quoted back by the server, even split across many pieces, is
+    whole in one part when it is redacted: it never reaches the screen, the journal or memory."""
+
+    MOST = 512  # held at most this long without whitespace (longer than any key)
+
+    def __init__(self) -> None:
+        self.text = ""
+
+    def add(self, piece: str) -> str:
+        self.text += piece
+        cut = max(self.text.rfind(" "), self.text.rfind("\n"), self.text.rfind("\t"))
+        if cut < 0 and len(self.text) < self.MOST:
+            return ""
+        cut = cut + 1 if cut >= 0 else len(self.text)
+        ready, self.text = self.text[:cut], self.text[cut:]
+        return redact(ready)
+
+    def rest(self) -> str:
+        rest, self.text = self.text, ""
+        return redact(rest)
+
+
 class OpenAIBackend:
     def __init__(
         self,
@@ -261,6 +285,7 @@ class OpenAIBackend:
         room = max_tokens * CHARS_PER_TOKEN
         usage = None
         events = 0
+        held = Held()
         async with stream:
             async for chunk in self._chunks(stream, ends):
                 events += 1
@@ -272,12 +297,17 @@ class OpenAIBackend:
                         piece = choice.delta.content[:room]
                         room -= len(piece)
                         text.append(piece)
-                        yield piece
+                        ready = held.add(piece)
+                        if ready:
+                            yield ready
                     if choice.finish_reason:
                         finish = choice.finish_reason
                 if room <= 0:  # a server ignoring max_tokens: read no more of it
                     finish = "length"
                     break
+        rest = held.rest()
+        if rest and finish:
+            yield rest
         if not events and "event-stream" not in kind:
             raise NotOpenAI()  # a body labelled JSON with not one event in it: a web page, say
         if not finish:
@@ -383,6 +413,7 @@ class OpenAIBackend:
         finish = (choice.finish_reason or "") if choice else ""
         if len(text) > room:  # a server ignoring max_tokens
             text, finish = text[:room], "length"
+        text = redact(text)  # a server may quote our key back: it never reaches the story
         usage = response.usage
         prompt = await self._prompt_tokens(messages, usage.prompt_tokens if usage else None)
         completion = usage.completion_tokens if usage else tokens(text)

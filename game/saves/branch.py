@@ -33,37 +33,64 @@ def make_branch(root: Path, name: str, records: list[dict], parent: str, fork_st
     """A new slot `name` whose journal holds exactly `records` (raw journal records, the Begin
     first), whose header names `parent` and `fork_step`, and whose long-term memory is rebuilt
     from that journal. One-line SlotError, and no slot, when the records do not make a story or
-    the name is taken."""
+    the name is taken.
+
+    The new slot's lock is taken before its name is checked and held until it is whole, as a new
+    game takes it: a game or another branch making the same slot at the same moment is refused
+    (or refuses this one), and never has its journal replaced or mixed with this one's."""
     root = Path(root)
-    path = free_slot(root, name)
+    path = slot_folder(root, name)  # a name that is no slot's, or a folder that is a link, is refused
     story = replay_checked(records, name)
-    slot = Slot(root, name, config or MemoryConfig())  # not opened: only to write its header as opening would
-    slot.story, slot.origin = story, {"parent": parent, "fork_step": fork_step}
+    slot = Slot(root, name, config or MemoryConfig())
     made = not path.exists()
     try:
         path.mkdir(parents=True, exist_ok=True)
-        # The header first, with the origin that only it holds, synced; the journal's arrival
-        # (one rename, after its bytes are synced) is what makes the slot exist.
-        write_atomic(path / HEADER, json.dumps(slot._header(), indent=1))
-        tmp = path / (JOURNAL + ".tmp")
-        with open(tmp, "wb") as handle:
-            handle.write(b"".join(encode(record) for record in records))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path / JOURNAL)
-        sync_folder(path)
     except OSError as error:
+        raise SlotError(f"slot {name}: could not save the branch ({error.strerror or error}); nothing else changed") from None
+    try:
+        slot._take_lock()
+    except SlotError:
+        if made:
+            shutil.rmtree(path, ignore_errors=True)
+        raise SlotExists(f"slot {name} already exists in {root} (a game is making it)") from None
+    try:
+        if slot.journal.read().records:
+            made = False  # another's slot: never removed
+            raise SlotExists(f"slot {name} already exists in {root}")
+        slot.story, slot.origin = story, {"parent": parent, "fork_step": fork_step}
+        _write_whole_slot(slot, records)
+        # Opened as any slot is, from its own journal, under the lock still held. A new slot:
+        # whatever a Chroma server holds under its name is not its own, so memory is rebuilt
+        # from the journal whatever it shows.
+        reading = slot.journal.read()
+        slot.story = replay(reading, name)
+        slot._unlevel = reading if reading.torn_tail or reading.open_end else None
+        slot.open_memory(evidence=False)
+        slot.level_journal()
+    except OSError as error:
+        slot.close()
         if made:
             shutil.rmtree(path, ignore_errors=True)
         raise SlotError(f"slot {name}: could not save the branch ({error.strerror or error}); nothing else changed") from None
-    opened = Slot.open(root, name, slot.config, memory=False)
-    try:
-        # A new slot: whatever a Chroma server holds under its name is not its own, so memory is
-        # rebuilt from the journal whatever it shows.
-        opened.open_memory(evidence=False)
-        opened.level_journal()
-    finally:
-        opened.close()
+    except BaseException:
+        slot.close()
+        if made and not slot.journal.path.exists():
+            shutil.rmtree(path, ignore_errors=True)
+        raise
+    slot.close()
+
+
+def _write_whole_slot(slot: Slot, records: list[dict]) -> None:
+    """The header first, with the origin that only it holds, synced; the journal's arrival
+    (one rename, after its bytes are synced) is what makes the slot exist."""
+    write_atomic(slot.path / HEADER, json.dumps(slot._header(), indent=1))
+    tmp = slot.path / (JOURNAL + ".tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(b"".join(encode(record) for record in records))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, slot.path / JOURNAL)
+    sync_folder(slot.path)
 
 
 def replay_checked(records: list[dict], name: str) -> Story:

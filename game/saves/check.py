@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from game.saves.branch import make_branch
 from game.saves.journal import Journal, Reading, encode
 from game.saves.salvage import remembered, salvage
 from game.saves.names import SlotError
-from game.saves.slot import (HEADER, JOURNAL, MARKER, MEMORY, SCHEMA, MemoryConfig, Slot, good_header, cut_short, replay,
+from game.saves.slot import (HEADER, JOURNAL, LOCK, MARKER, MEMORY, SCHEMA, MemoryConfig, Slot, good_header, cut_short, replay,
                              slot_folder)
 
 
@@ -28,7 +29,7 @@ from game.saves.slot import (HEADER, JOURNAL, MARKER, MEMORY, SCHEMA, MemoryConf
 class Report:
     slot: str
     problems: list[str] = field(default_factory=list)
-    recovered: list[str] = field(default_factory=list)
+    recovered: list[str] = field(default_factory=list)  # a crash's leftovers, which opening the slot recovers
 
     @property
     def ok(self) -> bool:
@@ -75,17 +76,46 @@ def _foreign_collections(root: Path, name: str, config: MemoryConfig) -> list[st
 
 
 def check(root: Path, name: str, config: MemoryConfig | None = None) -> Report:
-    """What is wrong with the slot, changing nothing that could show it: a crash's leftovers (a
-    torn last line, an index behind) are recovered and said; long-term memory that holds records
-    past the journal's end is evidence of a journal cut short, reported and left as it is."""
-    report = Report(name)
+    """What is wrong with the slot, writing nothing to it: the check runs on a copy taken under
+    the slot's lock (a game playing it is not read half-way), so Chroma's own housekeeping on
+    opening, and the recovery of a crash's leftovers (a torn last line, an index behind), touch
+    only the copy; what they would do is said, and opening the slot to play does it. (After a
+    full disk, a check that opened the real memory compacted it and broke it.) Long-term memory
+    that holds records past the journal's end is evidence of a journal cut short, reported."""
     path = slot_folder(root, name)
     if not (path / JOURNAL).exists():
         raise SlotError(f"no slot named {name} in {root}")
+    config = config or MemoryConfig()
+    if config.host:  # memory on a Chroma server cannot be copied aside: it is read where it is
+        return _check(root, name, config)
+    holder = Slot(root, name, config)
+    holder._take_lock()
+    try:
+        with tempfile.TemporaryDirectory(prefix="recurrent-check-") as folder:
+            try:
+                shutil.copytree(path, Path(folder) / path.name, ignore=shutil.ignore_patterns(LOCK, "*.tmp"))
+            except (OSError, shutil.Error) as error:
+                raise SlotError(f"slot {name}: cannot read it to check ({one_line(error)})") from None
+            holder.close()  # the copy is taken: a game may play the slot while it is checked
+            return _check(Path(folder), name, config)
+    finally:
+        holder.close()
+
+
+def _check(root: Path, name: str, config: MemoryConfig) -> Report:
+    report = Report(name)
+    path = slot_folder(root, name)
     reading = Journal(path / JOURNAL).read()
     if reading.damaged_line is not None:
-        report.problems.append(f"journal line {reading.damaged_line} is damaged")
+        what = ("does not follow the record before it (a line lost or moved)"
+                if reading.damaged_line == reading.out_of_order else "is damaged")
+        report.problems.append(f"journal line {reading.damaged_line} {what}; `recurrent saves repair {name}` keeps "
+                               "every record that still fits the story")
         return report
+    if reading.mended:
+        report.problems.append(f"journal line{'s' if len(reading.mended) > 1 else ''} "
+                               f"{', '.join(map(str, reading.mended))} had one damaged byte, read as it was written; "
+                               f"`recurrent saves repair {name}` writes {'them' if len(reading.mended) > 1 else 'it'} back whole")
     try:
         story = replay(reading, name)
     except SlotError as error:
@@ -120,15 +150,15 @@ def check(root: Path, name: str, config: MemoryConfig | None = None) -> Report:
                 report.problems.append(cut_short(story.seq, ahead))
                 return report
             if slot.level_journal():
-                report.recovered.append("dropped a torn last journal record (a crash mid-step)")
+                report.recovered.append("a torn last journal record (a crash mid-step) is dropped")
             if not (path / HEADER).exists():
                 slot.write_header()
-                report.recovered.append("wrote the missing header.json from the journal")
+                report.recovered.append("the missing header.json is written from the journal")
             missing, extra, changed = slot.compare()
             if missing or extra or changed:
                 if behind and not changed:
                     added, removed = slot.reindex()
-                    report.recovered.append(f"long-term memory caught up with the journal (+{added} −{removed})")
+                    report.recovered.append(f"long-term memory catches up with the journal (+{added} −{removed})")
                 else:
                     report.problems.append(
                         f"long-term memory disagrees with the journal: {len(missing)} missing, {len(extra)} extra, {len(changed)} changed"
@@ -169,7 +199,7 @@ def _repair(root: Path, name: str, config: MemoryConfig | None = None) -> list[s
         replay(Reading(records=reading.records[:1]), name)  # a newer save format is refused, changing nothing
         memory, readable = _remembered(slot)
         last = reading.records[-1]["seq"]
-        if reading.damaged or any(seq > last for seq in memory):
+        if reading.damaged or reading.out_of_order is not None or reading.mended or any(seq > last for seq in memory):
             done += _put_back(slot, reading, memory, stamp)
         elif reading.torn_tail or reading.open_end:
             slot.journal.level(reading)

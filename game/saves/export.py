@@ -5,11 +5,12 @@ chapters, actions and the branch an export tells are the same in all of them.
 """
 from __future__ import annotations
 
-import os
+import re
 import textwrap
 from pathlib import Path
 
 from game.core.story import Story
+from game.core.files import CannotWrite, write_whole
 from game.saves.book import Book, book_of
 from game.saves.names import SlotError
 
@@ -21,20 +22,29 @@ def _quote(text: str) -> str:
     return "\n".join(f"> {line}" if line else ">" for line in text.splitlines())
 
 
+# What Markdown would run or follow if a model or a seed wrote it: raw HTML (`<script>`, `<img
+# onerror=...>`) and links (`[here](javascript:...)`). A backslash makes each a plain character.
+_MARKUP = re.compile(r"([<\[])")
+
+
+def _plain(text: str) -> str:
+    return _MARKUP.sub(r"\\\1", text)
+
+
 def _md(book: Book) -> str:
-    out = [f"# {book.title}", "", f"*{book.genre}* — {book.premise}", ""]
+    out = [f"# {_plain(book.title)}", "", f"*{_plain(book.genre)}* — {_plain(book.premise)}", ""]
     if book.telling:
-        out += [f"*{book.telling}*", ""]
+        out += [f"*{_plain(book.telling)}*", ""]
     headed = len(book.chapters) > 1  # a story that never closed a chapter reads as one
     for chapter in book.chapters:
         if headed:
-            out += [f"## {chapter.title}", ""]
+            out += [f"## {_plain(chapter.title)}", ""]
         if chapter.recap:
-            out += [_quote(f"*The story so far:* {chapter.recap}"), ""]
+            out += [_quote(f"*The story so far:* {_plain(chapter.recap)}"), ""]
         for page in chapter.pages:
             if page.number > 0:
-                out += [_quote(f"**Step {page.number}:** {page.action}"), ""]
-            out += [page.paragraph, ""]
+                out += [_quote(f"**Step {page.number}:** {_plain(page.action)}"), ""]
+            out += [_plain(page.paragraph), ""]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -101,16 +111,15 @@ def write_transcript(story: Story, path: Path | str, slot: str = "", fmt: str | 
     target = Path(path).expanduser().absolute()
     resolved = check_out(path, saves, saved)
     data = render(story, format_of(target, fmt), slot, header)
-    tmp = resolved.with_name(f".{resolved.name}.{os.getpid()}.tmp")
     try:
         if resolved.exists() and not resolved.is_file():
             with open(resolved, "wb") as handle:  # a terminal, a pipe; a folder fails here
                 handle.write(data)
         else:
-            tmp.write_bytes(data)
-            os.replace(tmp, resolved)
+            write_whole(resolved, data)
+    except CannotWrite as error:
+        raise SlotError(f"{path}: cannot write the transcript ({error.reason}){saved}") from None
     except OSError as error:
-        tmp.unlink(missing_ok=True)
         raise SlotError(f"{path}: cannot write the transcript ({error.strerror or error}){saved}") from None
     return target
 

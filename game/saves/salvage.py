@@ -147,7 +147,7 @@ def salvage(reading: Reading, memory: dict[int, Remembered], name: str) -> Salva
     except RecordError as error:
         raise SlotError(f"slot {name}: journal does not replay ({error})") from None
     result = Salvage(records=[])
-    later = intact[1:]
+    later = sorted(intact[1:], key=lambda record: record["seq"])  # lines swapped by hand go back in order
     for index, raw in enumerate(later):
         if raw["seq"] <= teller.story.seq:
             continue  # a second record in a place already taken: only one can be the story's

@@ -132,6 +132,7 @@ class Slot:
         self.updated: str | None = None  # when its last step was written, as its header says
         self._lock: FileLock | None = None
         self._unlevel = None  # a Reading whose journal does not yet end on a complete line
+        self.said = ""  # what opening did that the player should hear of (memory rebuilt), one line
 
     # -- opening and closing ----------------------------------------------------------
     def _take_lock(self) -> None:
@@ -255,16 +256,27 @@ class Slot:
         game needs). `saves check` opens it without, to compare before anything changes. With
         `evidence`, memory that holds records past the journal's end (the journal was cut short)
         is not levelled but refused: those entries are what repair rebuilds the lost steps from."""
-        from game.memory.longterm import LongTermMemory
+        from game.memory.longterm import LongTermMemory, MemoryStoreError
 
-        client, embedder, name = self.memory_client()
-        self.memory = LongTermMemory(client, embedder, name, self.config.seconds)
-        if not level:
-            return
+        try:
+            client, embedder, name = self.memory_client()
+        except MemoryStoreError as error:  # Chroma cannot read its folder (a full disk mid-write, damage)
+            if not level:
+                raise
+            self.memory = None
+            count = self._memory_rebuilt(error)
+        else:
+            self.memory = LongTermMemory(client, embedder, name, self.config.seconds)
+            if not level:
+                return
+            try:
+                count = self.memory.count()
+            except Exception as error:  # the folder opens, but its collection cannot be read
+                count = self._memory_rebuilt(error)
         entries = self.story.entries()
         # The marker says the index was level at this record; the count catches a Chroma folder
         # that was deleted or replaced since (it costs a millisecond).
-        if self.marker() == self.story.seq and self.memory.count() == len(entries):
+        if self.marker() == self.story.seq and count == len(entries):
             self.memory.attach(entries)
         else:
             if evidence:
@@ -277,6 +289,31 @@ class Slot:
             self.memory.warm()
         except Exception:
             pass  # a memory that cannot warm up says so at its first real use
+
+    def _memory_rebuilt(self, error: Exception) -> int:
+        """Long-term memory that cannot be read is an index of the journal, so it is rebuilt from
+        the journal, as repair does: the unreadable folder is kept aside, never deleted, and
+        `self.said` tells the player in one line. A Chroma server's memory is not ours to move."""
+        from game.core.errors import one_line
+        from game.memory.longterm import LongTermMemory
+
+        if self.config.host or not (self.path / MEMORY).is_dir():
+            if isinstance(error, SlotError) or hasattr(error, "hint"):
+                raise error  # already one line for the player (an unreachable Chroma server, say)
+            raise SlotError(f"slot {self.name}: long-term memory cannot be read ({one_line(error)[:200]})") from None
+        try:
+            if self.memory is not None:
+                self.memory.close()
+        except Exception:
+            pass
+        aside = f"memory.damaged-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+        shutil.move(str(self.path / MEMORY), str(self.path / aside))
+        (self.path / MARKER).unlink(missing_ok=True)
+        client, embedder, name = self.memory_client()
+        self.memory = LongTermMemory(client, embedder, name, self.config.seconds)
+        self.said = (f"long-term memory could not be read, so it was rebuilt from the journal "
+                     f"(the old folder is kept as {aside})")
+        return -1  # never level: it is rebuilt below
 
     def memory_ahead(self) -> list[str]:
         """Ids in long-term memory written by records after the journal's last: the journal lost

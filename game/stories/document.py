@@ -9,7 +9,6 @@ an edited entry keeps its table (and the comments in it) and a new one gets a ta
 from __future__ import annotations
 
 import copy
-import os
 import tomllib
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import tomlkit
 from tomlkit.items import AoT, Table
 
 from game.core.seed import Seed
+from game.core.files import CannotWrite, write_whole
 from game.stories.loader import SeedError, check_seed, check_size, read_seed_text
 
 FIELDS = ("title", "author", "genre", "tags", "rating", "premise", "style", "opening", "openings", "instructions",
@@ -104,14 +104,10 @@ def write_text(path: Path, text: str) -> None:
         check_size(text, path)
     except SeedError as err:
         raise SeedError(path, f"{err.problem}; nothing was written") from None
-    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as err:
-        tmp.unlink(missing_ok=True)
-        raise SeedError(path, f"cannot write: {err.strerror or err}") from None
+        write_whole(path, text, make_folder=True)
+    except CannotWrite as err:
+        raise SeedError(path, f"cannot write: {err.reason}") from None
 
 
 def entries_with_origin(data: dict) -> list[dict]:

@@ -24,10 +24,13 @@ import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from game.core.errors import PlayerError
 from game.core.files import Unreadable, read_capped, size_text
-from game.core.seed import LINE, LONG, NOTE, OPENINGS, SHORT, Placeholder, Protagonist, Seed, WorldEntry
+from game.core.seed import LINE, LONG, MAX_NESTING, NOTE, OPENINGS, SHORT, Placeholder, Protagonist, Seed, WorldEntry, nested_deeper_than
 from game.core.text import safe
+from game.stories.loader import describe
 
 MAX_JSON = 4 * 1024 * 1024
 MAX_PNG = 20 * 1024 * 1024  # card art is big; the JSON inside it is not
@@ -75,6 +78,16 @@ def import_cards(path: Path | str) -> Imported:
     raise CardError(path, "not a format I know: expected AI Dungeon story cards, a character card or a lorebook")
 
 
+def _reason(error: ValueError) -> str:
+    """One sentence for why a card's fields do not make a seed: the field and the problem, in the
+    words `stories validate` uses (the last line of pydantic's message is only its web address)."""
+    if isinstance(error, ValidationError) and error.errors():
+        _loc, field, what = describe(error.errors()[0])
+        more = len(error.errors()) - 1
+        return f"{field}: {what}" + (f" (and {more} more)" if more else "") if field else what
+    return " ".join(str(error).split())[:300]
+
+
 # -- reading -----------------------------------------------------------------------------------
 
 
@@ -99,11 +112,16 @@ def _read_json(path: Path):
     except UnicodeDecodeError as err:
         raise CardError(path, f"not UTF-8 text: byte 0x{raw[err.start]:02x} at offset {err.start}") from None
     try:
-        return json.loads(text)
+        data = json.loads(text)
     except json.JSONDecodeError as err:
         raise CardError(path, f"not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}") from None
     except RecursionError:
         raise CardError(path, "not valid JSON: nested too deeply") from None
+    except ValueError:  # Python refuses to read an integer of more than 4,300 digits
+        raise CardError(path, "not valid JSON for a card: it holds a number thousands of digits long") from None
+    if nested_deeper_than(data):
+        raise CardError(path, f"not a card: its JSON nests more than {MAX_NESTING} deep")
+    return data
 
 
 def _png_card(path: Path, raw: bytes) -> bytes:
@@ -202,7 +220,7 @@ def _character_card(path: Path, card: dict, warnings: list[str]) -> Imported:
     try:
         seed = _seed_from_character(data, name, entries, warnings)
     except ValueError as err:  # pydantic's ValidationError is a ValueError; keep it to one line
-        raise CardError(path, f"the character does not make a valid seed: {str(err).splitlines()[-1]}") from None
+        raise CardError(path, f"the character does not make a valid seed: {_reason(err)}") from None
     return Imported(entries, seed, warnings, "character card")
 
 
@@ -305,7 +323,7 @@ def _scenario(path: Path, data: dict, entries: list[WorldEntry], warnings: list[
             placeholders=blanks,
         )
     except ValueError as err:
-        raise CardError(path, f"the scenario does not make a valid seed: {str(err).splitlines()[-1]}") from None
+        raise CardError(path, f"the scenario does not make a valid seed: {_reason(err)}") from None
     return imported
 
 

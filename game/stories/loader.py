@@ -17,7 +17,7 @@ from game.core.errors import PlayerError
 from game.core.files import Unreadable, read_capped, size_text
 from game.core.text import safe
 
-from game.core.seed import Placeholder, Protagonist, Seed, WorldEntry
+from game.core.seed import MAX_NESTING, Placeholder, Protagonist, Seed, WorldEntry, nested_deeper_than
 
 MAX_BYTES = 256 * 1024  # a seed is a few KiB; anything this big is a mistake or an attack
 MISSING = "is required but missing"
@@ -117,6 +117,8 @@ def check_seed(text: str, path: Path | str = "<seed>") -> tuple[Seed | None, lis
         return None, [SeedError(path, f"invalid TOML: {message}", line)]
     except RecursionError:
         return None, [SeedError(path, "invalid TOML: nested too deeply")]
+    if nested_deeper_than(data):
+        return None, [SeedError(path, f"tables nested more than {MAX_NESTING} deep; a seed needs a few levels at most")]
     if not data:
         return None, [SeedError(path, "has no fields; a seed needs at least title, genre, premise and [protagonist]")]
     try:
