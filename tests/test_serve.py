@@ -184,6 +184,17 @@ def test_a_story_in_the_browser_goes_on_after_a_reload(served):
             typed(page, "I climb down to the boathouse", 1)
             until(lambda: steps() == 2, "the second step on disk", show=lambda: screen(page))
 
+            # An export downloads to the browser (Chromium reports it on the page that opened it).
+            ready(page, 2)
+            page.keyboard.press("Control+o")
+            wait_for(page, "to the file")
+            with page.expect_download(timeout=SECONDS * 1000) as download:
+                page.keyboard.press("Enter")
+            downloads = [download.value]
+            assert downloads[0].suggested_filename.endswith(".md")
+            exported = Path(downloads[0].path()).read_text(encoding="utf-8")
+            assert "I climb down to the boathouse" in exported
+
             # A second tab on the same story gets the terminal's refusal.
             other = context.new_page()
             other.goto(served.url)
