@@ -3,6 +3,7 @@ loopback with a token, on the same saves as the terminal; and what a request wit
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -10,8 +11,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -72,19 +74,18 @@ class Served:
         return found
 
 
-@pytest.fixture
-def served(tmp_path: Path):
-    """`recurrent serve --host 0.0.0.0 --port P --token T`, its games told by the stand-in."""
+@contextmanager
+def serving(tmp_path: Path, *options: str, env: dict | None = None):
+    """`recurrent serve --port P ...options`, its games told by the stand-in; its output in serve.out."""
     saves, state = tmp_path / "served-saves", tmp_path / "state"
     port = free_port()
     output = (tmp_path / "serve.out").open("w")
     with StandIn() as standin, output:
         env = {**os.environ, "OPENAI_BASE_URL": standin.url, "OPENAI_API_KEY": "standin-key", "RECURRENT_MODEL": "standin",
                "RECURRENT_CONFIG": str(tmp_path / "settings.toml"), "XDG_STATE_HOME": str(state),
-               "RECURRENT_SAVES_DIR": str(tmp_path / "not-these-saves"), "PYTHONPATH": str(ROOT)}
-        process = subprocess.Popen([sys.executable, "-m", "game", "serve", "--host", "0.0.0.0", "--port", str(port),
-                                    "--token", TOKEN, "--saves-dir", str(saves), "--max-players", "2"],
-                                   cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+               "RECURRENT_SAVES_DIR": str(tmp_path / "not-these-saves"), "PYTHONPATH": str(ROOT), **(env or {})}
+        process = subprocess.Popen([sys.executable, "-m", "game", "serve", "--port", str(port), "--saves-dir", str(saves),
+                                    *options], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
         try:
             until(lambda: listening(port) or process.poll() is not None, "the server to listen")
             assert process.poll() is None, (tmp_path / "serve.out").read_text()
@@ -96,6 +97,13 @@ def served(tmp_path: Path):
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@pytest.fixture
+def served(tmp_path: Path):
+    """`recurrent serve --host 0.0.0.0 --port P --token T --max-players 2`."""
+    with serving(tmp_path, "--host", "0.0.0.0", "--token", TOKEN, "--max-players", "2") as server:
+        yield server
 
 
 def test_without_the_token_every_address_is_refused_and_says_nothing(served):
@@ -218,3 +226,73 @@ def test_a_story_in_the_browser_goes_on_after_a_reload(served):
         for path in folder.rglob("*"):
             if path.is_file():
                 assert TOKEN.encode() not in path.read_bytes(), path
+
+
+def test_off_loopback_without_a_token_one_is_made_and_printed_in_the_address(tmp_path):
+    with serving(tmp_path, "--host", "0.0.0.0") as server:
+        address = until(lambda: re.search(r"open (http://\S+)", (tmp_path / "serve.out").read_text()), "the address")[1]
+        token = parse_qs(urlsplit(address).query)["token"][0]
+        assert len(token) >= 24
+        assert server.get()[0] == 403
+        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())  # keeps cookies, follows redirects
+        with browser.open(f"{server.url}?token={token}", timeout=10) as answer:
+            assert answer.status == 200 and answer.url == server.url  # the token in a cookie, not in the address
+        with browser.open(server.url, timeout=10) as answer:
+            assert answer.status == 200  # a reload: the cookie is enough
+        assert server.get("", {"Authorization": f"Bearer {token}"})[0] == 200
+
+
+def test_the_reader_switch_and_the_cookies_a_browser_keeps(served):
+    request = urllib.request.Request(f"{served.url}?token={TOKEN}&reader=1")
+    opener = urllib.request.build_opener(NoRedirect)
+    with pytest.raises(urllib.error.HTTPError) as found:
+        opener.open(request, timeout=10)
+    assert found.value.code == 302 and found.value.headers["Location"] == "./"  # the token leaves the address
+    cookies = found.value.headers.get_all("Set-Cookie")
+    kept = next(c for c in cookies if c.startswith("recurrent_token="))
+    assert "HttpOnly" in kept and "SameSite=Strict" in kept
+    assert any(c.startswith("recurrent_reader=on") for c in cookies)
+    page = served.get("", {"Cookie": f"recurrent_token={TOKEN}; recurrent_reader=on"})[1]
+    assert 'data-reader="on"' in page
+    assert 'data-reader="off"' in served.get("", {"Cookie": f"recurrent_token={TOKEN}"})[1]
+    # Our textual.js: screen-reader mode from the page, downloads under the page's own address.
+    script = served.get("static/js/textual.js", {"Cookie": f"recurrent_token={TOKEN}"})[1]
+    assert "screenReaderMode:document.body.dataset.reader" in script and "window.location.origin}/download" not in script
+
+
+def test_a_socket_from_another_site_is_refused(served):
+    status, _ = served.get("ws", {"Cookie": f"recurrent_token={TOKEN}", "Origin": "http://evil.example",
+                                  "Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
+                                  "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
+    assert status == 403
+
+
+def test_behind_a_proxy_the_page_names_the_public_address_and_asks_for_the_token(tmp_path):
+    with serving(tmp_path, "--public-url", "https://example.org/story/", env={"RECURRENT_SERVE_TOKEN": TOKEN}) as server:
+        assert server.get()[0] == 403  # on loopback, but the world reaches it through the proxy
+        opener = urllib.request.build_opener(NoRedirect)
+        with pytest.raises(urllib.error.HTTPError) as found:
+            opener.open(f"{server.url}?token={TOKEN}", timeout=10)
+        kept = next(c for c in found.value.headers.get_all("Set-Cookie") if c.startswith("recurrent_token="))
+        assert "Secure" in kept and "Path=/story/" in kept
+        page = server.get("", {"Cookie": f"recurrent_token={TOKEN}"})[1]
+        assert '<base href="https://example.org/story/">' in page
+        assert TOKEN not in (tmp_path / "serve.out").read_text()  # from the environment: never printed
+
+
+def test_a_port_in_use_is_one_line(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "game", "serve", "--port", str(port), "--saves-dir", str(tmp_path)],
+                                cwd=ROOT, capture_output=True, text=True, timeout=60,
+                                env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("recurrent: cannot listen on 127.0.0.1:") and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None

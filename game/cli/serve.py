@@ -13,7 +13,7 @@ class ServeError(PlayerError):
 def register(sub, common) -> None:
     serve = sub.add_parser("serve", help="play in a browser: serve the game over HTTP",
                            description="Serve the game to browsers. On loopback no token is needed; on any other "
-                                       "address a token is (given, from RECURRENT_SERVE_TOKEN, or made and printed "
+                                       "address, or with --public-url, a token is (given, from RECURRENT_SERVE_TOKEN, or made and printed "
                                        "in the address to open). Put it behind Caddy or nginx for TLS (README).")
     common(serve)
     serve.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: 127.0.0.1)")
@@ -63,7 +63,8 @@ def run(args) -> int:
         raise ServeError(f"--public-url {args.public_url}: an address starting with http:// or https://")
     token = args.token or token_from_env()
     made = False
-    if token is None and not is_loopback(args.host):
+    # Behind a reverse proxy the server listens on loopback but the world reaches it: a token then too.
+    if token is None and (not is_loopback(args.host) or args.public_url):
         token, made = make_token(), True
     if token is not None and len(token) < 8:
         raise ServeError("the token is too short: at least 8 characters (or leave it out to have one made)")
