@@ -211,8 +211,8 @@ def test_a_story_in_the_browser_goes_on_after_a_reload(served):
             other.keyboard.press("c")
             wait_for(other, "is in use by another game")
             # Two players at --max-players 2: one more gets a plain page that says so.
-            full = context.request.get(served.url)
-            assert full.status == 503 and "places" in full.text()
+            status, full = served.get("", {"Cookie": f"recurrent_token={TOKEN}"})  # another browser
+            assert status == 503 and "places" in full
         finally:
             browser.close()
 
@@ -221,7 +221,8 @@ def test_a_story_in_the_browser_goes_on_after_a_reload(served):
     assert any("I read the logbook aloud" in text for text in told)
     assert any("I climb down to the boathouse" in text for text in told)
     assert hosts == {"127.0.0.1"}  # the page fetched nothing from anywhere else
-    # Nor does the token land in a log line or a save.
+    # Nor does the token land in a log line or a save (a token given is not printed either).
+    assert TOKEN not in (served.state.parent / "serve.out").read_text()
     for folder in (served.saves, served.state):
         for path in folder.rglob("*"):
             if path.is_file():
@@ -291,6 +292,37 @@ def test_a_port_in_use_is_one_line(tmp_path):
     assert result.returncode == 1
     assert result.stderr.strip().startswith("recurrent: cannot listen on 127.0.0.1:") and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+async def test_a_reload_at_max_players_gets_its_game_and_one_more_browser_does_not(tmp_path):
+    import aiohttp
+
+    with serving(tmp_path, "--max-players", "1") as server:
+        mine, other = {"Cookie": "recurrent_player=mine"}, {"Cookie": "recurrent_player=other"}
+
+        async def title(session, headers) -> bytes:
+            socket = await session.ws_connect(f"{server.url}ws?width=100&height=30", headers=headers)
+            seen = b""
+            async for message in socket:
+                if message.type == aiohttp.WSMsgType.BINARY:
+                    seen += message.data
+                    if b"places" in seen or b"New" in seen:
+                        break
+            return socket, seen
+
+        async with aiohttp.ClientSession() as session:
+            first, seen = await title(session, mine)
+            assert b"places" not in seen
+            async with session.get(server.url, headers=other) as page:
+                assert page.status == 503 and "places" in await page.text()
+            async with session.get(server.url, headers=mine) as page:
+                assert page.status == 200  # the same browser reloading: its old page is about to go
+            refused, seen = await title(session, other)
+            assert b"places" in seen
+            await first.close()  # the reload: the old page goes, the new one connects
+            second, seen = await title(session, mine)
+            assert b"places" not in seen
+            await second.close()
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):

@@ -80,9 +80,11 @@ def run(args) -> int:
         except OSError as error:
             raise ServeError(f"cannot listen on {args.host}:{args.port}: {error.strerror or error}") from None
     print(f"recurrent: serving the saves in {saves}", flush=True)
-    print(f"recurrent: open {address(args, token if made or args.token else None)}", flush=True)
-    if token and not (made or args.token):
-        print("recurrent: add ?token=... (from RECURRENT_SERVE_TOKEN) to that address once", flush=True)
+    # A token made here is printed (the host needs it, as Jupyter does); one given is not repeated
+    # into the output, which often ends up in a log (systemd's journal).
+    print(f"recurrent: open {address(args, token if made else None)}", flush=True)
+    if token and not made:
+        print("recurrent: add ?token=<your token> to that address once; the browser keeps it", flush=True)
     print("recurrent: Ctrl+C stops it", flush=True)
     server.serve()
     return 0

@@ -32,6 +32,8 @@ from aiohttp.abc import AbstractAccessLogger
 from textual_serve.app_service import AppService
 from textual_serve.server import Server
 
+from game.core.errors import PlayerError
+
 HERE = Path(__file__).parent
 STATIC = Path(__import__("textual_serve").__file__).parent / "static"  # xterm's assets, shipped in the wheel
 TOKEN_ENV = "RECURRENT_SERVE_TOKEN"  # the token from the environment (not on a command line `ps` shows)
@@ -64,11 +66,15 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+class ServeError(PlayerError):
+    hint = "Install the versions in uv.lock (README, 'Installs that work on any day')."
+
+
 def patched_js() -> bytes:
     text = (STATIC / "js" / "textual.js").read_text(encoding="utf-8")
     for old, new in JS_PATCHES:
         if text.count(old) != 1:
-            raise RuntimeError(f"textual-serve's textual.js has changed ({old[:40]!r} not found once); "
+            raise ServeError(f"textual-serve's textual.js has changed ({old[:40]!r} not found once); "
                                "install the textual-serve version in uv.lock")
         text = text.replace(old, new)
     return text.encode("utf-8")
@@ -154,7 +160,12 @@ class GameServer(Server):
         ])
         app.on_startup.append(self.on_startup)
         app.on_shutdown.append(self.on_shutdown)
+        app.on_response_prepare.append(self.anonymous)
         return app
+
+    @staticmethod
+    async def anonymous(request: web.Request, response: web.StreamResponse) -> None:
+        response.headers["Server"] = "web"  # not aiohttp's name and version: a refused request learns nothing
 
     def authorized(self, request: web.Request) -> bool:
         if self.token is None:
@@ -204,7 +215,7 @@ class GameServer(Server):
                 on = request.query["reader"].lower() not in ("0", "off", "no", "false")
                 self.cookie(response, READER_COOKIE, "on" if on else "off", YEAR)
             return response
-        if len(self.players) >= self.max_players:
+        if self.playing(besides=request.cookies.get(PLAYER_COOKIE)) >= self.max_players:
             return self.full_page()
         reader = request.cookies.get(READER_COOKIE) == "on"
         base = html.escape(self.public_url.rstrip("/") + "/", quote=True) if self.public_url else ""
@@ -230,6 +241,11 @@ class GameServer(Server):
         return web.Response(body=self.icon, content_type="image/svg+xml")
 
     # -- one game process a page --------------------------------------------------------------
+    def playing(self, besides: str | None = None) -> int:
+        """Pages with a game, but for those whose page has gone (their game is quitting) and, for
+        a page being loaded, the same browser's: that is the page it replaces, on a reload."""
+        return sum(1 for other in self.players if not other.socket_closed.is_set() and other.player != besides)
+
     def game_command(self, slot: str | None) -> str:
         argv = [sys.executable, "-m", "game", "play", "--saves-dir", str(self.saves), *self.game_args]
         if slot:
@@ -256,18 +272,18 @@ class GameServer(Server):
             raise web.HTTPForbidden(text=FORBIDDEN)
         websocket = web.WebSocketResponse(heartbeat=15)
         await websocket.prepare(request)
-        if len(self.players) >= self.max_players:
+        player = request.cookies.get(PLAYER_COOKIE) or secrets.token_urlsafe(16)
+        slot = await self.resume_slot(player)  # a reload: its old page has gone by now
+        if self.playing() >= self.max_players:
             await websocket.send_bytes(f"All {self.max_players} places at this game are taken. "
                                        "Try again when someone has left.\r\n".encode())
             await websocket.close()
             return websocket
-        player = request.cookies.get(PLAYER_COOKIE) or secrets.token_urlsafe(16)
-        slot = await self.resume_slot(player)
         service = Player(self.game_command(slot), player, write_bytes=websocket.send_bytes, write_str=websocket.send_str,
                          close=websocket.close, download_manager=self.download_manager)
         self.players.add(service)
         self.last_start[player] = service.started
-        log.info("a page opened a game%s (%d playing)", f", back in slot {slot}" if slot else "", len(self.players))
+        log.info("a page opened a game%s (%d playing)", f", back in slot {slot}" if slot else "", self.playing())
         try:
             await service.start(_int(request.query.get("width"), 80), _int(request.query.get("height"), 24))
             await self._process_messages(websocket, service)
@@ -283,7 +299,7 @@ class GameServer(Server):
             finally:
                 self.players.discard(service)
                 service.ended.set()
-                log.info("a page left (%d playing)", len(self.players))
+                log.info("a page left (%d playing)", self.playing())
                 if not websocket.closed:
                     await websocket.close()
         return websocket
