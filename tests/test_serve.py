@@ -328,3 +328,18 @@ async def test_a_reload_at_max_players_gets_its_game_and_one_more_browser_does_n
 class NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="no /proc here")
+def test_the_slot_a_game_holds_is_read_from_its_open_lock(tmp_path):
+    from filelock import FileLock
+
+    from game.web.server import held_slot
+
+    saves = tmp_path / "saves"
+    (saves / "ferry").mkdir(parents=True)
+    assert held_slot(os.getpid(), saves) == (True, None)
+    lock = FileLock(str(saves / "ferry" / "lock"), timeout=0)  # as a game holds its slot
+    with lock:
+        assert held_slot(os.getpid(), saves) == (True, "ferry")
+    assert held_slot(os.getpid(), saves) == (True, None)

@@ -97,6 +97,35 @@ def last_played_since(saves: Path, since: float) -> str | None:
     return best
 
 
+def held_slot(pid: int, saves: Path) -> tuple[bool, str | None]:
+    """(True, the slot whose lock the game process `pid` or its child holds, or None); (False, None)
+    where /proc cannot tell. The game holds a slot's lock file open for as long as the story is open."""
+    proc = Path("/proc")
+    if not (proc / str(pid) / "fd").is_dir():
+        return False, None
+    pids = [pid]  # the shell textual-serve starts, and the game under it
+    for entry in proc.iterdir():
+        try:
+            if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                pids.append(int(entry.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    root = saves.resolve()
+    for one in pids:
+        try:
+            fds = list((proc / str(one) / "fd").iterdir())
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = Path(os.readlink(fd))
+            except OSError:
+                continue
+            if target.name == "lock" and target.parent.parent == root:
+                return True, target.parent.name
+    return True, None
+
+
 class Player(AppService):
     """One game process for one page; its environment never holds the token."""
 
@@ -142,6 +171,7 @@ class GameServer(Server):
         self.public_url = public_url  # None: every address is relative to the page
         self.players: set[Player] = set()
         self.last_start: dict[str, float] = {}  # browser -> when its latest game process started
+        self.last_slot: dict[str, str | None] = {}  # browser -> the slot its latest page had open
         self.js = patched_js()
         self.page = (HERE / "page.html").read_text(encoding="utf-8")
         self.icon = (HERE / "favicon.svg").read_bytes()
@@ -262,10 +292,18 @@ class GameServer(Server):
             return None
         # The reloaded page's game is quitting: its slot is free once it has gone.
         await asyncio.gather(*(other.ended.wait() for other in mine))
+        if player in self.last_slot:  # the slot its game held when the page went
+            slot = self.last_slot[player]
+            return slot if slot and await asyncio.to_thread(self.exists, slot) else None
         since = self.last_start.get(player)
         if since is None:
             return None
-        return await asyncio.to_thread(last_played_since, self.saves, since)
+        return await asyncio.to_thread(last_played_since, self.saves, since)  # where /proc cannot tell
+
+    def exists(self, slot: str) -> bool:
+        from game.saves.slot import list_slots
+
+        return slot in list_slots(self.saves)
 
     async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
         if not self.same_origin(request):
@@ -292,6 +330,10 @@ class GameServer(Server):
         except Exception as error:  # one page's trouble is logged in one line, the others play on
             log.warning("a game page failed: %s", type(error).__name__)
         finally:
+            if service._process is not None:
+                known, held = await asyncio.to_thread(held_slot, service._process.pid, self.saves)
+                if known:
+                    self.last_slot[player] = held
             service.socket_closed.set()
             try:
                 await service.stop()  # asks the game to quit: it closes its slot
