@@ -34,6 +34,7 @@ environment:
   RECURRENT_SAVES_DIR     the saves folder (default $XDG_DATA_HOME/recurrent/saves, or saves/ in a checkout)
   RECURRENT_STORIES_DIR   your own stories (default $XDG_DATA_HOME/recurrent/stories)
   RECURRENT_LLAMA_THREADS threads for the local model
+  RECURRENT_SERVE_TOKEN   the token browsers must show to `recurrent serve` (never passed to the games)
   OLLAMA_HOST             where Ollama listens (default localhost:11434)
   XDG_CONFIG_HOME, XDG_DATA_HOME, XDG_STATE_HOME   where settings, saves and stories, and logs live
 """
