@@ -17,6 +17,7 @@ examples:
   recurrent --backend ollama --model llama3.2        any backend, any model
   recurrent --base-url http://127.0.0.1:8000/v1 --model my-model
   recurrent doctor                                   what the game finds here: backend, models, paths
+  recurrent serve --host 0.0.0.0                     play in a browser (prints the address, with its token)
   recurrent --debug write ...                        a verbose debug log (recurrent doctor names it)
 """
 
@@ -33,6 +34,7 @@ environment:
   RECURRENT_SAVES_DIR     the saves folder (default $XDG_DATA_HOME/recurrent/saves, or saves/ in a checkout)
   RECURRENT_STORIES_DIR   your own stories (default $XDG_DATA_HOME/recurrent/stories)
   RECURRENT_LLAMA_THREADS threads for the local model
+  RECURRENT_SERVE_TOKEN   the token browsers must show to `recurrent serve` (never passed to the games)
   OLLAMA_HOST             where Ollama listens (default localhost:11434)
   XDG_CONFIG_HOME, XDG_DATA_HOME, XDG_STATE_HOME   where settings, saves and stories, and logs live
 """
@@ -84,11 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     from game.cli.doctor import register as register_doctor
     from game.cli.saves import register as register_saves
+    from game.cli.serve import register as register_serve
     from game.cli.stories import register as register_stories
 
     register_saves(sub, _common_backend)
     register_stories(sub, _debug)
     register_doctor(sub, _common_backend)
+    register_serve(sub, _common_backend)
     return parser
 
 

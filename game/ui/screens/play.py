@@ -556,7 +556,8 @@ class PlayScreen(Screen):
 
         from game.ui.screens.export import ExportScreen
 
-        self.app.push_screen(ExportScreen(Path.home(), self.slot.name), self.export)
+        # In a browser the file downloads there: its name only, no folder of the server's.
+        self.app.push_screen(ExportScreen(Path("") if self.app.is_web else Path.home(), self.slot.name), self.export)
 
     def export(self, choice: tuple[str, str] | None) -> None:
         if choice:
@@ -569,6 +570,11 @@ class PlayScreen(Screen):
 
         slot = self.slot
         try:
+            if self.app.is_web:
+                from game.ui.delivery import deliver_export
+
+                self.post_message(Said(f"{await deliver_export(self.app, slot, fmt, path)}: downloading to your browser"))
+                return
             target = await asyncio.to_thread(write_transcript, slot.story, path, slot.name, fmt, slot.lineage(),
                                              self.app.saves)
         except PlayerError as error:
