@@ -1,6 +1,7 @@
 """Benchmarks write their figures into bench/RESULTS.md, one section each."""
 from __future__ import annotations
 
+import math
 import platform
 import re
 import time
@@ -23,3 +24,12 @@ def write_section(title: str, body: str) -> None:
     text = pattern.sub(lambda _m: section, text) if pattern.search(text) else text.rstrip() + "\n\n" + section
     RESULTS.write_text(text.rstrip() + "\n", encoding="utf-8")
     print(section)
+
+
+def quick_check(figures: dict[str, float]) -> None:
+    """A --quick run (the test suite's smoke size, tests/test_benches.py) writes nothing to
+    RESULTS.md: it proves the bench still runs whole and that what it measured are numbers."""
+    bad = {name: value for name, value in figures.items()
+           if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)}
+    assert figures and not bad, f"figures that are not numbers: {bad or 'none measured'}"
+    print("quick run:", ", ".join(f"{name}={value:.4g}" for name, value in figures.items()))
