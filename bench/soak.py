@@ -31,6 +31,7 @@ import os
 import random
 import re
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -282,11 +283,18 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=60)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--hostile", action="store_true", help="mix a hostile server's answers into the faults")
+    parser.add_argument("--quick", action="store_true", help="smoke size: 1 kill in runs of 5 steps, nothing written")
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).parent))
-    from results import machine, write_section
+    from results import machine, quick_check, write_section
 
-    result = soak(args.kills, args.seed, hostile=args.hostile)
+    result = soak(1, args.seed, steps_per_run=5, hostile=args.hostile) if args.quick else \
+        soak(args.kills, args.seed, hostile=args.hostile)
+    if args.quick:  # soak() itself raises on any broken promise; tests/test_crash.py runs 10 kills
+        assert result.kills == 1, result
+        quick_check({"kills": result.kills, "acknowledged": result.acknowledged, "steps": result.steps,
+                     "seconds": result.seconds, "check ms (median)": statistics.median(result.check_seconds or [0.0]) * 1000})
+        return
     checks = sorted(result.check_seconds)
     steps = sorted(result.step_seconds)
     server = "a hostile stand-in (a quarter of its answers a fault, everyday or hostile)" if args.hostile else "the stand-in server"
