@@ -23,6 +23,8 @@ from game.saves.check import check
 from game.saves.names import SlotError
 from game.saves.slot import Slot
 
+pytestmark = pytest.mark.slow  # real processes killed at random moments, 10 and more of them
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -23,6 +23,7 @@ def _env(server, saves):
     return env
 
 
+@pytest.mark.slow
 def test_resume_after_the_process_is_killed_mid_step(server, saves, seed_path):
     env = _env(server, saves)
     cmd = [sys.executable, "-m", "game", "write", "--slot", "k", "--steps"]
@@ -57,6 +58,7 @@ async def test_torn_last_line_is_dropped_on_open(server, saves, seed_path, end_g
     assert (saves / "test" / JOURNAL).read_bytes().endswith(b"\n")
 
 
+@pytest.mark.slow
 async def test_index_behind_the_journal_is_caught_up(server, saves, seed_path, end_game, new_game):
     game = await new_game(server, saves, seed_path)
     await game.step("Check the lamp.")
@@ -74,6 +76,7 @@ async def test_index_behind_the_journal_is_caught_up(server, saves, seed_path, e
         assert last.number == 1
 
 
+@pytest.mark.slow
 async def test_damage_is_named_and_repaired(server, saves, seed_path, end_game, new_game):
     game = await new_game(server, saves, seed_path)
     await game.step("Check the lamp.")
@@ -100,6 +103,7 @@ async def test_damage_is_named_and_repaired(server, saves, seed_path, end_game, 
     assert check(saves, "test").ok
 
 
+@pytest.mark.slow
 async def test_one_slot_one_game(server, saves, seed_path, end_game, new_game):
     game = await new_game(server, saves, seed_path)
     with pytest.raises(SlotError, match="in use"):
