@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import subprocess
 import sys
@@ -80,7 +81,8 @@ def main() -> None:
     p10 = statistics.mean(prompts[9:20])
     p90 = statistics.mean(prompts[89:100])
     p1000 = statistics.mean(prompts[989:1000])
-    body = f"""Machine: {machine()}. One synthetic story of {STEPS} steps (paragraphs of about 135 words), instant model, wordllama embedder, embedded Chroma.
+    load = os.getloadavg()[0]
+    body = f"""Machine: {machine()}, load average {load:.1f} when the run ended. One synthetic story of {STEPS} steps (paragraphs of about 135 words), instant model, wordllama embedder, embedded Chroma.
 
 | bar | measured | target |
 | --- | --- | --- |
