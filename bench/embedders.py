@@ -186,13 +186,13 @@ def load_seconds(name: str, tokenizer: Path | None, runs: int = 5) -> float:
     return statistics.median(times)
 
 
-def texts():
+def texts(count: int = 300):
     from storygen import make_story
 
     from game.core.text import pieces
 
-    _actions, paragraphs, _facts = make_story(steps=320, seed=5)
-    paragraphs = paragraphs[1:301]
+    _actions, paragraphs, _facts = make_story(steps=count + 20, seed=5)
+    paragraphs = paragraphs[1:count + 1]
     by_step = [pieces(p) for p in paragraphs]
     return paragraphs, by_step
 
@@ -232,14 +232,15 @@ def speed(embedder, paragraphs, by_step) -> dict:
     )
 
 
-def recall(embedder_factory) -> dict:
-    """bench/recall.py's measure() on its three stories, with the engine's embedder swapped."""
+def recall(embedder_factory, quick: bool = False) -> dict:
+    """bench/recall.py's measure() on its three stories, with the engine's embedder swapped
+    (quick: one short story)."""
     import recall as harness
 
     original = game_embedders.make_embedder
     game_embedders.make_embedder = lambda name="wordllama": embedder_factory()
     try:
-        runs = [harness.measure(seed) for seed in (11, 23, 37)]
+        runs = [harness.measure(11, size=harness.QUICK)] if quick else [harness.measure(seed) for seed in (11, 23, 37)]
     finally:
         game_embedders.make_embedder = original
     keys = ("base2", "base3", "ours2", "ours3", "meaning3", "seconds")
@@ -254,25 +255,29 @@ def ms(seconds: float) -> str:
 
 
 def main() -> None:
-    from results import machine, write_section
+    from results import machine, quick_check, write_section
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tokenizer", default=os.environ.get("MINILM_TOKENIZER"))
+    parser.add_argument("--quick", action="store_true", help="smoke size: 30 paragraphs, one load, one short story")
     args = parser.parse_args()
     tokenizer, source = find_tokenizer(args.tokenizer)
     print(f"MiniLM tokenizer: {source}", file=sys.stderr)
 
     busy = os.getloadavg()[0]
     names = ["wordllama"] + (["minilm"] if tokenizer else [])
-    paragraphs, by_step = texts()
+    paragraphs, by_step = texts(30 if args.quick else 300)
     rows = {}
     for name in names:
         print(f"measuring {name} ...", file=sys.stderr)
         embedder = build(name, tokenizer)
         rows[name] = speed(embedder, paragraphs, by_step)
-        rows[name]["load"] = load_seconds(name, tokenizer)
-        rows[name].update(recall(lambda: build(name, tokenizer)))
+        rows[name]["load"] = load_seconds(name, tokenizer, 1 if args.quick else 5)
+        rows[name].update(recall(lambda: build(name, tokenizer), args.quick))
         print(name, rows[name], file=sys.stderr)
+    if args.quick:
+        quick_check({f"{name} {key}": value for name, row in rows.items() for key, value in row.items() if key != "per_story"})
+        return
 
     wordllama_size = sum(f.stat().st_size for f in (Path(importlib.util.find_spec("wordllama").origin).parent / "weights").glob("*256*"))
     labels = {"wordllama": f"wordllama 0.4 (256 dim, static token vectors, {wordllama_size / 1e6:.0f} MB weights)"}

@@ -3,10 +3,13 @@
 The model is instant (bench/instant.py), so what is timed is Recurrent itself:
 recall, prompt assembly, the journal commit and the long-term memory write.
 Run: python bench/engine.py   (writes the "Engine" section of bench/RESULTS.md)
+     python bench/engine.py --quick   (40 steps, one open of each kind: checks it runs, writes nothing)
 """
 from __future__ import annotations
 
+import argparse
 import asyncio
+import os
 import statistics
 import subprocess
 import sys
@@ -18,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
 from instant import InstantBackend  # noqa: E402
-from results import machine, write_section  # noqa: E402
+from results import machine, quick_check, write_section  # noqa: E402
 from storygen import make_story  # noqa: E402
 
 from game.engine.narrator import Narrator  # noqa: E402
@@ -28,8 +31,8 @@ from game.core.seed import Seed  # noqa: E402
 STEPS = 1010
 
 
-async def build(folder: Path):
-    actions, paragraphs, _facts = make_story(steps=STEPS, facts=20, seed=5)
+async def build(folder: Path, steps: int = STEPS, facts: int = 20):
+    actions, paragraphs, _facts = make_story(steps=steps, facts=facts, seed=5)
     seed = Seed(title="The Long Road", genre="fantasy", premise="A courier crosses a continent.",
                 protagonist={"name": "Wren"}, opening=paragraphs[0], world=[
                     {"name": "The chapel", "keys": ["chapel"], "text": "A chapel of grey stone with a cracked bell."},
@@ -62,15 +65,24 @@ def open_times(folder: Path, runs: int = 5) -> tuple[float, float]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smoke size: 40 steps, nothing written")
+    quick = parser.parse_args().quick
     with tempfile.TemporaryDirectory() as folder:
-        seconds, prompts = asyncio.run(build(Path(folder)))
-        warm, cold = open_times(Path(folder))
+        seconds, prompts = asyncio.run(build(Path(folder), 40, 0) if quick else build(Path(folder)))
+        warm, cold = open_times(Path(folder), 1 if quick else 5)
+    if quick:
+        assert len(seconds) == 40, len(seconds)  # every step told, none lost to a script run dry
+        quick_check({"step ms (median)": statistics.median(seconds) * 1000, "prompt tokens (mean)": statistics.mean(prompts),
+                     "open warm ms": warm * 1000, "open cold ms": cold * 1000})
+        return
     early = statistics.median(seconds[4:25]) * 1000  # steps 5-25, around step 10
     late = statistics.median(seconds[989:1010]) * 1000  # steps 990-1010, around step 1,000
     p10 = statistics.mean(prompts[9:20])
     p90 = statistics.mean(prompts[89:100])
     p1000 = statistics.mean(prompts[989:1000])
-    body = f"""Machine: {machine()}. One synthetic story of {STEPS} steps (paragraphs of about 135 words), instant model, wordllama embedder, embedded Chroma.
+    load = os.getloadavg()[0]
+    body = f"""Machine: {machine()}, load average {load:.1f} when the run ended. One synthetic story of {STEPS} steps (paragraphs of about 135 words), instant model, wordllama embedder, embedded Chroma.
 
 | bar | measured | target |
 | --- | --- | --- |

@@ -1,7 +1,7 @@
 """Is the prose readable? Twelve headless steps, judged as a reader would judge them.
 
     python bench/quality.py --backend local|standin|weak [--steps 12] [--label after]
-                            [--variant NAME] [--story PATH] [--offline] [--no-write]
+                            [--variant NAME] [--story PATH] [--offline] [--no-write] [--quick]
 
 Plays `recurrent write` in this process (the player's own path: picks, typed actions and
 "continue", the story exported as Markdown and `saves show --json`), then counts, in the
@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -36,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.results import machine, write_section  # noqa: E402
+from bench.results import machine, quick_check, write_section  # noqa: E402
 
 RUNS = ROOT / "bench" / "quality"
 STORY = ROOT / "stories" / "night-ferry-to-kestrel.toml"
@@ -315,7 +316,10 @@ def main() -> int:
     parser.add_argument("--offline", action="store_true", help="inside `unshare -rn` (no network)")
     parser.add_argument("--report", action="store_true", help="only rebuild the section from the kept runs")
     parser.add_argument("--no-write", dest="write", action="store_false")
+    parser.add_argument("--quick", action="store_true", help="smoke size: 3 steps, nothing written")
     args = parser.parse_args()
+    if args.quick:
+        args.steps, args.write = 3, False
     if args.report:
         write_section("Prose quality", report())
         return 0
@@ -333,6 +337,11 @@ def main() -> int:
     run.update(name=name, date=time.strftime("%Y-%m-%d"), machine=machine(), load=os.getloadavg()[0])
     figures = judge(run)
     print(json.dumps(figures, indent=1))
+    if args.quick:
+        assert figures["steps"] == args.steps, figures
+        quick_check({key: value for key, value in figures.items() if key != "typed"})
+        shutil.rmtree(work)
+        return 0
     print(f"kept in {work}")
     if args.write:
         RUNS.mkdir(exist_ok=True)

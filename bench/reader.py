@@ -7,6 +7,7 @@ ready to play (long-term memory open). Slots of 20 and 2,000 steps with storygen
 (about 135 words), a chapter closed every 25 steps, taking turns so that load on the machine
 falls on both alike. Also times exporting the long story in each format.
 Bar: the 2,000-step story at most 1.5 times the 20-step one. Run: python bench/reader.py [runs]
+(`--quick`: 5 and 50 steps, one run each, nothing written)
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1]))
-from results import machine, write_section  # noqa: E402
+from results import machine, quick_check, write_section  # noqa: E402
 from storygen import make_story  # noqa: E402
 
 SIZES = (20, 2000)
@@ -104,12 +105,12 @@ def one_run(folder: Path, steps: int) -> list[float]:
     return [float(t) for t in out.read_text().split()]  # first open: shown, ready; second open: shown, ready
 
 
-def export_times(folder: Path) -> dict[str, float]:
+def export_times(folder: Path, steps: int = SIZES[-1]) -> dict[str, float]:
     from game.saves.export import render
     from game.saves.journal import Journal
     from game.saves.slot import JOURNAL, replay
 
-    name = f"story-{SIZES[-1]}"
+    name = f"story-{steps}"
     story = replay(Journal(folder / name / JOURNAL).read(), name)
     times = {}
     for fmt in ("md", "html", "epub", "txt"):
@@ -120,19 +121,28 @@ def export_times(folder: Path) -> dict[str, float]:
 
 
 def main() -> None:
-    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 7
+    quick = "--quick" in sys.argv[1:]
+    numbers = [arg for arg in sys.argv[1:] if arg != "--quick"]
+    runs = 1 if quick else int(numbers[0]) if numbers else 7
+    sizes = (5, 50) if quick else SIZES
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        for steps in SIZES:
+        for steps in sizes:
             make_slot(folder, steps)
-        for steps in SIZES:
-            one_run(folder, steps)  # warm the file cache
-        results: dict[int, list[list[float]]] = {steps: [] for steps in SIZES}
+        if not quick:
+            for steps in sizes:
+                one_run(folder, steps)  # warm the file cache
+        results: dict[int, list[list[float]]] = {steps: [] for steps in sizes}
         for _ in range(runs):
-            for steps in SIZES:
+            for steps in sizes:
                 results[steps].append(one_run(folder, steps))
-        exports = export_times(folder)
+        exports = export_times(folder, sizes[-1])
         load = os.getloadavg()[0]
+    if quick:
+        figures = {f"{steps} steps: {what} ms": value * 1000 for steps in sizes
+                   for what, value in zip(("shown", "ready", "shown again", "ready again"), results[steps][0])}
+        quick_check({**figures, **{f"export {fmt} ms": seconds * 1000 for fmt, seconds in exports.items()}})
+        return
 
     def median(steps: int, column: int) -> float:
         return statistics.median(r[column] for r in results[steps]) * 1000

@@ -31,6 +31,7 @@ import os
 import random
 import re
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -277,19 +278,11 @@ def soak(kills: int, seed: int = 1, work: Path | None = None, steps_per_run: int
     return result
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kills", type=int, default=60)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--hostile", action="store_true", help="mix a hostile server's answers into the faults")
-    args = parser.parse_args()
-    sys.path.insert(0, str(Path(__file__).parent))
-    from results import machine, write_section
-
-    result = soak(args.kills, args.seed, hostile=args.hostile)
+def report(result: Soak, kills: int, seed: int, hostile: bool = False) -> str:
+    """The section bench/RESULTS.md gets (tests/test_crash.py checks it on its own soak)."""
     checks = sorted(result.check_seconds)
     steps = sorted(result.step_seconds)
-    server = "a hostile stand-in (a quarter of its answers a fault, everyday or hostile)" if args.hostile else "the stand-in server"
+    server = "a hostile stand-in (a quarter of its answers a fault, everyday or hostile)" if hostile else "the stand-in server"
     rows = f"""| figure | value |
 | --- | --- |
 | kills | **{result.kills}** (plus {result.finished} runs that finished before their kill came) |
@@ -304,15 +297,38 @@ def main() -> None:
 | check after a kill, median | {checks[len(checks) // 2] * 1000:.0f} ms |
 | whole soak | {result.seconds:.0f} s |
 """
-    if args.hostile:
+    if hostile:
         sent = ", ".join(f"{kind} {count}" for kind, count in sorted(result.faults.items(), key=lambda kv: -kv[1]))
         rows += f"| runs the server ended, each in one line | {result.ended_by_server} |\n| faults sent | {sent} |\n"
-    flag = " --hostile" if args.hostile else ""
-    body = f"""Machine: {machine()}. `python bench/soak.py --kills {args.kills} --seed {args.seed}{flag}`: `python -m game write --steps 20`
+    flag = " --hostile" if hostile else ""
+    from bench.results import machine
+
+    return f"""Machine: {machine()}. `python bench/soak.py --kills {kills} --seed {seed}{flag}`: `python -m game write --steps 20`
 against {server}, SIGKILLed after a random delay (seeded RNG) {result.kills} times; after every kill the slot
 is checked (`saves check`), opened, and its journal and long-term memory compared. Every check passed.
 
 {rows}"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kills", type=int, default=60)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--hostile", action="store_true", help="mix a hostile server's answers into the faults")
+    parser.add_argument("--quick", action="store_true", help="smoke size: 1 kill in runs of 5 steps, nothing written")
+    args = parser.parse_args()
+    sys.path.insert(0, str(Path(__file__).parent))
+    from results import quick_check, write_section
+
+    result = soak(1, args.seed, steps_per_run=5, hostile=args.hostile) if args.quick else \
+        soak(args.kills, args.seed, hostile=args.hostile)
+    body = report(result, 1 if args.quick else args.kills, args.seed, args.hostile)
+    if args.quick:  # soak() itself raises on any broken promise; tests/test_crash.py runs 10 kills
+        assert result.kills == 1, result
+        print(body)
+        quick_check({"kills": result.kills, "acknowledged": result.acknowledged, "steps": result.steps,
+                     "seconds": result.seconds, "check ms (median)": statistics.median(result.check_seconds or [0.0]) * 1000})
+        return
     write_section("Hostile soak" if args.hostile else "Crash soak", body)
 
 

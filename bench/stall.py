@@ -1,6 +1,6 @@
 """The event loop's longest stall during a step: what a player feels as a frozen screen.
 
-    python bench/stall.py [--steps 60] [--no-write]
+    python bench/stall.py [--steps 60] [--no-write] [--quick]
 
 A `Game` (the one both faces open) plays a seed against the stand-in server in an asyncio
 loop, as the TUI drives it, while a watcher coroutine asks to wake every 2 ms and notes how
@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.results import machine, write_section  # noqa: E402
+from bench.results import machine, quick_check, write_section  # noqa: E402
 from tests.standin import StandIn  # noqa: E402
 
 TICK = 0.002
@@ -77,7 +77,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--no-write", dest="write", action="store_false")
+    parser.add_argument("--quick", action="store_true", help="smoke size: 3 steps, nothing written")
     args = parser.parse_args()
+    if args.quick:
+        args.steps, args.write = 3, False
     with StandIn() as server, tempfile.TemporaryDirectory() as folder:
         server.chunk_words = 2  # a paragraph streams in many pieces, as from a real server
         result = asyncio.run(play(args.steps, Path(folder), server.url))
@@ -99,6 +102,10 @@ def main() -> int:
         f"Bar: under 50 ms. A step took {statistics.median(result['seconds']) * 1000:.0f} ms (median) with the stand-in.",
     ])
     print(text)
+    if args.quick:
+        assert len(stalls) == args.steps, stalls
+        quick_check({"worst stall ms": max(stalls), "open ms": result["open"] * 1000, "undo ms": result["undo"] * 1000,
+                     "close ms": result["close"] * 1000, "step ms": statistics.median(result["seconds"]) * 1000})
     if args.write:
         write_section("Event loop", text)
     return 0

@@ -2,7 +2,7 @@
 
 Each run is a new process (imports included), running the real app headless through the
 same factory as `recurrent play`; it exits as soon as the title screen has been drawn.
-Target: under 1 s. Run: python bench/startup.py [runs]
+Target: under 1 s. Run: python bench/startup.py [runs]   (`--quick`: one run each, nothing written)
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from results import machine, write_section  # noqa: E402
+from results import machine, quick_check, write_section  # noqa: E402
 
 CHILD = r"""
 import sys, time
@@ -59,17 +59,24 @@ def make_saves(folder: str, count: int) -> None:
 
 
 def main() -> None:
-    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 7
-    rows = []
+    quick = "--quick" in sys.argv[1:]
+    numbers = [arg for arg in sys.argv[1:] if arg != "--quick"]
+    runs = 1 if quick else int(numbers[0]) if numbers else 7
+    rows, figures = [], {}
     for label, count in (("no saves", 0), ("20 saved stories", 20)):
         with tempfile.TemporaryDirectory() as folder:
             make_saves(folder, count)
-            one_run(folder)  # warm the file cache
+            if not quick:
+                one_run(folder)  # warm the file cache
             results = [one_run(folder) for _ in range(runs)]
+        figures[f"{label}: title drawn ms"] = statistics.median(r[0] for r in results) * 1000
         drawn = statistics.median(r[0] for r in results) * 1000
         wall = statistics.median(r[1] for r in results) * 1000
         heavy = results[0][2].split()[1:]
         rows.append(f"| {label} | **{drawn:.0f} ms** | {wall:.0f} ms | {heavy[0]} / {heavy[1]} |")
+    if quick:
+        quick_check(figures)
+        return
     baseline = statistics.median(
         (lambda t: (subprocess.run([sys.executable, "-c", "pass"], check=True), time.time() - t)[1])(time.time())
         for _ in range(runs)) * 1000

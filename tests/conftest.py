@@ -149,3 +149,10 @@ def end_game():
         await narrator.backend.close()
 
     return end
+
+
+@pytest.hookimpl(trylast=True)  # after tests/ui/conftest.py has marked its tests
+def pytest_collection_modifyitems(items):
+    """The slow tests first (in their own order): on 2 workers (pytest-xdist) the long ones then
+    run beside the many short ones, rather than one of them starting last and running alone."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

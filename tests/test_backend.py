@@ -74,6 +74,7 @@ async def test_invalid_json_every_time_raises_invalid_output(server, backend_for
     await backend.close()
 
 
+@pytest.mark.slow
 async def test_step_falls_back_when_bookkeeping_stays_invalid(server, saves, seed_path, end_game, new_game):
     game = await new_game(server, saves, seed_path)
     old_memory = game.story.memory

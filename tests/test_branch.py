@@ -21,6 +21,7 @@ def told(story, upto):
             for s in story.steps[:upto + 1]]
 
 
+@pytest.mark.slow
 def test_saves_branch_makes_a_playable_slot_and_leaves_the_parent_alone(game_env, saves, seed_path, capsys):
     assert run(capsys, "write", "--story", str(seed_path), "--slot", "trunk", "--steps", "6")[0] == 0
     journal = (saves / "trunk" / JOURNAL).read_bytes()
@@ -116,6 +117,7 @@ async def test_a_branch_keeps_every_telling_the_players_corrections_and_the_note
     assert records_upto(story, story.taken)[1:] and replay(records_upto(story, story.taken)).pinned == story.pinned
 
 
+@pytest.mark.slow
 def test_the_story_map_shows_branches_copies_and_orphans(game_env, saves, seed_path, capsys):
     assert run(capsys, "write", "--story", str(seed_path), "--slot", "trunk", "--steps", "4")[0] == 0
     branch_at(saves, "trunk", 2, "left")

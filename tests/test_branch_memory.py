@@ -2,10 +2,14 @@
 branch, a fact told before it is recalled on both; a telling not chosen is never recalled."""
 from __future__ import annotations
 
+import pytest
+
 from game.engine.narrator import EngineSettings, Narrator
 from game.engine.prompts import chapter_start
 from game.saves.branch import branch_at
 from game.saves.slot import Slot
+
+pytestmark = pytest.mark.slow  # stories told and branched with long-term memory
 
 # (step on the parent, the action that plants it, a probe asking for it, a word only the fact holds)
 FACTS = [

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from game.core.text import tokens
 
 
@@ -37,6 +39,7 @@ async def test_each_request_repeats_the_one_before(server, saves, seed_path, end
     await end_game(game)
 
 
+@pytest.mark.slow
 async def test_a_chapter_closes_with_a_recap_and_the_prompt_stays_bounded(server, saves, seed_path, end_game, new_game):
     game = await new_game(server, saves, seed_path)
     game.settings.prompt_tokens = 1500  # a small window: chapters close every few steps

@@ -17,6 +17,8 @@ import pytest
 from game.cli import main
 from tests.standin import StandIn
 
+pytestmark = pytest.mark.slow  # starts `chroma run`
+
 CHROMA = shutil.which("chroma", path=os.path.dirname(sys.executable)) or shutil.which("chroma")
 
 SEED = '''title = "The Night Ferry"

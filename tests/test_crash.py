@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,21 +17,28 @@ from pathlib import Path
 
 import pytest
 
-from bench.soak import soak
+from bench.soak import report, soak
 from tests.standin import HOSTILE
 from game.cli import main
 from game.saves.check import check
 from game.saves.names import SlotError
 from game.saves.slot import Slot
 
+pytestmark = pytest.mark.slow  # real processes killed at random moments, 10 and more of them
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_sigkill_at_random_moments_loses_no_acknowledged_step(tmp_path):
+    """Also bench/soak.py's smoke run: the section it would write is made from this soak (merged
+    here so that the suite pays for one soak, not two)."""
     result = soak(kills=10, seed=11, work=tmp_path, log=None)
     assert result.kills >= 10
     assert result.acknowledged > 0 and result.steps >= result.acknowledged
     assert len(result.check_seconds) >= result.kills  # a check after every kill (verify raises on any failure)
+    section = report(result, 10, 11)
+    assert f"| kills | **{result.kills}** " in section and f"(of {result.acknowledged} acknowledged)" in section
+    assert re.search(r"\| check after a kill, median \| \d+ ms \|", section), section
 
 
 def test_sigkill_with_a_hostile_server_loses_no_acknowledged_step(tmp_path):

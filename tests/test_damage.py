@@ -13,6 +13,8 @@ from game.saves.journal import Journal, encode
 from game.saves.names import SlotError
 from game.saves.slot import HEADER, JOURNAL, MARKER, MEMORY, SCHEMA, Slot
 
+pytestmark = pytest.mark.slow  # each damages and repairs a slot, opening long-term memory several times
+
 
 def run(capsys, *args):
     code = main(list(args))

@@ -53,7 +53,8 @@ class FakeOllama:
         self.host = f"127.0.0.1:{self.server.server_address[1]}"
 
     def __enter__(self) -> "FakeOllama":
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        # A short poll_interval: shutdown() waits for the server to look at its flag (0.5 s by default).
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
         return self
 
     def __exit__(self, *exc) -> None:

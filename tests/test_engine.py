@@ -138,6 +138,7 @@ async def test_cancelling_a_step_leaves_the_story_as_it_was(server, saves, seed_
     await end_game(game)
 
 
+@pytest.mark.slow
 async def test_recall_brings_back_a_planted_fact(server, saves, seed_path, end_game, new_game):
     game = await new_game(server, saves, seed_path)
     await game.edit(0, "You climb the stair. The keeper's spare key hangs on a nail behind the barometer, "

@@ -21,6 +21,8 @@ from game.saves.slot import JOURNAL, Slot
 
 from tests.standin import StandIn
 
+pytestmark = pytest.mark.slow  # faults waited out for real (timeouts, a disk filled up in a process of its own)
+
 
 def run(capsys, *args):
     code = main(list(args))

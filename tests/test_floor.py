@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 import logging
 
+import pytest
+
 from bench.quality import degenerate, paragraphs_of, repeats_sentence
 from game.cli import main
 from game.core.models import GENERIC_OPTIONS
 from game.engine import guards
 from tests.standin import StandIn, WeakBrain
+
+pytestmark = pytest.mark.slow  # whole stories told through the guards, a weak model's every habit
 
 LONG = ("The lamp room smells of paraffin and wet wool. Rain streams down the great panes, and the lens turns "
         "slowly above you, throwing its beam out over the black water and sweeping it back again, while the "

@@ -17,6 +17,8 @@ from game.saves.slot import HEADER, JOURNAL, MARKER, Slot
 from game.stories.loader import load_seed
 from tests.test_bad_input import CONTROL, one_line_error as one_line, _strings as strings
 
+pytestmark = pytest.mark.slow  # hangs guarded by real processes with a time limit; slots opened again and again
+
 ROOT = Path(__file__).resolve().parents[1]
 ESCAPES = "\x1b[2J\x1b]52;c;cHduZWQ=\x07\x1b]8;;https://evil.example\x1b\\"  # clear, clipboard write, a link
 

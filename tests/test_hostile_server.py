@@ -16,6 +16,8 @@ from game.saves.journal import Journal
 from game.saves.slot import JOURNAL, Slot
 from tests.standin import Brain, StandIn
 
+pytestmark = pytest.mark.slow  # each waits out a hostile server's pings, deadlines or 30 MB answers
+
 MESSAGES = [{"role": "user", "content": "The reader's action: look"}]
 
 

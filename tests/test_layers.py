@@ -5,11 +5,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 CORE = ["game.core", "game.core.story", "game.core.records", "game.session", "game.engine", "game.engine.narrator", "game.engine.recall", "game.llm", "game.llm.openai_backend",
         "game.memory", "game.memory.longterm", "game.memory.embedders", "game.saves", "game.saves.slot",
         "game.saves.check", "game.stories", "game.cli.headless", "game.cli"]
 
 
+@pytest.mark.slow
 def test_core_does_not_import_textual():
     code = "import sys\n" + "".join(f"import {m}\n" for m in CORE) + (
         "bad = [m for m in sys.modules if m == 'textual' or m.startswith(('textual.', 'game.ui'))]\n"

@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from game.cli import main
 from game.core.records import Amended
 from game.saves.check import check, repair
 from game.saves.names import SlotError, check_name
@@ -23,13 +24,18 @@ def _env(server, saves):
     return env
 
 
-def test_resume_after_the_process_is_killed_mid_step(server, saves, seed_path):
+@pytest.mark.slow
+def test_resume_after_the_process_is_killed_mid_step(server, saves, seed_path, monkeypatch, capsys):
+    """Only the killed game is a process of its own (the kill is the point); the game before it
+    and the one that resumes after it run in this process, as `recurrent write` (a process start
+    apiece saved, the same slot on disk either way)."""
     env = _env(server, saves)
-    cmd = [sys.executable, "-m", "game", "write", "--slot", "k", "--steps"]
-    done = subprocess.run(cmd + ["3", "--story", str(seed_path)], env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
+    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "RECURRENT_MODEL", "RECURRENT_SAVES_DIR", "RECURRENT_RETRY_BASE"):
+        monkeypatch.setenv(name, env[name])
+    assert main(["write", "--slot", "k", "--steps", "3", "--story", str(seed_path)]) == 0, capsys.readouterr().err
     server.fail("ok", "ok", "ok", "hold")  # step 4 completes; step 5's bookkeeping call hangs
-    proc = subprocess.Popen(cmd + ["5"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([sys.executable, "-m", "game", "write", "--slot", "k", "--steps", "5"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         assert server.holding.wait(60)
         proc.send_signal(signal.SIGKILL)
@@ -40,8 +46,7 @@ def test_resume_after_the_process_is_killed_mid_step(server, saves, seed_path):
         assert slot.story.taken == 4
         assert {e.id for e in slot.story.entries()} == slot.memory.stored_ids()
     assert check(saves, "k").ok
-    again = subprocess.run(cmd + ["1"], env=env, capture_output=True, text=True, timeout=120)
-    assert again.returncode == 0, again.stderr
+    assert main(["write", "--slot", "k", "--steps", "1"]) == 0, capsys.readouterr().err
     with Slot.open(saves, "k", memory=False) as slot:
         assert slot.story.taken == 5
 
@@ -57,6 +62,7 @@ async def test_torn_last_line_is_dropped_on_open(server, saves, seed_path, end_g
     assert (saves / "test" / JOURNAL).read_bytes().endswith(b"\n")
 
 
+@pytest.mark.slow
 async def test_index_behind_the_journal_is_caught_up(server, saves, seed_path, end_game, new_game):
     game = await new_game(server, saves, seed_path)
     await game.step("Check the lamp.")
@@ -74,6 +80,7 @@ async def test_index_behind_the_journal_is_caught_up(server, saves, seed_path, e
         assert last.number == 1
 
 
+@pytest.mark.slow
 async def test_damage_is_named_and_repaired(server, saves, seed_path, end_game, new_game):
     game = await new_game(server, saves, seed_path)
     await game.step("Check the lamp.")
@@ -100,6 +107,7 @@ async def test_damage_is_named_and_repaired(server, saves, seed_path, end_game, 
     assert check(saves, "test").ok
 
 
+@pytest.mark.slow
 async def test_one_slot_one_game(server, saves, seed_path, end_game, new_game):
     game = await new_game(server, saves, seed_path)
     with pytest.raises(SlotError, match="in use"):

@@ -8,9 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from game.cli import main
 from game.saves.slot import copy_slot
 from game.core.settings import load_settings, save_settings
+
+pytestmark = pytest.mark.slow  # a real process writes a slot with the debug log on
 
 ROOT = Path(__file__).resolve().parents[1]
 

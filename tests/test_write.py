@@ -15,6 +15,7 @@ def run(capsys, *args):
     return code, out, err
 
 
+@pytest.mark.slow
 def test_fifty_steps_headless(game_env, saves, seed_path, tmp_path, capsys):
     actions = tmp_path / "actions.txt"
     actions.write_text("2\n\nClimb the lamp housing and look for the keeper.\n3\n", encoding="utf-8")
@@ -121,6 +122,7 @@ def test_a_bundled_story_is_named_without_its_path(game_env, saves, tmp_path, mo
     assert not (saves / "ferry-2").exists()
 
 
+@pytest.mark.slow
 def test_a_terminal_gets_a_progress_bar_with_the_time_left(game_env, saves, seed_path, tmp_path):
     import os
     import pty

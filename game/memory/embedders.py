@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,13 @@ def _import_wordllama():
     return wordllama, WordLlama
 
 
+# One loaded model a size for the whole process: loading takes about 0.3 s, which every slot
+# opened (the title's continue, a branch, the tests' thousands) paid again. Its vectors are
+# read-only, so the slots' threads share it as one slot's threads already do.
+_LOADED: dict[int, Any] = {}
+_LOADING = threading.Lock()
+
+
 @register_embedding_function
 class WordLlamaEmbedder(EmbeddingFunction[Documents]):
     """WordLlama's 256-dimension static token embeddings, weights shipped inside its wheel.
@@ -49,15 +57,18 @@ class WordLlamaEmbedder(EmbeddingFunction[Documents]):
 
     def _load(self):
         if self._model is None:
-            try:
-                wordllama, WordLlama = _import_wordllama()
+            with _LOADING:
+                if self.dim not in _LOADED:
+                    try:
+                        wordllama, WordLlama = _import_wordllama()
 
-                # 0.4.0 looks for its tokenizer in the wrong folder and would try the
-                # network; pointing cache_dir at the package's own folder avoids both.
-                folder = os.path.dirname(wordllama.__file__)
-                self._model = WordLlama.load(dim=self.dim, cache_dir=folder, disable_download=True)
-            except Exception as error:  # an import or file error, reported in one line
-                raise EmbedderError(f"cannot load the wordllama embedder: {error}") from None
+                        # 0.4.0 looks for its tokenizer in the wrong folder and would try the
+                        # network; pointing cache_dir at the package's own folder avoids both.
+                        folder = os.path.dirname(wordllama.__file__)
+                        _LOADED[self.dim] = WordLlama.load(dim=self.dim, cache_dir=folder, disable_download=True)
+                    except Exception as error:  # an import or file error, reported in one line
+                        raise EmbedderError(f"cannot load the wordllama embedder: {error}") from None
+                self._model = _LOADED[self.dim]
         return self._model
 
     def __call__(self, input: Documents) -> Embeddings:

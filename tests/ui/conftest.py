@@ -74,3 +74,14 @@ def make_prepared_slot(saves: Path, seed_path: Path, name: str = "lighthouse", s
     header = json.loads((saves / name / "header.json").read_text())
     header["updated"] = AT.isoformat()
     (saves / name / "header.json").write_text(json.dumps(header))
+
+
+UI = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items):
+    """Every test here drives the whole Textual app (1-5 s each on 2 cores): `slow`, left out of
+    the edit-test loop (`pytest -m "not slow"`), run by the full command."""
+    for item in items:
+        if UI in Path(item.path).parents:
+            item.add_marker(pytest.mark.slow)

@@ -169,7 +169,9 @@ async def test_the_export_offers_every_format(ui_env, saves, seed_path, tmp_path
 
 @pytest.fixture
 def held_memory(monkeypatch):
-    """(entered, gate): opening long-term memory waits, once begun, until the test sets the gate."""
+    """`held_memory()` -> (entered, gate): from then on, opening long-term memory waits, once begun,
+    until the test sets the gate. Called after the slot is made, since making one opens its memory
+    too (held then, the test's own setup waited out the gate's 15 s)."""
     from game.saves.slot import Slot
 
     entered, gate = threading.Event(), threading.Event()
@@ -180,14 +182,17 @@ def held_memory(monkeypatch):
         gate.wait(15)
         return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(Slot, "open_memory", held)
-    yield entered, gate
+    def hold():
+        monkeypatch.setattr(Slot, "open_memory", held)
+        return entered, gate
+
+    yield hold
     gate.set()
 
 
 async def test_the_story_is_on_screen_before_long_term_memory_opens(ui_env, saves, seed_path, app_for, held_memory):
-    entered, gate = held_memory
     long_story(saves, seed_path, "long", steps=30)
+    entered, gate = held_memory()
     app = app_for(saves, slot="long")
     async with app.run_test() as pilot:
         await until(pilot, lambda: entered.is_set())
@@ -205,8 +210,8 @@ async def test_leaving_while_memory_opens_lets_go_of_the_slot(ui_env, saves, see
     from game.saves.names import SlotError
     from game.saves.slot import Slot
 
-    entered, gate = held_memory
     long_story(saves, seed_path, "long", steps=10)
+    entered, gate = held_memory()
     app = app_for(saves, slot="long")
     async with app.run_test() as pilot:
         await until(pilot, lambda: entered.is_set())
