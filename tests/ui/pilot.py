@@ -4,8 +4,9 @@ from __future__ import annotations
 import time
 
 
-async def until(pilot, condition, timeout: float = 15.0) -> None:
-    """Let the app run until `condition()` holds (workers and threads included)."""
+async def until(pilot, condition, timeout: float = 40.0) -> None:
+    """Let the app run until `condition()` holds (workers and threads included). The bound is
+    generous: a loaded 2-core machine (a CI run beside other work) can take many seconds."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         await pilot.pause(0.02)
