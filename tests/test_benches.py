@@ -17,11 +17,12 @@ BENCH = ROOT / "bench"
 
 # Scripts the smoke test cannot run here, and why. Anything else with a `__main__` must take --quick.
 NOT_RUN = {
-    "cache.py": "owned by issue 20 change (the local engine); no --quick yet",
-    "local_build.py": "owned by issue 20 change (the local engine); no --quick yet",
-    "local_model.py": "owned by issue 20 change (the local engine); no --quick yet",
-    "offline.py": "owned by issue 20 change (the local engine); no --quick yet",
-    "install.py": "pip-installs a fresh clone, which needs PyPI; run it by hand",
+    "cache.py": "minutes of the bundled model on three kinds of llama.cpp server; its servers start in tests/test_llama_server.py",
+    "local_build.py": "builds llama.cpp from source, 7-12 minutes a build; run by hand",
+    "local_model.py": "minutes of the bundled model; tests/test_local.py plays it for three steps",
+    "offline.py": "minutes of the bundled model in a network namespace; tests/test_local.py plays it for three steps",
+    "install.py": "pip-installs a fresh clone, which needs PyPI; .ci/run runs `install.py newest --check`",
+    "engines.py": "compares with llama-cpp-python compiled in a venv of its own (7-12 minutes to build); run by hand",
     "soak.py": "its soak (10 kills) and the section it writes run in tests/test_crash.py",
 }
 
