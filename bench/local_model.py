@@ -48,6 +48,13 @@ class Timed:
     def last(self):
         return self.backend.last
 
+    @property
+    def token_scale(self) -> float:
+        return self.backend.token_scale
+
+    async def context_window(self):
+        return await self.backend.context_window()
+
     async def stream(self, messages, **kwargs):
         started = time.perf_counter()
         first = None

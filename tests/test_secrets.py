@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from game.cli import main
-from game.saves.slot import copy_slot
+from game.saves.branch import copy_slot
 from game.core.settings import load_settings, save_settings
 
 ROOT = Path(__file__).resolve().parents[1]

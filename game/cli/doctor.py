@@ -80,8 +80,8 @@ async def _answers(backend, timeout: float) -> tuple[bool, str]:
 
 
 def _check_backend(report: Report, settings, timeout: float | None) -> None:
-    from game.llm import from_settings
-    from game.llm.detect import choose
+    from game.session import make_backend as from_settings
+    from game.session.checks import choose_backend as choose
     from game.core.errors import one_line
 
     try:
@@ -122,7 +122,7 @@ def _check_backend(report: Report, settings, timeout: float | None) -> None:
 def _check_models(report: Report, choice) -> None:
     """The models the server lists (informational: some servers list none)."""
     from game.core.errors import one_line
-    from game.llm.models import list_models
+    from game.session.checks import list_models
 
     try:
         names = list_models(choice.base_url)
@@ -189,7 +189,7 @@ async def _with_close(backend, timeout: float) -> tuple[bool, str]:
 
 def _check_embedder(report: Report, config) -> None:
     from game.core.errors import one_line
-    from game.memory.embedders import make_embedder
+    from game.session.checks import make_embedder
 
     try:
         started = time.perf_counter()
@@ -202,7 +202,7 @@ def _check_embedder(report: Report, config) -> None:
 
 
 def _check_saves(report: Report, root) -> None:
-    from game.saves.slot import list_slots
+    from game.session.checks import slot_names as list_slots
 
     if root.is_dir():
         writable = os.access(root, os.W_OK | os.X_OK)
@@ -224,7 +224,7 @@ def _check_chroma(report: Report, config) -> None:
         report.add("chroma", "embedded (one folder inside each save slot)")
         return
     try:
-        from game.memory.longterm import server_client
+        from game.session.checks import chroma_server as server_client
 
         server_client(config.host, config.port)
         report.add("chroma", f"server {config.host}:{config.port} reachable (one collection per slot)")

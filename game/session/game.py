@@ -1,94 +1,97 @@
-"""One playthrough, opened the same way by every face of the game.
+"""One playthrough, and every verb a face may use on it.
 
-`Game` holds the slot, the narrator, the model backend and the reader's preferences. The
-TUI opens one in a thread worker, `recurrent write` opens one directly, and the tests open
-them too, so a new game gets its preferences, its backend and its cleanup from one place.
+`Game` holds the slot, the narrator, the model and the reader's preferences. The TUI, `recurrent
+write` and the tests open one the same way, so a new game gets its preferences, its backend and
+its cleanup from one place, and no face reaches past it to the engine or the saves.
 """
 from __future__ import annotations
 
 import asyncio
 import shutil
 import tempfile
-import threading
 from pathlib import Path
-from typing import Callable
+from typing import Awaitable, Callable
 
 from game.core.errors import PlayerError
-from game.core.models import Preferences
-from game.core.settings import Settings, load_settings
-from game.engine.narrator import EngineSettings, Narrator
-from game.core.paths import default_saves_dir
+from game.core.settings import Settings
+from game.engine import edits
+from game.engine.narrator import Narrator
+from game.saves.branch import branch_at, copy_slot
+from game.saves.export import write_transcript
 from game.saves.names import SlotError
 from game.saves.slot import MemoryConfig, Slot, SlotExists, delete_slot
+from game.session.model import Model
+from game.session.settings import engine_settings, memory_config, prefs_from
 
-
-def settings_from(args) -> Settings:
-    return load_settings(
-        model=getattr(args, "model", None),
-        backend=getattr(args, "backend", None),
-        base_url=getattr(args, "base_url", None),
-        gguf=getattr(args, "gguf", None),
-        saves_dir=getattr(args, "saves_dir", None),
-    )
-
-
-def saves_root(args, settings: Settings) -> Path:
-    explicit = getattr(args, "saves_dir", None) or settings.saves_dir
-    return Path(explicit).expanduser() if explicit else default_saves_dir()
-
-
-def memory_config(settings: Settings) -> MemoryConfig:
-    return MemoryConfig(host=settings.chroma_host, port=settings.chroma_port, seconds=settings.memory_timeout)
-
-
-def prefs_from(settings: Settings, seed, current: Preferences | None = None) -> Preferences:
-    """The reader's preferences: the player's settings, the seed's content rating (kept from
-    `current`, the story's own, when there is one)."""
-    rating = current.rating if current is not None else seed.rating
-    return Preferences(person=settings.person, tone=settings.tone, paragraph_words=settings.paragraph_words, rating=rating)
-
-
-def engine_settings(settings: Settings) -> EngineSettings:
-    """The engine's share of the player's settings."""
-    return EngineSettings(settings.temperature, settings.memory_words, settings.prompt_tokens, settings.context)
+_open_games: set["Game"] = set()  # not yet closed: what `close_all` waits for as a face ends
 
 
 class Game:
-    """One playthrough. `open` and `close` block (a slot opens and levels its memory): from an
-    event loop, call `open` in a thread and await `close`."""
+    """One playthrough. Open it with `await Game.open(...)` and end it with `await close()`, or
+    `abandon()` when the face that opened it has gone (it is closed in the background)."""
 
-    def __init__(self, settings: Settings, slot: Slot, backend=None, *, fresh: bool = False) -> None:
+    def __init__(self, settings: Settings, slot: Slot, model: Model | None = None, *, fresh: bool = False) -> None:
         self.settings = settings
         self.slot = slot
         self.fresh = fresh  # this game made the slot: if it ends with no step told, it leaves none behind
-        # A backend, or a function that gives one (the TUI shares one backend between games).
-        self._given: Callable | None = backend if callable(backend) else (lambda: backend) if backend else None
-        self._backend = None
-        self._lock = threading.Lock()
+        self.model = model if model is not None else Model(settings)
+        self._own_model = model is None  # a shared model (the TUI's) belongs to its giver
+        self._narrator: Narrator | None = None
         self._closing: asyncio.Future | None = None
-        self.narrator = Narrator(slot, None, engine_settings(settings))
         self.throwaway: Path | None = None  # a playtest's own folder, deleted with its slot when the game closes
+        _open_games.add(self)
+
+    # -- opening ---------------------------------------------------------------------------
+    @classmethod
+    async def open(cls, settings: Settings, saves: Path, name: str, seed=None, model: Model | None = None, *,
+                   reading: bool = False, playtest: bool = False,
+                   shown: Callable[[object], Awaitable[None]] | None = None) -> "Game":
+        """Slot `name` opened off the event loop (see `open_now`). With `shown`, the story is given
+        to it before long-term memory (which grows with the story) opens, so a face can show it
+        first. If the caller is cancelled meanwhile (the player left), or memory cannot be opened,
+        the game is closed once what is under way in its thread is done."""
+        def read() -> Game:
+            if playtest:
+                game = cls.playtest(settings, seed, model)
+            else:
+                game = cls.open_now(settings, saves, name, seed, model, memory=shown is None, reading=reading)
+            game.story.words()  # counted here, off the event loop: a status line shows it
+            return game
+
+        game = await _seen_through(asyncio.to_thread(read), None)
+        if game.slot.memory is None:
+            if shown is not None:
+                try:
+                    await shown(game.story)
+                except BaseException:
+                    game.abandon()  # the player left before the story was shown
+                    raise
+            try:
+                await _seen_through(asyncio.to_thread(game.open_memory), game)
+            except PlayerError:
+                game.abandon()  # its memory could not be opened: let go of the slot
+                raise
+        return game
 
     @classmethod
-    def open(cls, settings: Settings, saves: Path, name: str, seed=None, backend=None, memory: bool = True,
-             reading: bool = False) -> "Game":
-        """Slot `name` in `saves`, new from `seed` when one is given. A slot that holds only that
-        same seed (a game that died before its first step) goes on; any other story is refused.
-        With `memory` False an existing slot's long-term memory (which grows with the story) is
-        left for `open_memory`, so a face can show the story first. `reading`: a player opened it
-        to read and play (the title's Continue goes back to it); a headless run writes nothing
-        until a step is told."""
+    def open_now(cls, settings: Settings, saves: Path, name: str, seed=None, model: Model | None = None,
+                 memory: bool = True, reading: bool = False) -> "Game":
+        """Blocking. Slot `name` in `saves`, new from `seed` when one is given. A slot that holds only
+        that same seed (a game that died before its first step) goes on; any other story is refused.
+        With `memory` False an existing slot's long-term memory is left for `open_memory`.
+        `reading`: a player opened it to read and play (the title's Continue goes back to it); a
+        headless run writes nothing until a step is told."""
         config = memory_config(settings)
         if seed is None:
             slot = Slot.open(saves, name, config, memory=memory)
             if reading:
                 slot.mark_opened()
-            return cls(settings, slot, backend)
+            return cls(settings, slot, model)
         try:
             slot = Slot.create(saves, name, seed, prefs_from(settings, seed), config=config)
         except SlotExists:
             slot = _begun_with(Slot.open(saves, name, config), seed)
-        return cls(settings, slot, backend, fresh=True)
+        return cls(settings, slot, model, fresh=True)
 
     def open_memory(self) -> None:
         """Open long-term memory and bring it level with the journal, if `open` left it. Blocking."""
@@ -97,9 +100,9 @@ class Game:
             self.slot.level_journal()  # a crash mid-append: that record never counted
 
     @classmethod
-    def playtest(cls, settings: Settings, seed, backend=None) -> "Game":
-        """A throwaway game of `seed` (the studio's playtest), in a folder of its own outside the
-        saves: nothing of it is listed or kept, and closing the game deletes it."""
+    def playtest(cls, settings: Settings, seed, model: Model | None = None) -> "Game":
+        """Blocking. A throwaway game of `seed` (the studio's playtest), in a folder of its own outside
+        the saves: nothing of it is listed or kept, and closing the game deletes it."""
         folder = Path(tempfile.mkdtemp(prefix="recurrent-playtest-"))
         try:
             # Memory in the slot's own folder even when the player's games use a Chroma server.
@@ -107,7 +110,7 @@ class Game:
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
-        game = cls(settings, slot, backend, fresh=True)
+        game = cls(settings, slot, model, fresh=True)
         game.throwaway = folder
         return game
 
@@ -119,44 +122,115 @@ class Game:
     def name(self) -> str:
         return self.slot.name
 
-    def backend(self):
-        """The model backend, made on first use; NoBackend (with how to set one up) if there is none.
-        Blocking the first time (a probe for Ollama, the local model's start)."""
-        with self._lock:
-            if self._given is not None:
-                backend = self._given()
-            else:
-                if self._backend is None:
-                    from game.llm import from_settings
+    @property
+    def saves(self) -> Path:
+        return self.slot.root
 
-                    self._backend = from_settings(settings=self.settings)
-                backend = self._backend
-            self.narrator.backend = backend
-            return backend
+    def lineage(self) -> dict:
+        """Where this slot came from (parent, fork step, the choice that started it), for exports."""
+        return self.slot.lineage()
+
+    # -- telling: the model's work -----------------------------------------------------------
+    async def narrator(self) -> Narrator:
+        """The narrator, given the model's backend (made in a thread the first time). A new
+        backend (the settings changed) gets a new narrator: what it learnt of the old is void."""
+        backend = await self.model.ready()
+        if self._narrator is None or self._narrator.backend is not backend:
+            self._narrator = Narrator(self.slot, backend, engine_settings(self.settings))
+        return self._narrator
+
+    async def begin(self, on_text=None, on_notice=None, on_options=None):
+        """The opening paragraph (step 0), if the story has none yet."""
+        return await (await self.narrator()).begin(on_text, on_notice, on_options)
+
+    async def tell(self, action: str, on_text=None, on_notice=None, on_options=None):
+        """The next step, for the player's `action`. Nothing is saved unless all of it is told."""
+        return await (await self.narrator()).step(action, on_text, on_notice, on_options)
+
+    async def retry(self, on_text=None, on_notice=None, on_options=None):
+        """The last step told again; the telling before is kept as a version to flip back to."""
+        return await (await self.narrator()).retry(on_text, on_notice, on_options)
+
+    # -- the player's own changes: one journal record each --------------------------------
+    async def undo(self):
+        return await edits.undo(self.slot)
+
+    async def edit(self, number: int, paragraph: str) -> None:
+        await edits.edit(self.slot, number, paragraph)
+
+    async def flip(self, number: int, index: int) -> None:
+        await edits.flip(self.slot, number, index)
+
+    async def remember(self, text: str) -> None:
+        """The player's own words for the story's memory (the recap the narrator reads)."""
+        await edits.set_memory(self.slot, text)
+
+    async def pin(self, notes: list[str]) -> None:
+        await edits.set_pinned(self.slot, notes)
+
+    async def forget(self, entry_id: str) -> None:
+        await edits.forget(self.slot, entry_id)
+
+    async def amend(self, entry_id: str, text: str) -> None:
+        await edits.amend(self.slot, entry_id, text)
+
+    async def search(self, query: str, limit: int) -> list[tuple[object, str]]:
+        """Long-term memory's entries for `query`, each with why it was found; the latest entries
+        when the query is empty; none while memory is not open."""
+        memory = self.slot.memory
+        if memory is None:
+            return []
+        if not query.strip():
+            return [(entry, "latest") for entry in reversed(self.story.entries()[-limit:])]
+        hits = await asyncio.to_thread(memory.search, query, limit, len(self.story.steps) + 1)  # a Chroma query
+        return [(hit.entry, hit.why) for hit in hits]
 
     async def use_settings(self, settings: Settings) -> bool:
         """New settings from the next step on: the engine's share at once, the way the story is
         told as a record of the story (so it survives a reload). True if the story changed."""
         self.settings = settings
-        self.narrator.settings = engine_settings(settings)
+        if self._narrator is not None:
+            self._narrator.settings = engine_settings(settings)
         wanted = prefs_from(settings, self.story.seed, self.story.prefs)
         if wanted == self.story.prefs:
             return False
-        await self.narrator.set_prefs(wanted)
+        await edits.set_prefs(self.slot, wanted)
         return True
 
+    # -- new slots from this one, and transcripts -----------------------------------------
+    async def branch(self, step: int, new: str) -> str:
+        """A new slot `new` whose story is this one's steps 0..`step`; this one goes on as it is."""
+        return await asyncio.to_thread(branch_at, self.saves, self.name, step, new, memory_config(self.settings))
+
+    async def save_as(self, new: str) -> None:
+        """A copy of the whole story as slot `new` (a branch at the last step)."""
+        await asyncio.to_thread(copy_slot, self.saves, self.name, new, memory_config(self.settings))
+
+    async def export(self, fmt: str, path: str) -> Path:
+        """The story written to `path` as `fmt` (an e-book of a long story takes a moment)."""
+        slot = self.slot
+        return await asyncio.to_thread(write_transcript, slot.story, path, slot.name, fmt, slot.lineage(), slot.root)
+
+    # -- closing ---------------------------------------------------------------------------
     async def close(self) -> None:
-        """Idempotent, and whole even when the caller is cancelled: the TUI closes a game from
-        its screen, and again (waiting for that close to finish) as the app ends."""
+        """Idempotent, and whole even when the caller is cancelled: a face closes a game, and
+        again (waiting for that close to finish) as it ends."""
         if self._closing is None:
             self._closing = asyncio.ensure_future(self._close())
         await asyncio.shield(self._closing)
 
+    def abandon(self) -> None:
+        """Close the game in the background: its face has gone. `close_all` waits for it."""
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self._close())
+
     async def _close(self) -> None:
-        await asyncio.to_thread(self._close_slot)
-        backend, self._backend = self._backend, None
-        if backend is not None:  # only the one this game made; a shared one belongs to its giver
-            await backend.close()
+        try:
+            await asyncio.to_thread(self._close_slot)
+            if self._own_model:
+                await self.model.close()
+        finally:
+            _open_games.discard(self)
 
     def _close_slot(self) -> None:
         slot = self.slot
@@ -173,6 +247,31 @@ class Game:
                 delete_slot(slot.root, slot.name)  # nothing but the seed: leave no empty slot behind
             except PlayerError:
                 pass  # an empty slot left behind costs nothing: the same seed goes on from it
+
+
+async def close_all() -> None:
+    """Every game not yet closed, closed (or its closing finished): a face ends."""
+    for game in list(_open_games):
+        try:
+            await game.close()  # closing twice is harmless
+        except Exception:  # noqa: BLE001 - the face is ending; one game's failure must not keep the others open
+            _open_games.discard(game)
+
+
+async def _seen_through(work, game: Game | None):
+    """`work` (opening a slot, or its memory) seen through even if the caller is cancelled
+    meanwhile: then the game it opened (or `game`) is abandoned once the work is done."""
+    task = asyncio.ensure_future(work)
+    try:
+        result = await asyncio.shield(task)
+    except asyncio.CancelledError:
+        def close(done) -> None:
+            opened = game if game is not None else (None if done.cancelled() or done.exception() else done.result())
+            if opened is not None:
+                opened.abandon()
+        task.add_done_callback(close)
+        raise
+    return result if game is None else game
 
 
 def _begun_with(slot: Slot, seed) -> Slot:
@@ -195,4 +294,3 @@ def _only_the_seed(story) -> bool:
     if not story.steps:
         return True
     return story.taken == 0 and story.steps[0].version.paragraph == story.seed.opening.strip()
-

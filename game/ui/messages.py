@@ -49,6 +49,7 @@ class TurnFailed(Message):
     turn: int
     error: str
     hint: str = ""
+    retry: bool = True  # trying again may help (not when no backend could be made)
 
 
 @dataclass

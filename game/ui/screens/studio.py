@@ -382,15 +382,12 @@ class StudioScreen(Screen):
     # -- playtest -------------------------------------------------------------------------
     def action_playtest(self) -> None:
         """Play the seed as it stands in a throwaway slot; back here with everything as it was."""
-        from game.ui.screens.new_game import SetupScreen
-        from game.ui.screens.play import PlayScreen
-
         if not self.validate_now():
             return
         if self.seed.placeholders or self.seed.openings:
-            self.app.push_screen(SetupScreen(self.seed, playtest=True))
+            self.app.go("setup", self.seed, playtest=True)
         else:
-            self.app.push_screen(PlayScreen("playtest", self.seed.filled(), throwaway=True))
+            self.app.go("play", "playtest", self.seed.filled(), throwaway=True)
 
     # -- suggestions ----------------------------------------------------------------------
     @on(Button.Pressed, "#suggest-options")
@@ -409,21 +406,17 @@ class StudioScreen(Screen):
         if not kind:
             self.notify("the model suggests world entries (World tab, F4) and options (Lists tab, F3)")
             return
-        try:
-            backend = self.app.backend()
-        except PlayerError as error:
-            self.notify(with_hint(error), severity="error", timeout=10)
-            return
-        self.query_one("#studio-status", Static).update(f"asking {getattr(backend, 'model', 'the model')} for "
+        self.query_one("#studio-status", Static).update(f"asking the model for "
                                                         f"{'world entries' if kind == 'world' else 'three options'}…")
-        self.suggest(backend, kind, copy.deepcopy(self.data))
+        self.suggest(kind, copy.deepcopy(self.data))
 
     @work(exclusive=True, group="suggest")
-    async def suggest(self, backend, kind: str, data: dict) -> None:
+    async def suggest(self, kind: str, data: dict) -> None:
         from game.stories.writer import suggest_options, suggest_world
 
         about = {key: str(data.get(key) or "") for key in ("title", "premise", "opening")}
         try:
+            backend = await self.app.model.ready()  # made off the event loop: a probe may take seconds
             if kind == "world":
                 taken = [str(e.get("name", "")) for e in data["world"]]
                 entries = await suggest_world(backend, genre=str(data.get("genre") or ""), taken=taken, **about)
@@ -437,8 +430,6 @@ class StudioScreen(Screen):
 
     @on(Suggested)
     def suggested(self, message: Suggested) -> None:
-        from game.ui.screens.suggestion import SuggestionScreen
-
         self.show_status()  # it said it was asking the model
         if message.error:
             self.notify(message.error, severity="error", timeout=10)
@@ -451,7 +442,7 @@ class StudioScreen(Screen):
                 self.notify("suggestion rejected; nothing changed")
 
         current = self.data.get("options") or [] if message.kind == "options" else []
-        self.app.push_screen(SuggestionScreen(message.kind, message.value, current), answered)
+        self.app.go("suggestion", message.kind, message.value, current, then=answered)
 
     def accept(self, kind: str, value: list) -> None:
         if kind == "world":
