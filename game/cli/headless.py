@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from game.core.events import Notice
 from game.core.files import Unreadable, read_capped
 from game.session import Game, Model, SlotError, check_out, markdown, pick, saves_root, settings_from
 
@@ -96,16 +97,17 @@ async def write(args) -> int:
 async def _tell(game: Game, args, lines: list[str]) -> None:
     progress = Progress(args.steps)
 
-    def notice(event) -> None:
-        progress.say(event.text)
+    def hear(event) -> None:
+        if isinstance(event, Notice):  # the paragraphs are printed once the story is written
+            progress.say(event.text)
 
     fallbacks = 0
     try:
-        await game.begin(None, notice)
+        await game.begin(hear)
         for index in range(args.steps):
             line = lines[index] if index < len(lines) else ""
             action = pick(line, game.story.options, empty="first")
-            step = await game.tell(action, None, notice)
+            step = await game.tell(action, hear)
             fallbacks += step.version.fallback
             progress.show(index + 1)  # printed only once the step is in the journal
     finally:

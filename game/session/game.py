@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Awaitable, Callable
 
 from game.core.errors import PlayerError
+from game.core.events import Options, Sink, Text
 from game.core.settings import Settings
 from game.engine import edits
 from game.engine.narrator import Narrator
@@ -139,17 +140,18 @@ class Game:
             self._narrator = Narrator(self.slot, backend, engine_settings(self.settings))
         return self._narrator
 
-    async def begin(self, on_text=None, on_notice=None, on_options=None):
-        """The opening paragraph (step 0), if the story has none yet."""
-        return await (await self.narrator()).begin(on_text, on_notice, on_options)
+    async def begin(self, hear: Sink | None = None):
+        """The opening paragraph (step 0), if the story has none yet. `hear` is given the turn's
+        events as they come (game/core/events.py)."""
+        return await (await self.narrator()).begin(*_listeners(hear))
 
-    async def tell(self, action: str, on_text=None, on_notice=None, on_options=None):
+    async def tell(self, action: str, hear: Sink | None = None):
         """The next step, for the player's `action`. Nothing is saved unless all of it is told."""
-        return await (await self.narrator()).step(action, on_text, on_notice, on_options)
+        return await (await self.narrator()).step(action, *_listeners(hear))
 
-    async def retry(self, on_text=None, on_notice=None, on_options=None):
+    async def retry(self, hear: Sink | None = None):
         """The last step told again; the telling before is kept as a version to flip back to."""
-        return await (await self.narrator()).retry(on_text, on_notice, on_options)
+        return await (await self.narrator()).retry(*_listeners(hear))
 
     # -- the player's own changes: one journal record each --------------------------------
     async def undo(self):
@@ -272,6 +274,13 @@ async def _seen_through(work, game: Game | None):
         task.add_done_callback(close)
         raise
     return result if game is None else game
+
+
+def _listeners(hear: Sink | None) -> tuple:
+    """The narrator's three listeners (text, notice, options), each giving `hear` its event."""
+    if hear is None:
+        return None, None, None
+    return (lambda text: hear(Text(text))), hear, (lambda options: hear(Options(tuple(options))))
 
 
 def _begun_with(slot: Slot, seed) -> Slot:

@@ -15,7 +15,7 @@ from textual.widgets import Button, Input
 
 from game.core.errors import PlayerError, one_line
 from game.session import CONTINUE, NoModel, pick
-from game.ui.messages import TurnFailed, TurnFinished, TurnNotice, TurnOptions, TurnText
+from game.ui.messages import TurnFailed, TurnFinished, TurnNotice, TurnOptions, TurnText, turn_message
 from game.ui.widgets.options import OptionBar, OptionButton
 from game.ui.widgets.story_log import StoryLog
 
@@ -72,22 +72,16 @@ class PlayTurns(Screen):
     async def tell(self, turn: int, kind: str, action: str) -> None:
         game = self.game
 
-        def on_text(text: str) -> None:
-            self.post_message(TurnText(turn, text))
-
-        def on_notice(notice) -> None:
-            self.post_message(TurnNotice(turn, notice.text, notice.restart, notice.quiet))
-
-        def on_options(options: list[str]) -> None:
-            self.post_message(TurnOptions(turn, options))
+        def hear(event) -> None:
+            self.post_message(turn_message(turn, event))
 
         try:
             if kind == "begin":
-                step = await game.begin(on_text, on_notice, on_options)
+                step = await game.begin(hear)
             elif kind == "retry":
-                step = await game.retry(on_text, on_notice, on_options)
+                step = await game.retry(hear)
             else:
-                step = await game.tell(action, on_text, on_notice, on_options)
+                step = await game.tell(action, hear)
         except PlayerError as error:
             # No backend could be made: trying again waits for the settings to change.
             self.post_message(TurnFailed(turn, one_line(error), error.hint, retry=not isinstance(error, NoModel)))
