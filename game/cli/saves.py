@@ -5,7 +5,7 @@ import json
 import shlex
 import sys
 
-from game.core.errors import PlayerError, one_line
+from game.core.errors import PlayerError
 from game.core.text import safe
 from game.session import FORMATS, Shelf, SlotError, check_name
 from game.session.shelf import format_of
