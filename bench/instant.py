@@ -42,5 +42,10 @@ class InstantBackend:
         notes = {"options": ["Go on.", "Look around.", "Wait."], "note": "Something changed.", "memory": self.memory}
         return schema.model_validate({key: value for key, value in notes.items() if key in schema.model_fields})
 
+    token_scale = 1.0  # its "tokens" are the estimate's own
+
+    async def context_window(self) -> None:
+        return None  # no window of its own: the engine's setting holds
+
     async def close(self) -> None:
         pass

@@ -43,6 +43,13 @@ class Timed:
     def __getattr__(self, name):  # usage, last, context_window, token_scale: the backend's own
         return getattr(self.backend, name)
 
+    @property
+    def token_scale(self) -> float:
+        return self.backend.token_scale
+
+    async def context_window(self):
+        return await self.backend.context_window()
+
     async def stream(self, messages, **kwargs):
         started = time.perf_counter()
         first = None

@@ -36,3 +36,27 @@ def test_the_import_contracts_hold():
     result = subprocess.run([str(lint), "--no-cache"], capture_output=True, text=True, cwd=Path(__file__).parents[1])
     assert result.returncode == 0, result.stdout[-2000:]
     assert "0 broken" in result.stdout
+
+
+def test_no_import_cycles_in_the_game():
+    """No module of game/ reaches itself through its imports, lazy ones (inside functions) too,
+    as import-linter's grimp reads them (DESIGN.md section 4: the arrows run one way)."""
+    import grimp
+
+    graph = grimp.build_graph("game", cache_dir=None)
+    found = []
+    for module in sorted(graph.modules):
+        for imported in graph.find_modules_directly_imported_by(module):
+            if imported.startswith("game") and graph.chain_exists(imported, module):
+                found.append(f"{module} -> {imported}")
+    assert not found, found
+
+
+def test_the_faces_name_nothing_below_the_door():
+    """The UI and the command line import the session, the core and the stories only, even lazily."""
+    graph = __import__("grimp").build_graph("game", cache_dir=None)
+    faces = [m for m in graph.modules if m.startswith(("game.ui", "game.cli"))]
+    below = ("game.engine", "game.saves", "game.memory", "game.llm")
+    reached = sorted(f"{face} -> {imported}" for face in faces for imported in graph.find_modules_directly_imported_by(face)
+                     if imported.startswith(below))
+    assert reached == []

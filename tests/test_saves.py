@@ -13,7 +13,8 @@ from game.cli import main
 from game.core.records import Amended
 from game.saves.check import check, repair
 from game.saves.names import SlotError, check_name
-from game.saves.slot import JOURNAL, MARKER, Slot, copy_slot
+from game.saves.branch import copy_slot
+from game.saves.slot import JOURNAL, MARKER, Slot
 
 
 

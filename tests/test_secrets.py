@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from game.cli import main
-from game.saves.slot import copy_slot
+from game.saves.branch import copy_slot
 from game.core.settings import load_settings, save_settings
 
 pytestmark = pytest.mark.slow  # a real process writes a slot with the debug log on

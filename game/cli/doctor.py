@@ -83,8 +83,8 @@ async def _answers(backend, timeout: float) -> tuple[bool, str]:
 
 
 def _check_backend(report: Report, settings, timeout: float | None) -> None:
-    from game.llm import from_settings
-    from game.llm.detect import choose
+    from game.session import make_backend as from_settings
+    from game.session.checks import choose_backend as choose
     from game.core.errors import one_line
 
     try:
@@ -127,7 +127,7 @@ def _check_backend(report: Report, settings, timeout: float | None) -> None:
 def _check_models(report: Report, choice) -> None:
     """The models the server lists (informational: some servers list none)."""
     from game.core.errors import one_line
-    from game.llm.models import list_models
+    from game.session.checks import list_models
 
     try:
         names = list_models(choice.base_url)
@@ -172,15 +172,14 @@ def cpu_build(system: str) -> str:
 def _check_engine(report: Report) -> bool:
     """Which llama.cpp will run the local model and whether this machine can run it, asked
     before it starts (the CPU's features, the OpenMP runtime): one line either way."""
-    from game.llm import engines
+    from game.session.checks import local_engine
 
-    engine, problem = engines.chosen()
+    engine, problem, text, instead = local_engine()
     if engine is None:
         report.add("engine", problem, ok=False)
         return False
-    text = engines.described(engine)
-    if engine == engines.COMPILED and engines.installed(engines.PREBUILT):
-        text += f"; the prebuilt cannot run here: {engines.prebuilt_problem()}"
+    if instead:
+        text += f"; the prebuilt cannot run here: {instead}"
     report.add("engine", text)
     return True
 
@@ -211,7 +210,7 @@ async def _with_close(backend, timeout: float) -> tuple[bool, str]:
 
 def _check_embedder(report: Report, config) -> None:
     from game.core.errors import one_line
-    from game.memory.embedders import make_embedder
+    from game.session.checks import make_embedder
 
     try:
         started = time.perf_counter()
@@ -224,7 +223,7 @@ def _check_embedder(report: Report, config) -> None:
 
 
 def _check_saves(report: Report, root) -> None:
-    from game.saves.slot import list_slots
+    from game.session.checks import slot_names as list_slots
 
     if root.is_dir():
         writable = os.access(root, os.W_OK | os.X_OK)
@@ -246,7 +245,7 @@ def _check_chroma(report: Report, config) -> None:
         report.add("chroma", "embedded (one folder inside each save slot)")
         return
     try:
-        from game.memory.longterm import server_client
+        from game.session.checks import chroma_server as server_client
 
         server_client(config.host, config.port)
         report.add("chroma", f"server {config.host}:{config.port} reachable (one collection per slot)")

@@ -4,11 +4,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from game.core.events import Notice
 from game.core.files import Unreadable, read_capped
-from game.engine.narrator import pick
-from game.saves.export import check_out, markdown, write_transcript
-from game.saves.names import SlotError
-from game.session import Game, saves_root, settings_from
+from game.session import Game, Model, SlotError, check_out, markdown, pick, saves_root, settings_from
 
 
 MAX_ACTIONS_BYTES = 16 * 1024 * 1024  # thousands of actions; a pipe or /dev/zero is refused, not read for ever
@@ -67,51 +65,49 @@ class Progress:
             self._bar = None
 
 
-def _open(args, settings, backend) -> Game:
+async def _open(args, settings, model: Model) -> Game:
     seed = None
     if args.story:
         from game.stories.shelf import load_story
 
         seed = load_story(args.story, getattr(args, "opening", 1)).filled()
-    return Game.open(settings, saves_root(args, settings), args.slot, seed, backend=backend)
+    return await Game.open(settings, saves_root(args, settings), args.slot, seed, model)
 
 
 async def write(args) -> int:
-    from game.llm import from_settings
-
     if args.steps < 0:
         raise SlotError("--steps must be 0 or more")
     settings = settings_from(args)
     if args.out:
         check_out(args.out, saves_root(args, settings))  # refused before a step is taken, not after
     lines = _actions(args.actions)
-    backend = from_settings(settings=settings)
+    model = Model(settings)
     try:
-        game = _open(args, settings, backend)
+        await model.ready()  # no backend, no slot: a write that cannot start leaves nothing behind
+        game = await _open(args, settings, model)
         try:
             await _tell(game, args, lines)
         finally:
             await game.close()
     finally:
-        await backend.close()
+        await model.close()
     return 0
 
 
 async def _tell(game: Game, args, lines: list[str]) -> None:
-    narrator = game.narrator
-    game.backend()
     progress = Progress(args.steps)
 
-    def notice(event) -> None:
-        progress.say(event.text)
+    def hear(event) -> None:
+        if isinstance(event, Notice):  # the paragraphs are printed once the story is written
+            progress.say(event.text)
 
     fallbacks = 0
     try:
-        await narrator.begin(None, notice)
+        await game.begin(hear)
         for index in range(args.steps):
             line = lines[index] if index < len(lines) else ""
             action = pick(line, game.story.options, empty="first")
-            step = await narrator.step(action, None, notice)
+            step = await game.tell(action, hear)
             fallbacks += step.version.fallback
             progress.show(index + 1)  # printed only once the step is in the journal
     finally:
@@ -124,6 +120,6 @@ async def _tell(game: Game, args, lines: list[str]) -> None:
     elif game.fresh:  # closing a new slot with nothing but its seed removes it (Game.close)
         sys.stderr.write(f"no step was played, so the new slot {game.name} is not kept: --steps 1 or more keeps it\n")
     if args.out:
-        write_transcript(game.story, args.out, game.name, header=game.slot.lineage(), saves=game.slot.root)
+        await game.export(None, args.out)
     else:
-        sys.stdout.write(markdown(game.story, game.name, game.slot.lineage()))
+        sys.stdout.write(markdown(game.story, game.name, game.lineage()))

@@ -4,12 +4,11 @@ from __future__ import annotations
 import json
 import shlex
 import sys
-from pathlib import Path
 
-from game.core.errors import PlayerError, one_line
+from game.core.errors import PlayerError
 from game.core.text import safe
-from game.saves.export import FORMATS
-from game.saves.names import SlotError, check_name
+from game.session import FORMATS, Shelf, SlotError, check_name
+from game.session.shelf import format_of
 
 
 def register(sub, common) -> None:
@@ -47,35 +46,22 @@ def register(sub, common) -> None:
     tree.set_defaults(func=_tree)
 
 
-def _root(args) -> Path:
+def _shelf(args) -> Shelf:
+    from game.core.settings import load_settings
     from game.session import saves_root
-    from game.core.settings import load_settings
 
-    return saves_root(args, load_settings())
-
-
-def _config():
-    from game.session import memory_config
-    from game.core.settings import load_settings
-
-    return memory_config(load_settings())
+    settings = load_settings()
+    return Shelf(saves_root(args, settings), settings)
 
 
 def _list(args) -> int:
-    from game.saves.slot import list_slots, read_header
-
-    root = _root(args)
-    rows = []
-    for name in list_slots(root):
-        try:
-            rows.append(read_header(root, name))
-        except Exception as error:  # one slot that cannot be read is a line of the listing, not its end
-            rows.append({"slot": name, "error": one_line(error)})
+    shelf = _shelf(args)
+    rows = shelf.headers()
     if args.json:
         print(json.dumps(rows, indent=1))
         return 0
     if not rows:
-        print(f"no saves in {root}")
+        print(f"no saves in {shelf.root}")
     shown = [(_shown(row["slot"]), row) for row in rows]  # a folder's name may hold anything
     width = max([len(name) for name, _ in shown] + [4])
     for name, row in shown:
@@ -95,18 +81,8 @@ def _shown(name: str) -> str:
 
 
 def _show(args) -> int:
-    from game.saves.slot import JOURNAL, Slot, SlotInUse, origin_of
-
-    root = _root(args)
-    check_name(args.name)
-    try:
-        with Slot.open(root, args.name, _config()) as slot:
-            info = _about(slot.name, slot.story, slot.memory.count(), slot.path / JOURNAL, slot.origin)
-    except SlotInUse:
-        # A game is playing it: its journal is read as `export` reads it; long-term memory,
-        # which the game holds open, is not counted.
-        story, header, path = _from_journal(root, args.name)
-        info = _about(args.name, story, None, path, origin_of(header))
+    info, in_use = _shelf(args).show(args.name)
+    if in_use:
         print(f"slot {args.name} is in use by a game: shown from its journal, long-term memory not counted",
               file=sys.stderr)
     if args.json:
@@ -118,9 +94,7 @@ def _show(args) -> int:
 
 
 def _check(args) -> int:
-    from game.saves.check import check
-
-    report = check(_root(args), args.name, _config())
+    report = _shelf(args).check(args.name)
     for line in report.recovered:
         print(f"{args.name}: on opening, {line}")
     if report.ok:
@@ -133,39 +107,17 @@ def _check(args) -> int:
 
 
 def _repair(args) -> int:
-    from game.saves.check import repair
-
-    for line in repair(_root(args), args.name, _config()):
+    for line in _shelf(args).repair(args.name):
         print(f"{args.name}: {line}")
     return 0
 
 
-def _from_journal(root: Path, name: str):
-    """(story, header, journal path) read without opening the slot: no lock, no long-term memory."""
-    from game.saves.journal import Journal
-    from game.saves.slot import JOURNAL, read_header, replay, slot_folder
-
-    path = slot_folder(root, name) / JOURNAL
-    if not path.exists():
-        raise SlotError(f"no slot named {name} in {root}")
-    return replay(Journal(path).read(), name), read_header(root, name), path
-
-
-def _about(name: str, story, memories: int | None, journal: Path, origin: dict) -> dict:
-    return {"slot": name, "title": story.seed.title, "genre": story.seed.genre, "steps": story.taken,
-            "words": story.words(), "memories": memories, "journal_bytes": journal.stat().st_size,
-            "memory": story.memory, "pinned": story.pinned, "options": story.options,
-            "parent": origin.get("parent"), "fork_step": origin.get("fork_step")}
-
-
 def _delete(args) -> int:
-    from game.saves.slot import JOURNAL, delete_slot, read_header, slot_folder
-
-    root = _root(args)
-    if not args.yes and sys.stdin.isatty() and (slot_folder(root, args.name) / JOURNAL).exists():
+    shelf = _shelf(args)
+    if not args.yes and sys.stdin.isatty() and shelf.has(args.name):
         # A script's delete is meant; one typed at a terminal is asked once.
         try:
-            header = read_header(root, args.name)
+            header = shelf.header(args.name)
         except PlayerError:
             header = {"title": "cannot be read"}  # a damaged slot can still be deleted
         steps, words = header.get("steps", "?"), header.get("words", "?")
@@ -178,56 +130,44 @@ def _delete(args) -> int:
         if answer.strip().lower() not in ("y", "yes"):
             print(f"kept {args.name}")
             return 0
-    delete_slot(root, args.name)
+    shelf.delete(args.name)
     print(f"deleted {args.name}")
     return 0
 
 
 def _export(args) -> int:
-    from game.saves.export import format_of, render, write_transcript
-
-    root = _root(args)
-    story, header, _path = _from_journal(root, args.name)
-    if args.out:
-        target = write_transcript(story, args.out, args.name, args.format, header, saves=root)
-        print(f"wrote {args.name} ({FORMATS[format_of(target, args.format)]}) to {target}", file=sys.stderr)
-        return 0
-    fmt = args.format or "md"
-    if fmt == "epub" and sys.stdout.isatty():
+    shelf = _shelf(args)
+    fmt = args.format or ("md" if not args.out else None)
+    if not args.out and fmt == "epub" and sys.stdout.isatty():
+        shelf.read(args.name)  # no such slot is said first
         raise SlotError(f"an e-book is a binary file, not one for the terminal: add --out {args.name}.epub")
-    data = render(story, fmt, args.name, header)
-    if fmt == "epub":
+    made = shelf.export(args.name, fmt, args.out)
+    if args.out:
+        print(f"wrote {args.name} ({FORMATS[format_of(made, args.format)]}) to {made}", file=sys.stderr)
+    elif fmt == "epub":
         sys.stdout.flush()
-        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.write(made)
         sys.stdout.buffer.flush()
     else:
-        sys.stdout.write(data.decode("utf-8"))
+        sys.stdout.write(made.decode("utf-8"))
     return 0
 
 
 def _branch(args) -> int:
-    from game.saves.branch import branch_at
-
-    root = _root(args)
-    new = branch_at(root, args.name, args.step, args.new, _config())
+    new = _shelf(args).branch(args.name, args.step, args.new)
     print(f"branched {args.name} at step {args.step} as {new}; play it with `recurrent play --slot {shlex.quote(new)}`")
     return 0
 
 
 def _tree(args) -> int:
-    from game.saves.tree import forest, tree_lines, tree_of
+    from game.session import tree_lines
 
-    root = _root(args)
-    if args.name:
-        check_name(args.name)
-        tree = tree_of(root, args.name)
-        if tree is None:
-            raise SlotError(f"no slot named {args.name} in {root}")
-        trees = [tree]
-    else:
-        trees = forest(root)
-        if not trees:
-            print(f"no saves in {root}")
+    shelf = _shelf(args)
+    trees = shelf.trees(args.name)
+    if args.name and not trees:
+        raise SlotError(f"no slot named {args.name} in {shelf.root}")
+    if not trees:
+        print(f"no saves in {shelf.root}")
     for i, tree in enumerate(trees):
         if i:
             print()

@@ -177,18 +177,17 @@ def _settings_and_budget(tokens: int | None):
     """The player's settings (a new game's preferences come from them) and the prompt budget."""
     from game.core.errors import PlayerError
     from game.core.settings import load_settings
-    from game.engine.prompts import Budget
 
     settings = load_settings()
     total = tokens or settings.prompt_tokens
     if total < 600:
         raise PlayerError(f"--tokens {total} is too small a budget; the game uses at least 600")
-    return settings, Budget(total)
+    return settings, total
 
 
 def cmd_lint(args) -> int:
-    from game.engine.preview import first_request
     from game.session import prefs_from
+    from game.session.preview import first_request
     from game.stories.lint import lint
 
     paths = _seed_paths(args.paths)
@@ -205,7 +204,7 @@ def cmd_lint(args) -> int:
             bad += 1
             continue
         prefs = prefs_from(settings, seed)
-        found = lint(seed, prefs.paragraph_words) + first_request(seed, prefs, budget).findings()
+        found = lint(seed, prefs.paragraph_words) + first_request(seed, settings, budget).findings()
         located = [(line_of(text, f.where) if f.where else None, f) for f in found]
         for line, finding in sorted(located, key=lambda lf: (lf[1].level != "warning", lf[0] or 0)):
             print(finding.line(f"{path}:{line}" if line else str(path)))
@@ -222,8 +221,7 @@ def cmd_lint(args) -> int:
 def cmd_preview(args) -> int:
     import json
 
-    from game.engine.preview import first_request
-    from game.session import prefs_from
+    from game.session.preview import first_request
 
     try:
         seed = load_seed(find_story(args.path))
@@ -231,11 +229,11 @@ def cmd_preview(args) -> int:
         print(err)
         return 1
     settings, budget = _settings_and_budget(args.tokens)
-    preview = first_request(seed, prefs_from(settings, seed), budget, args.action)
+    preview = first_request(seed, settings, budget, args.action)
     if args.json:
         parts = [{"message": p.message + 1, "field": p.where, "what": p.label, "tokens": p.tokens, "sent": p.kept}
                  for p in preview.parts]
-        print(json.dumps({"budget": budget.total, "total": preview.total, "messages": preview.messages, "parts": parts,
+        print(json.dumps({"budget": budget, "total": preview.total, "messages": preview.messages, "parts": parts,
                           "triggered": [e.name for e in preview.triggered],
                           "findings": [f.line() for f in preview.findings()]}, indent=2, ensure_ascii=False))
         return 0
@@ -366,12 +364,12 @@ def cmd_new(args) -> int:
         return 1
     from game.core.calls import ModelError
     from game.core.settings import SettingsError
-    from game.llm import from_settings
+    from game.session import make_backend
 
     # Only what was given, so a from_settings without `backend` still works.
     chosen = {k: getattr(args, k) for k in ("model", "base_url", "backend") if getattr(args, k, None)}
     try:
-        seed = asyncio.run(_draft(from_settings, chosen, args.premise, args.genre))
+        seed = asyncio.run(_draft(make_backend, chosen, args.premise, args.genre))
     except (ModelError, SettingsError, ValueError, OSError) as err:  # settings problems are one line too
         print(f"stories new: {' '.join(str(err).split())}")
         return 1
@@ -385,10 +383,10 @@ def cmd_new(args) -> int:
     return 0
 
 
-async def _draft(from_settings, chosen: dict, premise: str, genre: str | None) -> Seed:
+async def _draft(make_backend, chosen: dict, premise: str, genre: str | None) -> Seed:
     from game.stories.writer import write_seed
 
-    backend = from_settings(**chosen)
+    backend = make_backend(**chosen)
     print(f"asking {getattr(backend, 'model', 'the model')} for a seed...", file=sys.stderr)
     try:
         return await write_seed(backend, premise, genre)

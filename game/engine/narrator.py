@@ -15,11 +15,11 @@ from typing import Callable
 
 from game.core import records as r
 from game.core.calls import InvalidOutput, ModelError, Notice
-from game.core.errors import PlayerError
 from game.core.models import Bookkeeping, Notes, Recalled, Step, Version
 from game.core.text import clip_words, safe, sentences, tokens
 from game.core.world import triggered
-from game.engine import guards
+from game.engine import edits, guards
+from game.engine.edits import StepError
 from game.engine.fallback import story_options
 from game.engine.notes import OptionsWatcher, ends_mid_sentence, mechanical_recap, whole_sentences
 from game.engine.prompts import (BEGIN, Budget, bookkeeping_messages, chapter_tokens, chapter_turns, lore_in_play,
@@ -37,10 +37,6 @@ CONTINUE = "Continue the story."
 NOTES_TOKENS = 300  # three options and a note
 SMALL_WINDOW = 1500  # a prompt budget below this forgets too soon for a good story
 TELLINGS = 3  # the most tellings of one paragraph: a stream cut short though 'finished', or too little left after the guards
-
-
-class StepError(PlayerError):
-    """A step could not be taken; nothing was saved. One line for the player."""
 
 
 @dataclass
@@ -77,7 +73,7 @@ class Narrator:
         return self.store.story
 
     async def _save(self, record: r.Record) -> None:
-        await asyncio.to_thread(self.store.commit, record)
+        await edits.save(self.store, record)
 
     # -- taking steps -------------------------------------------------------------------
     async def begin(self, on_text: TextListener | None = None, on_notice: NoticeListener | None = None,
@@ -132,44 +128,30 @@ class Narrator:
         await self._save(record)
         return self.story.steps[-1]
 
+    # -- the player's changes: journal records, saved by game/engine/edits.py --------------
     async def undo(self) -> Step:
-        if len(self.story.steps) < 2:
-            raise StepError("nothing to undo: this is the opening")
-        last = self.story.steps[-1]
-        await self._save(r.Undone())
-        return last
+        return await edits.undo(self.store)
 
-    # -- the player's edits ---------------------------------------------------------------
     async def edit(self, number: int, paragraph: str) -> None:
-        paragraph = safe(paragraph).strip()
-        if not paragraph:
-            raise StepError("a paragraph cannot be empty")
-        if not 0 <= number < len(self.story.steps):
-            raise StepError(f"there is no step {number}")
-        await self._save(r.Edited(number=number, paragraph=paragraph))
+        await edits.edit(self.store, number, paragraph)
 
     async def flip(self, number: int, index: int) -> None:
-        if not 0 <= number < len(self.story.steps) or not 0 <= index < len(self.story.steps[number].alternatives):
-            raise StepError(f"step {number} has no version {index + 1}")
-        await self._save(r.Flipped(number=number, index=index))
+        await edits.flip(self.store, number, index)
 
     async def set_memory(self, text: str) -> None:
-        await self._save(r.MemoryEdited(text=safe(text).strip()))
+        await edits.set_memory(self.store, text)
 
     async def set_pinned(self, notes: list[str]) -> None:
-        await self._save(r.Pinned(notes=[safe(n).strip() for n in notes if n.strip()]))
+        await edits.set_pinned(self.store, notes)
 
     async def set_prefs(self, prefs) -> None:
-        """The reader's preferences (person, tone, paragraph length, rating) from the next step on."""
-        await self._save(r.PrefsSet(prefs=prefs))
+        await edits.set_prefs(self.store, prefs)
 
     async def forget(self, entry_id: str) -> None:
-        await self._save(r.Forgotten(id=entry_id))
+        await edits.forget(self.store, entry_id)
 
     async def amend(self, entry_id: str, text: str) -> None:
-        if not text.strip():
-            raise StepError("a memory cannot be empty; delete it instead")
-        await self._save(r.Amended(id=entry_id, text=safe(text).strip()))
+        await edits.amend(self.store, entry_id, text)
 
     # -- the budget ----------------------------------------------------------------------
     def _reply_tokens(self) -> tuple[int, int]:
@@ -183,8 +165,7 @@ class Narrator:
         room for the paragraph, the request for notes and the notes themselves."""
         if self._window_asked is not self.backend:
             self._window_asked = self.backend
-            ask = getattr(self.backend, "context_window", None)
-            self.window = (await ask() if ask is not None else None) or self.settings.context
+            self.window = await self.backend.context_window() or self.settings.context
         total = self.settings.prompt_tokens
         if self.window:
             paragraph, notes = self._reply_tokens()
@@ -196,7 +177,7 @@ class Narrator:
                                      "(it will forget sooner); give the model a window of 4,096 tokens or more"))
         # The budget is in real tokens; the prompt is measured with the estimate, which the backend
         # has calibrated against the server's own counts (a language its tokenizer splits finely).
-        scale = getattr(self.backend, "token_scale", 1.0) or 1.0
+        scale = self.backend.token_scale or 1.0
         budget = Budget(max(600, int(total / scale)))
         budget.system = tokens(system_prompt(self.story, budget))
         return budget

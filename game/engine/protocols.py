@@ -18,11 +18,18 @@ T = TypeVar("T", bound=BaseModel)
 
 
 class Backend(Protocol):
-    """A text generator. `stream` yields prose; `structured` returns a validated pydantic model."""
+    """A text generator. `stream` yields prose; `structured` returns a validated pydantic model.
+    `context_window` is the server's, when it says (None when it does not); `token_scale` is
+    real tokens per estimated one, which the budget divides by."""
 
     model: str
     usage: Usage
     last: CallRecord
+
+    @property
+    def token_scale(self) -> float: ...
+
+    async def context_window(self) -> int | None: ...
 
     def stream(self, messages: list[Message], *, max_tokens: int, temperature: float,
                on_notice: Listener | None = None) -> AsyncIterator[str]: ...

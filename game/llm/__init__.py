@@ -3,23 +3,11 @@ from __future__ import annotations
 
 import os
 
-from game.core.calls import SETTINGS_HINT, InvalidOutput, ModelError, Notice, Usage
+from game.core.calls import InvalidOutput, ModelError, Notice, Usage
 from game.llm.base import RetryPolicy
-from game.llm.local_process import INSTALL
+from game.llm.detect import HOW_TO, NoBackend
 
 __all__ = ["InvalidOutput", "ModelError", "Notice", "RetryPolicy", "Usage", "from_settings", "NoBackend"]
-
-HOW_TO = (
-    "set OPENAI_BASE_URL (and OPENAI_API_KEY) for any OpenAI-compatible server, "
-    f"run Ollama on this machine, or for the offline model {INSTALL}"
-)
-
-
-class NoBackend(ModelError):
-    """No backend is configured or reachable; the message says how to set one up."""
-
-    hint = SETTINGS_HINT
-
 
 # A penalty on what the paragraph has already said curbs a weak model's loops. OpenAI and vLLM
 # count only the tokens of the answer being written; llama.cpp-based servers (Ollama, LM Studio,

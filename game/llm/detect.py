@@ -16,12 +16,24 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
+from game.core.calls import SETTINGS_HINT, ModelError
 from game.core.settings import PROFILES, Settings
+from game.llm.local_process import INSTALL
+from game.llm.models import OLLAMA_DEFAULT, ModelsUnknown, is_embedding_model, list_models, ollama_root  # noqa: F401 (OLLAMA_DEFAULT: named here too)
 
-OLLAMA_DEFAULT = "http://localhost:11434"
 OLLAMA_TIMEOUT = 0.5
-# Model families that only embed; Ollama lists them with the chat models.
-EMBEDDING_FAMILIES = {"bert", "nomic-bert", "jina-bert", "xlm-roberta", "bge", "clip"}
+
+
+HOW_TO = (
+    "set OPENAI_BASE_URL (and OPENAI_API_KEY) for any OpenAI-compatible server, "
+    f"run Ollama on this machine, or for the offline model {INSTALL}"
+)
+
+
+class NoBackend(ModelError):
+    """No backend is configured or reachable; the message says how to set one up."""
+
+    hint = SETTINGS_HINT
 
 
 @dataclass
@@ -31,27 +43,6 @@ class Choice:
     model: str = ""
     gguf: str | None = None
     how: str = ""  # why this one was chosen, for `recurrent doctor`
-
-
-def ollama_root() -> str:
-    """Ollama's address: OLLAMA_HOST as Ollama itself reads it ("host", "host:port" or a URL)."""
-    value = (os.environ.get("OLLAMA_HOST") or "").strip().rstrip("/")
-    if not value:
-        return OLLAMA_DEFAULT
-    if "://" not in value:
-        value = "http://" + value
-    scheme, rest = value.split("://", 1)
-    host = rest.split("/", 1)[0]
-    if ":" not in host.rsplit("]", 1)[-1]:
-        rest = rest.replace(host, f"{host}:11434", 1)
-    return f"{scheme}://{rest}"
-
-
-def is_embedding_model(entry: dict) -> bool:
-    name = str(entry.get("name") or entry.get("model") or "").lower()
-    details = entry.get("details") or {}
-    families = {str(f).lower() for f in (details.get("families") or [])} | {str(details.get("family") or "").lower()}
-    return "embed" in name or "minilm" in name or bool(families & EMBEDDING_FAMILIES)
 
 
 def ollama_models(root: str | None = None, timeout: float = OLLAMA_TIMEOUT) -> list[str] | None:
@@ -74,12 +65,10 @@ def ollama_models(root: str | None = None, timeout: float = OLLAMA_TIMEOUT) -> l
 
 
 def _openai_choice(settings: Settings, base_url: str, how: str, default_model: str | None = None) -> Choice:
-    from game.llm import NoBackend
 
     model = settings.model or default_model
     if not model:
         # A server that runs one model (llama.cpp, KoboldCpp, vLLM, LM Studio) names it in its list.
-        from game.llm.models import ModelsUnknown, list_models
 
         try:
             listed = list_models(base_url.rstrip("/"), timeout=3.0)
@@ -100,7 +89,6 @@ def _local_choice(settings: Settings, how: str) -> Choice:
 
 def _ollama_named(settings: Settings) -> Choice:
     """`--backend ollama`: its address (OLLAMA_HOST honoured) and, when no model is named, an installed one."""
-    from game.llm import NoBackend
 
     if settings.base_url:
         return _openai_choice(settings, settings.base_url, "profile ollama")
@@ -117,7 +105,6 @@ def _ollama_named(settings: Settings) -> Choice:
 
 
 def choose(settings: Settings) -> Choice:
-    from game.llm import HOW_TO, NoBackend
     from game.llm import engines
     from game.llm.local import bundled_gguf
 

@@ -12,6 +12,32 @@ from game.llm.calllog import note
 TIMEOUT = 5.0
 
 
+OLLAMA_DEFAULT = "http://localhost:11434"
+# Model families that only embed; Ollama lists them with the chat models.
+EMBEDDING_FAMILIES = {"bert", "nomic-bert", "jina-bert", "xlm-roberta", "bge", "clip"}
+
+
+def ollama_root() -> str:
+    """Ollama's address: OLLAMA_HOST as Ollama itself reads it ("host", "host:port" or a URL)."""
+    value = (os.environ.get("OLLAMA_HOST") or "").strip().rstrip("/")
+    if not value:
+        return OLLAMA_DEFAULT
+    if "://" not in value:
+        value = "http://" + value
+    scheme, rest = value.split("://", 1)
+    host = rest.split("/", 1)[0]
+    if ":" not in host.rsplit("]", 1)[-1]:
+        rest = rest.replace(host, f"{host}:11434", 1)
+    return f"{scheme}://{rest}"
+
+
+def is_embedding_model(entry: dict) -> bool:
+    name = str(entry.get("name") or entry.get("model") or "").lower()
+    details = entry.get("details") or {}
+    families = {str(f).lower() for f in (details.get("families") or [])} | {str(details.get("family") or "").lower()}
+    return "embed" in name or "minilm" in name or bool(families & EMBEDDING_FAMILIES)
+
+
 class ModelsUnknown(PlayerError):
     """The server did not say which models it has; one line."""
 
@@ -20,8 +46,6 @@ class ModelsUnknown(PlayerError):
 
 def server_for(settings: Settings) -> str | None:
     """The base URL the settings point at, without probing anything (None: the local model)."""
-    from game.llm.detect import ollama_root
-
     if settings.backend == "local" or (settings.backend == "auto" and settings.gguf):
         return None
     if settings.base_url:
@@ -42,8 +66,6 @@ def list_models(base_url: str, api_key: str | None = None, timeout: float = TIME
     """The chat models the server at `base_url` lists, sorted; ModelsUnknown in one line if it
     cannot say (down, no /models, not an OpenAI-compatible API)."""
     import openai
-
-    from game.llm.detect import is_embedding_model
 
     key = os.environ.get("OPENAI_API_KEY", "") if api_key is None else api_key
     client = openai.OpenAI(base_url=base_url, api_key=key or "not-needed", max_retries=0, timeout=timeout)

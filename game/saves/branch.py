@@ -188,3 +188,16 @@ def branch_at(root: Path, name: str, step: int, new: str | None = None, config=N
 def branch_name(root: Path, name: str, step: int) -> str:
     """A free slot name for slot `name`'s branch at `step`: NAME-at-STEP (-2, -3... if taken)."""
     return unique_slot(root, f"{name[:52]}-at-{step}")
+
+
+def copy_slot(root: Path, source: str, target: str, config: MemoryConfig | None = None) -> None:
+    """"Save as": a new slot with the same journal, a branch of `source` at its last step (so the
+    story map shows where it came from). Its long-term memory is rebuilt from the journal, so the
+    copy never shares or half-copies a Chroma folder that is in use."""
+    slot_folder(root, target)
+    src = slot_folder(root, source)
+    if not (src / JOURNAL).exists():
+        raise SlotError(f"no slot named {source} in {root}")
+    reading = Journal(src / JOURNAL).read()
+    story = replay(reading, source)  # refuse to copy a story that does not replay
+    make_branch(root, target, reading.records, parent=source, fork_step=story.taken, config=config)

@@ -6,14 +6,13 @@ Screens own their own state; workers only post messages.
 """
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from textual.app import App
 from textual.binding import Binding
 
 from game.core.settings import Settings, load_settings
-from game.saves.names import unique_slot  # noqa: F401 (the screens name slots with it)
+from game.session import Model, Shelf, close_all
 from game.ui.commands import GameCommands
 
 CSS = Path(__file__).with_name("app.tcss")
@@ -41,48 +40,34 @@ class RecurrentApp(App):
         self.start_edit = edit  # a SeedFile to open in the studio (recurrent stories edit)
         self.blink = blink
         self.game = None  # the playthrough on the play screen (a game.session.Game)
-        self._games_closing: set = set()  # games being closed in their workers
-        self._backend = None
-        self._backend_lock = threading.Lock()
+        self.model = Model(settings)  # the one model backend, shared by every game and the studio
+
+    @property
+    def shelf(self) -> Shelf:
+        return Shelf(self.saves, self.settings)
 
     # -- the model backend, made when a game first needs it -------------------------------
     def backend(self):
-        """The backend for the current settings; raises NoBackend/ModelError with a how-to."""
-        with self._backend_lock:
-            if self._backend is None:
-                from game.llm import from_settings
-
-                self._backend = from_settings(settings=self.settings)
-            return self._backend
+        """The backend for the current settings. Blocking: for threads and tests; a screen
+        awaits `self.model.ready()` in its worker."""
+        return self.model.get()
 
     def prepare_backend(self) -> None:
         """Make the backend in a thread while the player reads: importing the client and
         probing for Ollama take a moment that should not freeze the screen. Errors are
         shown later, when a step needs the backend."""
-
-        def make() -> None:
-            try:
-                backend = self.backend()
-                warm = getattr(backend, "start", None)
-                if warm is not None:
-                    warm()  # the local model's child process starts while the player reads
-            except Exception:
-                pass
-
-        self.run_worker(make, thread=True, exclusive=False, group="backend")
+        self.run_worker(self.model.warm, thread=True, exclusive=False, group="backend")
 
     @property
     def model_name(self) -> str:
-        return getattr(self._backend, "model", "") or self.settings.model or "no model"
+        return self.model.name
 
     @property
     def tokens_used(self) -> int:
-        return self._backend.usage.total if self._backend is not None else 0
+        return self.model.tokens_used
 
     async def reset_backend(self) -> None:
-        backend, self._backend = self._backend, None
-        if backend is not None:
-            await backend.close()
+        await self.model.use(self.settings)
 
     def apply_settings(self, settings: Settings) -> None:
         self.settings = settings
@@ -101,9 +86,7 @@ class RecurrentApp(App):
         self.theme_changed_signal.subscribe(self, self._theme_chosen)
         if self.start_edit is not None:
             from game.core.paths import own_stories_dir
-            from game.ui.screens.studio import StudioScreen
-
-            self.push_screen(StudioScreen(self.start_edit, self.stories or own_stories_dir(), standalone=True))
+            self.go("studio", self.start_edit, self.stories or own_stories_dir(), standalone=True)
             return
         from game.ui.screens.title import TitleScreen
 
@@ -132,14 +115,22 @@ class RecurrentApp(App):
 
     def open_game(self, name: str | None, seed=None) -> None:
         """The play screen for slot `name` (new from `seed` when one is given), over the title."""
-        from game.saves.names import slug
-        from game.ui.screens.play import PlayScreen
-
         if seed is not None and not name:
-            name = unique_slot(self.saves, slug(seed.title))
+            name = self.shelf.unique_for(seed.title)
         while len(self.screen_stack) > 2:
             self.pop_screen()
-        self.push_screen(PlayScreen(name, seed))
+        self.go("play", name, seed)
+
+    def go(self, room: str, *args, replace: bool = False, then=None, **kwargs) -> None:
+        """The one way from room to room: a screen names where it goes, and the app makes that
+        screen, pushed over it (`then` hears what it is dismissed with) or in its place. Screens
+        never import each other, only their own dialogs; called, not posted, so a key pressed
+        next lands on the new screen."""
+        screen = _room(room)(*args, **kwargs)
+        if replace:
+            self.switch_screen(screen)
+        else:
+            self.push_screen(screen, then)
 
     async def action_quit(self) -> None:
         """Quit; a studio with unsaved changes, anywhere on the stack (a playtest over it), asks first."""
@@ -156,26 +147,41 @@ class RecurrentApp(App):
             self.push_screen(HelpScreen(self.screen))
 
     def close_game(self, game) -> None:
-        """Close a playthrough in a worker (a slot's last memory write and its lock)."""
+        """Close a playthrough in the background (a slot's last memory write and its lock)."""
         if game is self.game:
             self.game = None
-        if game in self._games_closing:
-            return
-        self._games_closing.add(game)
-
-        async def close() -> None:
-            await game.close()
-            self._games_closing.discard(game)  # not when cancelled (the app ending): on_unmount closes it
-
-        self.run_worker(close(), group="closing", exclusive=False)
+        game.abandon()
 
     async def on_unmount(self) -> None:
-        for game in [*self._games_closing, *([self.game] if self.game is not None else [])]:
-            try:
-                await game.close()  # closing twice is harmless; a worker may not finish now
-            except Exception:
-                pass
-        await self.reset_backend()
+        await close_all()  # every game opened, and any still closing, closed
+        await self.model.close()
+
+
+def _room(name: str):
+    """The screen class of a room, imported when first visited (the title needs few imports)."""
+    if name == "play":
+        from game.ui.screens.play import PlayScreen as room
+    elif name == "memory":
+        from game.ui.screens.memory import MemoryScreen as room
+    elif name == "export":
+        from game.ui.screens.export import ExportScreen as room
+    elif name == "settings":
+        from game.ui.screens.settings import SettingsScreen as room
+    elif name == "map":
+        from game.ui.screens.story_map import StoryMapScreen as room
+    elif name == "new":
+        from game.ui.screens.new_game import NewGameScreen as room
+    elif name == "setup":
+        from game.ui.screens.new_game import SetupScreen as room
+    elif name == "studio":
+        from game.ui.screens.studio import StudioScreen as room
+    elif name == "studio-pick":
+        from game.ui.screens.suggestion import StudioPickScreen as room
+    elif name == "suggestion":
+        from game.ui.screens.suggestion import SuggestionScreen as room
+    else:
+        raise ValueError(f"no room named {name!r}")
+    return room
 
 
 def make_app(settings: Settings | None = None, saves: Path | str | None = None, stories: Path | str | None = None,

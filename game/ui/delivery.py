@@ -2,7 +2,6 @@
 and nothing is written on the server's disk (whose folders a remote player should not choose)."""
 from __future__ import annotations
 
-import asyncio
 import io
 import re
 from pathlib import Path
@@ -14,11 +13,9 @@ def download_name(path: str, slot: str, fmt: str) -> str:
     return name if name.endswith(f".{fmt}") else f"{slot}.{fmt}"
 
 
-async def deliver_export(app, slot, fmt: str, path: str) -> str:
+async def deliver_export(app, game, fmt: str, path: str) -> str:
     """Render the story in `fmt` (in a thread: an e-book takes a moment) and start its download."""
-    from game.saves.export import render
-
-    data = await asyncio.to_thread(render, slot.story, fmt, slot.name, slot.lineage())
-    name = download_name(path, slot.name, fmt)
+    data = await game.rendered(fmt)
+    name = download_name(path, game.slot.name, fmt)
     app.deliver_binary(io.BytesIO(data), save_filename=name)
     return name

@@ -7,20 +7,19 @@ from __future__ import annotations
 
 
 def play(args) -> int:
-    from game.session import saves_root, settings_from
+    from game.session import Shelf, SlotError, check_name, saves_root, settings_from
     from game.ui.app import make_app
 
     settings = settings_from(args)
     saves = saves_root(args, settings)
     if settings.gguf:
-        from game.llm.local import check_gguf
+        from game.session.checks import check_gguf
 
         check_gguf(settings.gguf)  # a wrong model path is one line here, not a surprise mid-game
     seed = None
     story = getattr(args, "story", None)
     slot = getattr(args, "slot", None)
     if story:
-        from game.saves.names import SlotError, check_name
         from game.stories.shelf import load_story
 
         seed = load_story(story, getattr(args, "opening", 1)).filled()
@@ -29,11 +28,8 @@ def play(args) -> int:
             if (saves / slot).exists():
                 raise SlotError(f"slot {slot} already exists in {saves}; resume it with --slot {slot} alone")
     elif slot:
-        from game.saves.names import SlotError, check_name
-        from game.saves.slot import list_slots
-
         check_name(slot)
-        if slot not in list_slots(saves):
+        if slot not in Shelf(saves).names():
             raise SlotError(f"no slot named {slot} in {saves}; start one with --story PATH --slot {slot}")
     app = make_app(settings=settings, saves=saves, story=seed, slot=slot)
     app.run()

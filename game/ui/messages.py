@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
+from game.core.events import Event, Notice, Options, Text
+
 
 @dataclass
 class TurnText(Message):
@@ -49,6 +51,17 @@ class TurnFailed(Message):
     turn: int
     error: str
     hint: str = ""
+    retry: bool = True  # trying again may help (not when no backend could be made)
+
+
+def turn_message(turn: int, event: Event) -> Message:
+    """The one Textual message for each kind of a turn's event."""
+    if isinstance(event, Text):
+        return TurnText(turn, event.text)
+    if isinstance(event, Options):
+        return TurnOptions(turn, list(event.options))
+    assert isinstance(event, Notice)
+    return TurnNotice(turn, event.text, event.restart, event.quiet)
 
 
 @dataclass

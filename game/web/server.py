@@ -82,14 +82,13 @@ def patched_js() -> bytes:
 
 def last_played_since(saves: Path, since: float) -> str | None:
     """The slot a game opened or played most recently, at or after `since` (epoch seconds)."""
-    from game.saves.slot import list_slots, read_header
+    from game.session.shelf import Shelf
 
     floor = datetime.fromtimestamp(int(since), timezone.utc).isoformat(timespec="seconds")
     best, best_time = None, ""
-    for name in list_slots(saves):
-        try:
-            header = read_header(saves, name)
-        except Exception:  # a damaged slot is the title screen's to show, not ours to resume
+    for header in Shelf(saves).headers():
+        name = header.get("slot")
+        if "error" in header or not name:  # a damaged slot is the title screen's to show, not ours to resume
             continue
         played = max(str(header.get("updated") or ""), str(header.get("opened") or ""))
         if played >= floor and played > best_time:
@@ -301,9 +300,9 @@ class GameServer(Server):
         return await asyncio.to_thread(last_played_since, self.saves, since)  # where /proc cannot tell
 
     def exists(self, slot: str) -> bool:
-        from game.saves.slot import list_slots
+        from game.session.shelf import Shelf
 
-        return slot in list_slots(self.saves)
+        return Shelf(self.saves).has(slot)
 
     async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
         if not self.same_origin(request):

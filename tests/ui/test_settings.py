@@ -83,6 +83,8 @@ async def test_model_error_then_try_again(ui_env, saves, seed_path, monkeypatch,
 
 
 async def test_no_backend_configured(ui_env, saves, seed_path, monkeypatch, app_for, prepared_slot):
+    """The backend is made off the event loop now (in the turn's worker), so the problem is
+    waited for rather than read the moment Enter is pressed."""
     for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "RECURRENT_MODEL"):
         monkeypatch.delenv(name)
     monkeypatch.setenv("RECURRENT_BACKEND", "vllm")  # a server profile, but no model named
@@ -93,6 +95,7 @@ async def test_no_backend_configured(ui_env, saves, seed_path, monkeypatch, app_
         await pilot.press(*"listen", "enter")
         screen = app.screen
         assert isinstance(screen, PlayScreen)
+        await until(pilot, lambda: screen.query_one("#problem").display and not screen.busy)
         problem = str(screen.query_one("#problem-text").render())
         assert "no model named" in problem and "RECURRENT_MODEL" in problem and "Settings" in problem
         assert not screen.query_one("#try-again").display

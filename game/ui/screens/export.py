@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, RadioButton, RadioSet, Static
 
-from game.saves.export import FORMATS
+from game.session import FORMATS
 from game.ui.screens.dialogs import Dialog
 from game.ui.widgets.fields import Field
 

@@ -1,12 +1,10 @@
 """The memory panel: short-term memory and pinned notes to read and edit; what was recalled
 into the last step and why; long-term memory to search, amend and forget.
 
-Every change goes through the narrator, so it is a journal record: saved at once and
+Every change goes through the game, so it is a journal record: saved at once and
 used from the next step on.
 """
 from __future__ import annotations
-
-import asyncio
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -31,10 +29,10 @@ class MemoryScreen(Screen):
         Binding("ctrl+f", "find", "Search", id="search"),
     ]
 
-    def __init__(self, slot, narrator) -> None:
+    def __init__(self, game) -> None:
         super().__init__()
-        self.slot = slot
-        self.narrator = narrator
+        self.game = game
+        self.slot = game.slot
         self.chosen = None  # the long-term entry being edited
 
     @property
@@ -96,10 +94,10 @@ class MemoryScreen(Screen):
         changed = []
         try:
             if self.story.steps and memory != self.story.memory:
-                await self.narrator.set_memory(memory)
+                await self.game.remember(memory)
                 changed.append("memory")
             if pinned != self.story.pinned:
-                await self.narrator.set_pinned(pinned)
+                await self.game.pin(pinned)
                 changed.append("pinned notes")
         except PlayerError as error:
             self.notify(one_line(error), severity="error")
@@ -121,18 +119,11 @@ class MemoryScreen(Screen):
 
     @work(exclusive=True, group="search")
     async def search(self, query: str) -> None:
-        memory = self.slot.memory
-        if memory is None:
+        try:  # a Chroma query, off the event loop
+            self.found = await self.game.search(query, LIMIT)
+        except PlayerError as error:
+            self.notify(one_line(error), severity="error")
             self.found = []
-        elif query.strip():
-            try:  # a Chroma query, off the event loop
-                hits = await asyncio.to_thread(memory.search, query, LIMIT, len(self.story.steps) + 1)
-                self.found = [(hit.entry, hit.why) for hit in hits]
-            except PlayerError as error:
-                self.notify(one_line(error), severity="error")
-                self.found = []
-        else:
-            self.found = [(entry, "latest") for entry in reversed(self.story.entries()[-LIMIT:])]
         hits = self.query_one("#hits", OptionList)
         hits.clear_options()
         # Why each was found ("meaning 0.41; words: lamp"): a search by meaning finds entries
@@ -157,7 +148,7 @@ class MemoryScreen(Screen):
         if self.chosen is None:
             return
         try:
-            await self.narrator.amend(self.chosen.id, self.query_one("#entry", Box).text)
+            await self.game.amend(self.chosen.id, self.query_one("#entry", Box).text)
         except PlayerError as error:
             self.notify(one_line(error), severity="error")
             return
@@ -175,7 +166,7 @@ class MemoryScreen(Screen):
         async def confirmed(yes: bool | None) -> None:
             if not yes:
                 return
-            await self.narrator.forget(entry.id)
+            await self.game.forget(entry.id)
             self.say(f"entry from step {entry.step} deleted from long-term memory")
             self.search(self.query_one("#query", Input).value)
 

@@ -88,20 +88,16 @@ class NewGameScreen(Screen):
         if not premise:
             self.query_one("#new-problem", Static).update("Type a premise first.")
             return
-        try:
-            backend = self.app.backend()
-        except PlayerError as error:
-            self.query_one("#new-problem", Static).update(with_hint(error))
-            return
         self.query_one("#new-problem", Static).update("The model is drafting your story… (Esc to go back)")
         self.query_one("#write", Button).disabled = True
-        self.draft(backend, premise)
+        self.draft(premise)
 
     @work(exclusive=True, group="writer")
-    async def draft(self, backend, premise: str) -> None:
+    async def draft(self, premise: str) -> None:
         from game.stories.writer import write_seed
 
         try:
+            backend = await self.app.model.ready()  # made off the event loop: a probe may take seconds
             seed = await write_seed(backend, premise)
         except PlayerError as error:
             self.post_message(SeedWritten(error=with_hint(error)))
@@ -130,9 +126,6 @@ class SetupScreen(Screen):
         self.playtest = playtest
 
     def compose(self) -> ComposeResult:
-        from game.saves.names import slug
-        from game.ui.app import unique_slot
-
         seed = self.seed
         with VerticalScroll(id="setup-box"):
             yield Static(f"{seed.title} · {seed.genre}", classes="heading", markup=False)
@@ -150,7 +143,7 @@ class SetupScreen(Screen):
                         yield RadioButton(Content(premise_line(opening, 100)), value=index == 0)
             if not self.playtest:
                 yield Static("Save slot name", classes="label")
-                yield Field(unique_slot(self.app.saves, slug(seed.title)), id="slot-name")
+                yield Field(self.app.shelf.unique_for(seed.title), id="slot-name")
             yield Static("", id="setup-problem", markup=False)
             yield Button("Begin (Ctrl+B)", id="begin", variant="primary", compact=True)
         yield Footer()
@@ -172,7 +165,7 @@ class SetupScreen(Screen):
 
     @on(Button.Pressed, "#begin")
     def action_begin(self) -> None:
-        from game.saves.names import check_name
+        from game.session import check_name
 
         values = {field.id.removeprefix("blank-"): field.value for field in self.query(".blank").results(Input)}
         protagonist = self.query("#protagonist").results(Input)
@@ -189,8 +182,6 @@ class SetupScreen(Screen):
             problem.update(one_line(error))
             return
         if self.playtest:
-            from game.ui.screens.play import PlayScreen
-
-            self.app.switch_screen(PlayScreen(name, seed, throwaway=True))  # Ctrl+T there: back to the studio
+            self.app.go("play", name, seed, throwaway=True, replace=True)  # Ctrl+T there: back to the studio
             return
         self.app.open_game(name, seed)

@@ -89,7 +89,7 @@ class SettingsScreen(Screen):
     @work(thread=True, exclusive=True, group="models")
     def list_models(self, asked) -> None:
         from game.core.errors import one_line
-        from game.llm.models import models_for
+        from game.session.checks import models_for
 
         try:
             where, names = models_for(asked)

@@ -12,7 +12,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Static, Tree
 
-from game.saves.tree import Node, describe, forest, tree_of
+from game.session import Node, describe
 from game.ui.clipping import clip
 
 
@@ -43,8 +43,7 @@ class StoryMapScreen(Screen):
 
     @work(exclusive=True, group="map")
     async def read(self) -> None:
-        saves, slot = self.app.saves, self.slot
-        trees = await asyncio.to_thread(lambda: [t for t in [tree_of(saves, slot)] if t] if slot else forest(saves))
+        trees = await asyncio.to_thread(self.app.shelf.trees, self.slot)
         if self.is_attached:
             self.draw(trees)
 

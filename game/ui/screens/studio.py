@@ -9,46 +9,27 @@ deleted world entry, an accepted suggestion), so Ctrl+Z outranks the text boxes'
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 from pathlib import Path
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import (Button, Checkbox, DataTable, Footer, Input, Select, Static, TabbedContent, TabPane,
                              TextArea)
 
-from game.core.errors import PlayerError, one_line, with_hint
-from game.ui.widgets.drafts import Check, History, check, preview_text
+from game.core.errors import PlayerError, one_line
+from game.ui.screens.studio_checks import StudioChecks
+from game.ui.screens.studio_suggestions import StudioSuggestions
+from game.ui.widgets.drafts import History
 from game.ui.clipping import clip
 from game.ui.widgets.fields import Box, Field
 from game.ui.widgets.seed_form import ENTRY, FIELDS, LISTS, RATINGS, STORY, Spec, get, place_of, put, read, shown
 
-CHECK_AFTER = 0.15  # seconds of quiet before the seed is checked again (bench/studio.py: tens of ms)
 CHANGES = (Input.Changed, TextArea.Changed, Select.Changed, Checkbox.Changed)
 
 
-@dataclass
-class Checked(Message):
-    """A check of the seed, made in a thread."""
-
-    number: int
-    result: Check
-
-
-@dataclass
-class Suggested(Message):
-    """The model's suggestion for a field (or why there is none)."""
-
-    kind: str  # world or options
-    value: list | None = None
-    error: str = ""
-
-
-class StudioScreen(Screen):
+class StudioScreen(StudioChecks, StudioSuggestions):
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", priority=True, id="studio-save"),
         Binding("ctrl+z", "undo", "Undo", priority=True, id="studio-undo"),
@@ -217,75 +198,6 @@ class StudioScreen(Screen):
         self.show_title()
         self.check_soon()
 
-    # -- checking -------------------------------------------------------------------------
-    def check_soon(self) -> None:
-        if self._check_timer is not None:
-            self._check_timer.stop()
-        self._check_timer = self.set_timer(CHECK_AFTER, self.check)
-
-    def check(self) -> None:
-        """Check the seed as it stands, in a thread (a big seed takes a moment); only the newest
-        check's result is shown."""
-        self._check_timer = None
-        self.asked += 1
-        self.checking(self.asked, copy.deepcopy(self.data))
-
-    @property
-    def settled(self) -> bool:
-        """What is shown is the check of the data as it stands."""
-        return self._check_timer is None and self.told == self.asked
-
-    @work(thread=True, exclusive=True, group="check")
-    def checking(self, number: int, data: dict) -> None:
-        self.post_message(Checked(number, check(self.seed_file, data, self.app.settings)))
-
-    @on(Checked)
-    def checked(self, message: Checked) -> None:
-        """Show each problem at its field, in the words of `stories validate`."""
-        if message.number != self.asked:
-            return  # the data changed since: a newer check is on its way
-        self.told = message.number
-        result = message.result
-        self.seed, self.problems, self.found = result.seed, result.problems, result.findings
-        self.show_problems()
-        self.show_status()
-        self.query_one("#preview-text", Static).update(preview_text(result))
-
-    def show_problems(self) -> None:
-        shown_at: dict[str, str] = {}
-        for problem in self.problems:  # the first problem of a field is the one shown
-            entry, widget = place_of(problem.field)
-            if entry is None or entry == self.entry:
-                shown_at.setdefault(widget, f"{problem.field}: {problem.problem}" if problem.field else problem.problem)
-        for spec in STORY + LISTS + ENTRY:
-            line = self.query_one(f"#problem-{spec.id}", Static)
-            line.update(shown_at.get(spec.id, ""))
-            line.display = spec.id in shown_at
-        table = self.query_one("#world-table", DataTable)
-        marked = {place_of(p.field)[0] for p in self.problems}
-        for index in range(min(table.row_count, len(self.data["world"]))):
-            table.update_cell(str(index), "problem", "!" if index in marked else "")
-
-    def show_status(self) -> None:
-        status = self.query_one("#studio-status", Static)
-        if self.problems:
-            more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
-            status.update(f"{self.problems[0]}{more}")
-        else:
-            warnings = sum(f.level == "warning" for f in self.found)
-            notes = len(self.found) - warnings
-            status.update(f"valid · {warnings} warning{'s' if warnings != 1 else ''}, {notes} "
-                          f"note{'s' if notes != 1 else ''} · F6 shows what the narrator reads")
-        status.set_class(bool(self.problems), "invalid")
-
-    def validate_now(self) -> bool:
-        """Check at once (before a playtest); False, said, when the seed is not valid."""
-        self.seed, self.problems = self.seed_file.check(self.data)
-        self.check()
-        if self.seed is None:
-            self.notify(f"the seed does not validate yet: {self.problems[0]}", severity="warning", timeout=8)
-        return self.seed is not None
-
     # -- the world table ------------------------------------------------------------------
     @on(DataTable.RowHighlighted, "#world-table")
     def entry_chosen(self, event: DataTable.RowHighlighted) -> None:
@@ -382,88 +294,12 @@ class StudioScreen(Screen):
     # -- playtest -------------------------------------------------------------------------
     def action_playtest(self) -> None:
         """Play the seed as it stands in a throwaway slot; back here with everything as it was."""
-        from game.ui.screens.new_game import SetupScreen
-        from game.ui.screens.play import PlayScreen
-
         if not self.validate_now():
             return
         if self.seed.placeholders or self.seed.openings:
-            self.app.push_screen(SetupScreen(self.seed, playtest=True))
+            self.app.go("setup", self.seed, playtest=True)
         else:
-            self.app.push_screen(PlayScreen("playtest", self.seed.filled(), throwaway=True))
-
-    # -- suggestions ----------------------------------------------------------------------
-    @on(Button.Pressed, "#suggest-options")
-    def suggest_options(self) -> None:
-        self.ask("options")
-
-    @on(Button.Pressed, "#suggest-world")
-    def suggest_world(self) -> None:
-        self.ask("world")
-
-    def action_suggest(self) -> None:
-        tab = self.query_one("#studio-tabs", TabbedContent).active
-        self.ask("world" if tab == "world" else "options" if tab == "lists" else "")
-
-    def ask(self, kind: str) -> None:
-        if not kind:
-            self.notify("the model suggests world entries (World tab, F4) and options (Lists tab, F3)")
-            return
-        try:
-            backend = self.app.backend()
-        except PlayerError as error:
-            self.notify(with_hint(error), severity="error", timeout=10)
-            return
-        self.query_one("#studio-status", Static).update(f"asking {getattr(backend, 'model', 'the model')} for "
-                                                        f"{'world entries' if kind == 'world' else 'three options'}…")
-        self.suggest(backend, kind, copy.deepcopy(self.data))
-
-    @work(exclusive=True, group="suggest")
-    async def suggest(self, backend, kind: str, data: dict) -> None:
-        from game.stories.writer import suggest_options, suggest_world
-
-        about = {key: str(data.get(key) or "") for key in ("title", "premise", "opening")}
-        try:
-            if kind == "world":
-                taken = [str(e.get("name", "")) for e in data["world"]]
-                entries = await suggest_world(backend, genre=str(data.get("genre") or ""), taken=taken, **about)
-                value = [e.model_dump() for e in entries]
-            else:
-                value = await suggest_options(backend, style=str(data.get("style") or ""), **about)
-        except PlayerError as error:
-            self.post_message(Suggested(kind, error=with_hint(error)))
-            return
-        self.post_message(Suggested(kind, value))
-
-    @on(Suggested)
-    def suggested(self, message: Suggested) -> None:
-        from game.ui.screens.suggestion import SuggestionScreen
-
-        self.show_status()  # it said it was asking the model
-        if message.error:
-            self.notify(message.error, severity="error", timeout=10)
-            return
-
-        def answered(accept: bool | None) -> None:
-            if accept:
-                self.accept(message.kind, message.value)
-            else:
-                self.notify("suggestion rejected; nothing changed")
-
-        current = self.data.get("options") or [] if message.kind == "options" else []
-        self.app.push_screen(SuggestionScreen(message.kind, message.value, current), answered)
-
-    def accept(self, kind: str, value: list) -> None:
-        if kind == "world":
-            self.data["world"] += [{k: v for k, v in entry.items() if v not in ([], False)} for entry in value]
-            self.entry = len(self.data["world"]) - len(value)
-            said = f"added {len(value)} world entr{'y' if len(value) == 1 else 'ies'}"
-        else:
-            self.data["options"] = list(value)
-            said = "the options are the model's now"
-        self.remember()
-        self.fill()
-        self.notify(f"{said} (Ctrl+Z takes it back)")
+            self.app.go("play", "playtest", self.seed.filled(), throwaway=True)
 
 
 def _shown(path: Path) -> Path:

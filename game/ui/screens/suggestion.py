@@ -93,7 +93,6 @@ class StudioPickScreen(Screen):
     def chosen(self, event: OptionList.OptionSelected) -> None:
         from game.stories.document import SeedFile
         from game.core.paths import own_stories_dir
-        from game.ui.screens.studio import StudioScreen
 
         path = self.paths[int(event.option.id)]
         try:
@@ -103,7 +102,7 @@ class StudioPickScreen(Screen):
         except PlayerError as error:  # not TOML at all: the studio cannot show its fields
             self.notify(one_line(error), severity="error", timeout=10)
             return
-        self.app.switch_screen(StudioScreen(seed_file, self.app.stories or own_stories_dir()))
+        self.app.go("studio", seed_file, self.app.stories or own_stories_dir(), replace=True)
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -24,17 +24,13 @@ def played(header: dict) -> str:
     return max(str(header.get("updated") or ""), str(header.get("opened") or ""))
 
 
-def saved_stories(saves) -> list[dict]:
+def saved_stories(shelf) -> list[dict]:
     """Every slot's header, most recently played first; unreadable slots are listed as such."""
-    from game.saves.slot import list_slots, read_header
-
     found = []
-    for name in list_slots(saves):
-        try:
-            header = read_header(saves, name)
-        except Exception as error:  # a damaged slot is shown, not fatal
-            header = {"title": f"(cannot read: {' '.join(str(error).split())[:60]})", "steps": "?", "words": "?"}
-        found.append({**header, "slot": name})
+    for header in shelf.headers():
+        if "error" in header:  # a damaged slot is shown, not fatal
+            header = {"title": f"(cannot read: {header['error'][:60]})", "steps": "?", "words": "?", "slot": header["slot"]}
+        found.append(header)
     found.sort(key=played, reverse=True)
     return found
 
@@ -91,7 +87,7 @@ class TitleScreen(Screen):
 
     @work(exclusive=True, group="slots")
     async def read_slots(self) -> None:
-        stories = await asyncio.to_thread(saved_stories, self.app.saves)
+        stories = await asyncio.to_thread(saved_stories, self.app.shelf)
         if self.is_attached:
             self.show_slots(stories)
 
@@ -129,13 +125,11 @@ class TitleScreen(Screen):
 
     # -- actions ---------------------------------------------------------------------------
     def action_new(self) -> None:
-        from game.ui.screens.new_game import NewGameScreen
-
-        self.app.push_screen(NewGameScreen())
+        self.app.go("new")
 
     async def action_resume(self) -> None:
         if not self.listed:  # pressed before the first reading of the slots was done
-            self.show_slots(await asyncio.to_thread(saved_stories, self.app.saves))
+            self.show_slots(await asyncio.to_thread(saved_stories, self.app.shelf))
         if self.stories:
             self.app.open_game(self.stories[0]["slot"])
         else:
@@ -157,12 +151,10 @@ class TitleScreen(Screen):
 
         def confirmed(yes: bool | None) -> None:
             from game.core.errors import PlayerError, one_line
-            from game.saves.slot import delete_slot
-
             if not yes:
                 return
             try:
-                delete_slot(self.app.saves, name)
+                self.app.shelf.delete(name)
             except PlayerError as error:
                 self.notify(one_line(error), severity="error")
             self.refresh_slots()
@@ -170,20 +162,14 @@ class TitleScreen(Screen):
         self.app.push_screen(ConfirmScreen(f"Delete the saved story {name!r}? This cannot be undone."), confirmed)
 
     def action_studio(self) -> None:
-        from game.ui.screens.suggestion import StudioPickScreen
-
-        self.app.push_screen(StudioPickScreen())
+        self.app.go("studio-pick")
 
     def action_settings(self) -> None:
-        from game.ui.screens.settings import SettingsScreen
-
-        self.app.push_screen(SettingsScreen())
+        self.app.go("settings")
 
     def action_map(self) -> None:
         """Every saved story as a tree of its branches, the cursor on the slot selected here."""
-        from game.ui.screens.story_map import StoryMapScreen
-
-        self.app.push_screen(StoryMapScreen(at=self.selected()))
+        self.app.go("map", at=self.selected())
 
     @on(DataTable.RowSelected, "#slots")
     def row_chosen(self, event: DataTable.RowSelected) -> None:

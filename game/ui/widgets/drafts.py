@@ -57,16 +57,15 @@ class Check:
 
 def check(seed_file, data: dict, settings) -> Check:
     """What the data makes, as a new game with the player's settings would read it."""
-    from game.engine.preview import first_request
-    from game.engine.prompts import Budget
     from game.session import prefs_from
+    from game.session.preview import first_request
     from game.stories.lint import lint
 
     seed, problems = seed_file.check(data)
     if seed is None:
         return Check(problems=problems)
     prefs = prefs_from(settings, seed)
-    preview = first_request(seed, prefs, Budget(settings.prompt_tokens))
+    preview = first_request(seed, settings)
     return Check(seed, [], preview, lint(seed, prefs.paragraph_words) + preview.findings())
 
 
