@@ -265,7 +265,11 @@ def test_opening_a_slot_whose_memory_cannot_be_read_rebuilds_it(game_env, saves,
         assert slot.memory.stored_ids() == {e.id for e in slot.story.entries()}
     assert [p.name for p in (saves / "scrambled").glob("memory.damaged-*")]
     capsys.readouterr()
+    for path in (saves / "scrambled" / "memory").rglob("*.sqlite3"):  # and again, as a player meets it
+        path.write_bytes(b"\x00not a database\xff" * 64)
     assert main(["write", "--slot", "scrambled", "--steps", "1"]) == 0
+    err = capsys.readouterr().err
+    assert "rebuilt from the journal" in err and "Traceback" not in err
     assert main(["saves", "check", "scrambled"]) == 0
 
 

@@ -85,6 +85,8 @@ async def write(args) -> int:
     try:
         await model.ready()  # no backend, no slot: a write that cannot start leaves nothing behind
         game = await _open(args, settings, model)
+        if game.said:
+            print(f"recurrent: {game.said}", file=sys.stderr)
         try:
             await _tell(game, args, lines)
         finally:

@@ -94,6 +94,12 @@ class Game:
             slot = _begun_with(Slot.open(saves, name, config), seed)
         return cls(settings, slot, model, fresh=True)
 
+    @property
+    def said(self) -> str:
+        """What opening the slot did that the player should hear of, in one line ("" for nothing):
+        long-term memory that could not be read, rebuilt from the journal."""
+        return self.slot.said
+
     def open_memory(self) -> None:
         """Open long-term memory and bring it level with the journal, if `open` left it. Blocking."""
         if self.slot.memory is None:

@@ -139,6 +139,8 @@ class PlayScreen(PlayTurns, PlayReader):
             return
         self.game = message.game
         self.app.game = self.game
+        if self.game.said:  # memory rebuilt from the journal as the slot opened: nothing lost, but said
+            self.app.notify(self.game.said, title="Long-term memory rebuilt", severity="warning", timeout=10)
         if self.slot.story.steps:
             self.app.prepare_backend()  # the opening needs it at once; otherwise make it while the player reads
         self.show_story(log=self.query_one(StoryLog).story is not self.slot.story)  # drawn already when it was read
