@@ -132,6 +132,9 @@ class Game:
                     self._backend = from_settings(settings=self.settings)
                 backend = self._backend
             self.narrator.backend = backend
+            opened = getattr(backend, "open_story", None)  # the local model restores its saved cache
+            if opened is not None and self.throwaway is None:
+                opened(self.slot.root, self.slot.name)
             return backend
 
     async def use_settings(self, settings: Settings) -> bool:
@@ -154,6 +157,9 @@ class Game:
 
     async def _close(self) -> None:
         await asyncio.to_thread(self._close_slot)
+        keep = getattr(self.narrator.backend, "keep_story", None)  # the local model saves its cache
+        if keep is not None and self.throwaway is None and self.slot.path.exists():
+            await keep()  # after the slot is closed: every step is in the journal whatever happens here
         backend, self._backend = self._backend, None
         if backend is not None:  # only the one this game made; a shared one belongs to its giver
             await backend.close()

@@ -1,0 +1,95 @@
+"""The local model's saved KV cache, end to end with the bundled model: a story closed and
+opened again reuses its cache, and a cache that does not match is ignored, logged and
+deleted, the first step then reading its whole prompt (the one the game sent) cold."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+from pathlib import Path
+
+from game.core.models import Preferences
+from game.core.paths import kv_cache_dir
+from game.core.settings import load_settings
+from game.saves.slot import Slot
+from game.session import Game
+from game.stories.loader import load_seed
+from tests.local_model import needs_llama, seed_file
+
+pytestmark = needs_llama
+
+
+def _backend(gguf: Path | None = None):
+    from game.llm.local import LocalBackend
+
+    return LocalBackend(gguf=str(gguf) if gguf else None, threads=1, n_ctx=4096)
+
+
+async def _play(saves: Path, actions: list[str], gguf: Path | None = None) -> tuple[list, tuple, object]:
+    """Open slot `well`, take `actions`, close: (the notices, what the first narration read and
+    reused, the backend)."""
+    backend = _backend(gguf)
+    game = await asyncio.to_thread(Game.open, load_settings(memory_words=50), saves, "well", backend=backend)
+    notices = []
+    try:
+        game.backend()  # the game names its slot to the backend, which restores its cache
+        for action in actions:
+            await game.narrator.step(action, on_notice=notices.append)
+    finally:
+        await game.close()  # the game saves the cache of a backend it was given
+        await backend.close()
+    return [n.text for n in notices], backend.opened, backend
+
+
+def _new_story(tmp_path: Path) -> Path:
+    saves = tmp_path / "saves"
+    seed = load_seed(seed_file(tmp_path)).filled()
+    Slot.create(saves, "well", seed, Preferences(paragraph_words=40)).close()
+    return saves
+
+
+def test_a_reopened_story_reuses_its_saved_cache_and_the_folder_is_not_in_the_saves(tmp_path):
+    saves = _new_story(tmp_path)
+    asyncio.run(_play(saves, ["Walk into the forest."]))
+    saved = list(kv_cache_dir().glob("*.kv"))
+    assert len(saved) == 1 and saved[0].stat().st_size > 0
+    assert not [p for p in saves.rglob("*") if p.suffix in (".kv", ".part")], "a cache file under the saves folder"
+
+    notices, (read, reused), _backend_used = asyncio.run(_play(saves, ["Look for the well."]))
+    assert reused > read, (read, reused)
+    assert any("reused from the cache" in text for text in notices), notices
+
+
+def test_a_cache_from_another_model_or_with_a_flipped_byte_is_ignored_and_the_step_starts_cold(tmp_path, caplog):
+    from game.llm.local import bundled_gguf
+
+    saves = _new_story(tmp_path)
+    asyncio.run(_play(saves, ["Walk into the forest."]))
+    [data] = kv_cache_dir().glob("*.kv")
+
+    raw = bytearray(data.read_bytes())
+    raw[len(raw) // 2] ^= 0x01
+    data.write_bytes(bytes(raw))
+    caplog.set_level(logging.INFO, logger="recurrent.kvcache")
+    notices, (read, reused), _b = asyncio.run(_play(saves, ["Look for the well."]))
+    assert "damaged" in caplog.text
+    assert reused == 0 and read > 0  # the whole prompt, read cold
+    assert any("0 prompt tokens reused" in text for text in notices), notices
+
+    # The cache the step above saved, read by another model file (a copy: another identity).
+    caplog.clear()
+    other = tmp_path / "other.gguf"
+    shutil.copyfile(bundled_gguf(), other)
+    notices, (read, reused), _b = asyncio.run(_play(saves, ["Drink from the well."], gguf=other))
+    assert "another model" in caplog.text
+    assert reused == 0 and read > 0
+
+
+def test_saves_delete_removes_the_slots_cache(tmp_path):
+    from game.saves.slot import delete_slot
+
+    saves = _new_story(tmp_path)
+    asyncio.run(_play(saves, ["Walk into the forest."]))
+    assert list(kv_cache_dir().iterdir())
+    delete_slot(saves, "well")
+    assert not list(kv_cache_dir().iterdir())
