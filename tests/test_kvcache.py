@@ -172,3 +172,44 @@ def test_every_acknowledged_step_is_kept_when_the_game_is_killed_while_saving_it
     assert folder.check(key, "any", [{"role": "system", "content": "x"}]) is None  # the half save is dropped
     assert not list(folder.root.iterdir())
     assert not [p for p in saves.rglob("*") if p.suffix in (".kv", ".part")]
+
+
+# -- the prompt's budget where the server keeps the story's cache -------------------------------
+class _Window:
+    """A backend that only says its window (and, when `keeps`, that it keeps its cache)."""
+
+    def __init__(self, keeps: bool) -> None:
+        self.keeps_cache = keeps
+        self.token_scale = 1.0
+
+    async def context_window(self) -> int:
+        return 8192
+
+
+def test_a_ceiling_the_player_did_not_set_is_the_whole_window_where_the_server_keeps_its_cache(tmp_path, monkeypatch):
+    import asyncio
+
+    from game.core.models import Preferences
+    from game.core.settings import load_settings
+    from game.engine.narrator import EngineSettings, Narrator
+    from game.saves.slot import Slot
+    from game.session import engine_settings
+    from game.stories.loader import load_seed
+
+    assert engine_settings(load_settings()).prompt_tokens is None
+    assert engine_settings(load_settings(prompt_tokens=3000)).prompt_tokens == 3000
+    monkeypatch.setenv("RECURRENT_PROMPT_TOKENS", "2500")
+    assert engine_settings(load_settings()).prompt_tokens == 2500
+
+    slot = Slot.create(tmp_path / "saves", "well", load_seed(seed_file(tmp_path)).filled(), Preferences())
+    try:
+        def total(keeps: bool, ceiling) -> int:
+            narrator = Narrator(slot, _Window(keeps), EngineSettings(prompt_tokens=ceiling))
+            return asyncio.run(narrator.budget()).total
+
+        paragraph, notes = Narrator(slot, None)._reply_tokens()
+        assert total(True, None) == 8192 - paragraph - notes - 200  # the local model: its window
+        assert total(False, None) == 3000  # a server that keeps no cache of it (or bills each token)
+        assert total(True, 3000) == 3000  # the player's own ceiling holds
+    finally:
+        slot.close()

@@ -122,6 +122,8 @@ CHILD_TALK = {
 class LocalBackend:
     """The bundled demo model or a GGUF file, in a child process started on first use."""
 
+    keeps_cache = True  # one slot, one player: the story's prompt stays cached step to step
+
     def __init__(self, *, gguf: str | None = None, policy: RetryPolicy | None = None,
                  n_ctx: int = N_CTX, threads: int | None = None, verbose: bool = False,
                  engine: str | None = None, python: str | None = None, kv_cap: int = KV_CACHE_BYTES,
