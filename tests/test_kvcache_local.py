@@ -93,3 +93,29 @@ def test_saves_delete_removes_the_slots_cache(tmp_path):
     assert list(kv_cache_dir().iterdir())
     delete_slot(saves, "well")
     assert not list(kv_cache_dir().iterdir())
+
+
+def test_only_the_game_can_save_or_restore_a_slot_and_only_in_its_folder(tmp_path):
+    """Slot actions need the child's key, and llama.cpp refuses a file name with a path in it."""
+    from game.llm import kvcache
+    from game.llm.local import bundled_gguf
+    from game.llm.local_process import LocalModel
+
+    folder = tmp_path / "kv"
+    folder.mkdir()
+    child = LocalModel(bundled_gguf(), n_ctx=512, threads=1, options=("--slot-save-path", str(folder)))
+    child.start()
+    try:
+        for key, name in (("", "a.part"), ("not-the-key", "a.part"), (child.key, "../escaped.part"),
+                          (child.key, str(tmp_path / "escaped.part"))):
+            try:
+                kvcache.slot_action(child.port, key, "save", name)
+            except OSError as error:
+                assert "40" in str(error)  # 401 without the key, 400 for a path
+            else:
+                raise AssertionError(f"saved {name!r} with key {key[:3]!r}")
+        answer = kvcache.slot_action(child.port, child.key, "save", "a.part")
+        assert answer["filename"] == "a.part" and (folder / "a.part").is_file()
+        assert not list(tmp_path.glob("escaped*")) and not list(tmp_path.glob("kva*"))
+    finally:
+        child.stop()
