@@ -119,3 +119,55 @@ def test_only_the_game_can_save_or_restore_a_slot_and_only_in_its_folder(tmp_pat
         assert not list(tmp_path.glob("escaped*")) and not list(tmp_path.glob("kva*"))
     finally:
         child.stop()
+
+
+def test_a_restored_cache_gives_only_the_common_prefix_of_the_new_prompt(tmp_path):
+    """Restore the cache of prompt A, then send B, which shares only A's system message: llama.cpp
+    reuses that shared start and reads all the rest of B; nothing of A's own end is used."""
+    import json
+    import urllib.request
+
+    from game.llm import kvcache
+    from game.llm.local import bundled_gguf
+    from game.llm.local_process import LocalModel
+
+    system = {"role": "system", "content": " ".join(f"The lamp on pier {n} is lit at dusk." for n in range(40))}
+    a = [system, {"role": "user", "content": "Tell me about the harbour master and her brass telescope."}]
+    b = [system, {"role": "user", "content": "Walk to the far end of the pier."}]
+    folder = tmp_path / "kv"
+    folder.mkdir()
+
+    def ask(child, messages) -> dict:
+        body = json.dumps({"messages": messages, "max_tokens": 4, "temperature": 0}).encode()
+        request = urllib.request.Request(f"http://127.0.0.1:{child.port}/v1/chat/completions", data=body,
+                                         headers={"Content-Type": "application/json",
+                                                  "Authorization": f"Bearer {child.key}"})
+        with urllib.request.urlopen(request, timeout=120) as answer:
+            return json.loads(answer.read())["timings"]
+
+    def child():
+        made = LocalModel(bundled_gguf(), n_ctx=2048, threads=1, options=("--slot-save-path", str(folder)))
+        made.start()
+        return made
+
+    first = child()
+    try:
+        whole_a = ask(first, a)["prompt_n"]
+        kvcache.slot_action(first.port, first.key, "save", "a.kv")
+    finally:
+        first.stop()
+    second = child()
+    try:
+        assert kvcache.slot_action(second.port, second.key, "restore", "a.kv")["n_restored"] >= whole_a
+        restored = ask(second, b)
+    finally:
+        second.stop()
+    third = child()  # B cold, for its size
+    try:
+        cold = ask(third, b)
+    finally:
+        third.stop()
+    assert cold["cache_n"] == 0
+    assert restored["cache_n"] + restored["prompt_n"] == cold["prompt_n"]  # the same prompt, B, every token of it
+    assert 0 < restored["cache_n"] < whole_a  # reused: the shared system message, not A's question
+    assert restored["prompt_n"] > 0  # B's own question was read
