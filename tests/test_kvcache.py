@@ -2,7 +2,6 @@
 deletes, its cap; and a game killed while it saves its cache keeps every acknowledged step."""
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
@@ -11,10 +10,8 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
 
 from game.core.paths import CHECKOUT, forget_kv, kv_cache_dir, kv_slot_key
-from game.llm import kvcache
 from game.llm.kvcache import KvFolder, common, prefix_hashes
 from tests.local_model import needs_llama, seed_file
 
@@ -213,3 +210,16 @@ def test_a_ceiling_the_player_did_not_set_is_the_whole_window_where_the_server_k
         assert total(True, 3000) == 3000  # the player's own ceiling holds
     finally:
         slot.close()
+
+
+@needs_llama
+def test_a_cache_folder_inside_the_saves_folder_is_not_used(tmp_path):
+    from game.llm.local import LocalBackend
+
+    saves = tmp_path / "saves"
+    backend = LocalBackend(engine="xllamacpp", kv_dir=saves / "cache")
+    backend.open_story(saves, "well")
+    assert backend.kv is None
+    other = LocalBackend(engine="xllamacpp")
+    other.open_story(saves, "well")
+    assert other.kv is not None and other.kv.root == kv_cache_dir()

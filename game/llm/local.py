@@ -209,6 +209,9 @@ class LocalBackend:
         """The story in slot `name` of `saves` is told from now on: its saved cache, if it matches,
         is restored before its first request. Quick: nothing is read until then."""
         key = kv_slot_key(saves, name)
+        if self.kv is not None and Path(os.path.realpath(self.kv.root)).is_relative_to(os.path.realpath(saves)):
+            log.info("no saved caches: the cache folder %s is inside the saves folder", self.kv.root)
+            self.kv = None  # a save must stay small and portable: a cache never goes in one
         if key != self.story:
             self.story, self._resume, self._report, self._held = key, True, True, None
 
@@ -247,7 +250,7 @@ class LocalBackend:
         if kv is None or key is None or child is None:
             return
         try:
-            meta = await asyncio.to_thread(kv.check, key, self._model_identity(), messages)
+            meta = await asyncio.to_thread(lambda: kv.check(key, self._model_identity(), messages))
             if meta is None:
                 return
             answer = await asyncio.to_thread(kvcache.slot_action, child.port, child.key, "restore", f"{key}.kv")
