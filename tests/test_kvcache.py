@@ -10,7 +10,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-
 from game.core.paths import CHECKOUT, forget_kv, kv_cache_dir, kv_slot_key
 from game.llm.kvcache import KvFolder, common, prefix_hashes
 from tests.local_model import needs_llama, seed_file
