@@ -60,6 +60,7 @@ def clean_env(monkeypatch, tmp_path: Path):
     monkeypatch.setenv("RECURRENT_CONFIG", str(tmp_path / "settings.toml"))
     monkeypatch.setenv("RECURRENT_SAVES_DIR", str(tmp_path / "saves"))  # never the checkout's saves/
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))  # logs, such as the local model's
+    monkeypatch.setenv("RECURRENT_CACHE_DIR", str(tmp_path / "cache"))  # the local model's saved caches
     # Nothing listens here, so an Ollama running on this machine never changes a test's outcome.
     monkeypatch.setenv("OLLAMA_HOST", f"127.0.0.1:{free_port()}")
     monkeypatch.setenv("RECURRENT_RETRY_BASE", "0.01")

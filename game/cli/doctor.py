@@ -145,7 +145,8 @@ def _check_models(report: Report, choice) -> None:
 
 def _check_paths(report: Report) -> None:
     """Every place the game reads or writes, so a player knows where to look."""
-    from game.core.paths import library_dir, log_file, own_stories_dir, state_dir
+    from game.core.files import size_text
+    from game.core.paths import folder_size, kv_cache_dir, library_dir, log_file, own_stories_dir, state_dir
     from game.core.settings import config_path
 
     settings = config_path()
@@ -154,6 +155,9 @@ def _check_paths(report: Report) -> None:
     count = len(list(library.glob("*.toml"))) if library.is_dir() else 0
     report.add("stories", f"library {library} ({count} stories); yours {own_stories_dir()}", ok=count > 0)
     report.add("log", f"{log_file()} (more with --debug); the local model's: {state_dir() / 'local-model.log'}")
+    kv = kv_cache_dir()
+    held = f"{size_text(folder_size(kv))} of saved model caches" if kv.is_dir() else "empty"
+    report.add("cache", f"{kv} ({held}; safe to delete, never part of a save)")
 
 
 # The instruction sets llama.cpp's CPU build can use, as its system info names them.

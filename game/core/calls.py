@@ -63,3 +63,5 @@ class CallRecord:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     finish: str = ""  # why the answer ended: "stop", or "length" when it reached max_tokens
+    read: int | None = None  # prompt tokens the server read afresh, when it says (llama.cpp's timings)
+    reused: int | None = None  # prompt tokens it took from its cache, when it says

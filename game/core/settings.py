@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     prompt_tokens: int = Field(3000, ge=800, le=200_000)  # the ceiling; the server's window may make it smaller
     context: int | None = Field(None, ge=512, le=10_000_000)  # the server's context window, when it does not say
     saves_dir: str | None = None
+    kv_cache_mib: int = Field(1024, ge=0, le=1_048_576)  # the local model's saved caches (0: none); trimmed to this
     chroma_host: str | None = None
     chroma_port: int = 8000
     memory_timeout: float = Field(30.0, gt=0.0, le=3600.0)  # the most one long-term memory (Chroma) call may take

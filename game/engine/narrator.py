@@ -36,6 +36,7 @@ MAX_ACTION_CHARS = 4000  # a paragraph of instructions at most; a pasted file is
 CONTINUE = "Continue the story."
 NOTES_TOKENS = 300  # three options and a note
 SMALL_WINDOW = 1500  # a prompt budget below this forgets too soon for a good story
+PROMPT_TOKENS = 3000  # the prompt's ceiling when the player set none and the server keeps no cache of it
 TELLINGS = 3  # the most tellings of one paragraph: a stream cut short though 'finished', or too little left after the guards
 
 
@@ -43,7 +44,9 @@ TELLINGS = 3  # the most tellings of one paragraph: a stream cut short though 'f
 class EngineSettings:
     temperature: float = 0.8
     memory_words: int = 200
-    prompt_tokens: int = 3000  # the player's ceiling; the server's context window may make it smaller
+    # The player's ceiling; the server's context window may make it smaller. None: the player set
+    # none, so a server that keeps its cache gets its whole window (`Narrator.budget`), others 3,000.
+    prompt_tokens: int | None = 3000
     context: int | None = None  # the server's context window when the server does not say
 
 
@@ -167,6 +170,13 @@ class Narrator:
             self._window_asked = self.backend
             self.window = await self.backend.context_window() or self.settings.context
         total = self.settings.prompt_tokens
+        if total is None:
+            # A server that keeps the story's cache (the local model, saved across sessions too) reads
+            # only each step's new turn, so a chapter as long as its window costs nothing more a step,
+            # and fewer chapter closes mean fewer prompts read again from the recap on. Elsewhere
+            # (a hosted API bills every prompt token) the prompt stays at its usual ceiling.
+            keeps = getattr(self.backend, "keeps_cache", False)
+            total = self.window if keeps and self.window else PROMPT_TOKENS
         if self.window:
             paragraph, notes = self._reply_tokens()
             total = min(total, self.window - paragraph - notes - 200)

@@ -39,7 +39,7 @@ def from_settings(model: str | None = None, base_url: str | None = None, backend
     if choice.kind == "local":
         from game.llm.local import LocalBackend
 
-        return LocalBackend(gguf=choice.gguf, policy=policy_from(settings))
+        return LocalBackend(gguf=choice.gguf, policy=policy_from(settings), kv_cap=settings.kv_cache_mib << 20)
     from game.llm.openai_backend import OpenAIBackend
 
     return OpenAIBackend(

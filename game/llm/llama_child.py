@@ -83,7 +83,11 @@ def serve_prebuilt(args, key: str):
     params.cors_origins = ""  # no web page from any other origin may call it
     params.cors_credentials = False
     params.ui = False  # no web UI to serve
-    params.endpoint_slots = False  # no saving or erasing slots over HTTP
+    params.endpoint_slots = False  # no listing of slots (their prompts) over HTTP
+    # Saving and restoring slot 0's KV cache (`kvcache.py`), only as files in this one folder:
+    # llama.cpp refuses a file name with a path in it. Without the folder, no slot actions at all.
+    # llama.cpp joins the folder and the file name as strings: the folder needs its separator.
+    params.slot_save_path = os.path.join(args.slot_save_path, "") if args.slot_save_path else ""
     params.offline = True  # never download anything
     params.verbosity = 3 if args.verbose else 0
     server = xllamacpp.Server(params)  # returns once the model is loaded and the server listens
@@ -134,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default="local")
     parser.add_argument("--engine", choices=("auto", "xllamacpp", "llama-cpp-python"), default="auto")
     parser.add_argument("--cache-ram", type=int, default=CACHE_RAM_MIB, help="MiB of earlier prompts' caches (xllamacpp)")
+    parser.add_argument("--slot-save-path", default="", help="the folder of saved KV caches (xllamacpp)")
     parser.add_argument("--no-key", action="store_true", help="serve without an API key (tests, as a player's server)")
     parser.add_argument("--verbose", action="store_true", help="llama.cpp's own log on stderr (prefix-match hits)")
     args = parser.parse_args(argv)

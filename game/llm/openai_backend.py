@@ -140,6 +140,20 @@ def _describe(error: Exception, base_url: str, model: str, policy: RetryPolicy) 
     return f"the model call failed ({type(error).__name__})", False, "Try again."
 
 
+def _cache_counts(timings: dict, usage) -> tuple[int | None, int | None]:
+    """(prompt tokens read afresh, prompt tokens reused from the server's cache), where the server
+    says: llama.cpp's `timings` (prompt_n, cache_n), else OpenAI's usage.prompt_tokens_details."""
+    read, reused = timings.get("prompt_n"), timings.get("cache_n")
+    if isinstance(read, int) and isinstance(reused, int):
+        return read, reused
+    details = getattr(usage, "prompt_tokens_details", None)
+    cached = getattr(details, "cached_tokens", None)
+    total = getattr(usage, "prompt_tokens", None)
+    if isinstance(cached, int) and isinstance(total, int):
+        return total - cached, cached
+    return None, None
+
+
 class Held:
     """The streamed text, passed on up to its last whitespace and redacted. A key has no
     whitespace in it, so one quoted back by the server, even split across many pieces, is
@@ -284,6 +298,7 @@ class OpenAIBackend:
         text: list[str] = []
         room = max_tokens * CHARS_PER_TOKEN
         usage = None
+        timings: dict = {}
         events = 0
         held = Held()
         async with stream:
@@ -291,6 +306,9 @@ class OpenAIBackend:
                 events += 1
                 if chunk.usage is not None:
                     usage = chunk.usage
+                extra = getattr(chunk, "model_extra", None) or {}
+                if isinstance(extra.get("timings"), dict):  # llama.cpp: prompt_n read, cache_n reused
+                    timings = extra["timings"]
                 for choice in chunk.choices:
                     if choice.delta and choice.delta.content:
                         call.heard()
@@ -317,7 +335,7 @@ class OpenAIBackend:
         prompt = await self._prompt_tokens(messages, usage.prompt_tokens if usage else None)
         completion = usage.completion_tokens if usage else len(text)
         self.usage.add(prompt, completion)
-        self.last = CallRecord(prompt, completion, finish)
+        self.last = CallRecord(prompt, completion, finish, *_cache_counts(timings, usage))
         call.done(prompt, completion, finish, "".join(text))
 
     async def _chunks(self, stream, ends: float):

@@ -18,6 +18,7 @@ from filelock import FileLock, Timeout
 
 from game.core import records as r
 from game.core.models import Preferences
+from game.core.paths import forget_kv
 from game.core.records import SCHEMA, Change, RecordError, save_format
 from game.core.seed import Seed
 from game.core.story import Story
@@ -533,4 +534,5 @@ def delete_slot(root: Path, name: str) -> None:
         raise SlotError(f"slot {name}: could not delete it all ({error.strerror or error})") from None
     finally:
         slot._lock = None
+    forget_kv(root, name)  # the local model's saved cache of this story goes with it
 

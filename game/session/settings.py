@@ -38,4 +38,6 @@ def prefs_from(settings: Settings, seed, current: Preferences | None = None) -> 
 
 def engine_settings(settings: Settings) -> EngineSettings:
     """The engine's share of the player's settings."""
-    return EngineSettings(settings.temperature, settings.memory_words, settings.prompt_tokens, settings.context)
+    # A ceiling the player did not set is the engine's to fit to the server (Narrator.budget).
+    ceiling = settings.prompt_tokens if "prompt_tokens" in settings.model_fields_set else None
+    return EngineSettings(settings.temperature, settings.memory_words, ceiling, settings.context)
