@@ -107,7 +107,7 @@ class Page:
 
 
 def steps_in(saves: Path) -> list[int]:
-    from game.saves.slot import list_slots, read_header
+    from game.saves.folder import list_slots, read_header
 
     return [read_header(saves, name)["steps"] for name in list_slots(saves)]
 

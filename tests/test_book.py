@@ -14,7 +14,8 @@ from game.core.records import Told
 from game.saves.branch import branch_at
 from game.saves.export import render
 from game.saves.journal import Journal
-from game.saves.slot import JOURNAL, Slot, read_header, replay
+from game.saves.slot import JOURNAL, Slot, replay
+from game.saves.folder import read_header
 from game.stories.loader import load_seed
 from tests.test_write import run
 

@@ -11,7 +11,8 @@ from game.saves.branch import branch_at, make_branch, records_upto
 from game.saves.journal import Journal
 from game.saves.names import SlotError
 from game.saves.branch import copy_slot
-from game.saves.slot import JOURNAL, Slot, read_header
+from game.saves.slot import JOURNAL, Slot
+from game.saves.folder import read_header
 from game.saves.tree import forest, tree_lines, tree_of
 from tests.test_write import run
 

@@ -92,7 +92,7 @@ def test_a_cache_from_another_model_or_with_a_flipped_byte_is_ignored_and_the_st
 
 
 def test_saves_delete_removes_the_slots_cache(tmp_path):
-    from game.saves.slot import delete_slot
+    from game.saves.folder import delete_slot
 
     saves = _new_story(tmp_path)
     asyncio.run(_play(saves, ["Walk into the forest."]))

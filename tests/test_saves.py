@@ -142,7 +142,7 @@ def test_good_slot_names(name):
 
 
 async def test_a_slot_deleted_and_made_again_in_one_process_works(server, saves, seed_path, end_game, new_game):
-    from game.saves.slot import delete_slot
+    from game.saves.folder import delete_slot
 
     for _ in range(2):
         game = await new_game(server, saves, seed_path, name="again")

@@ -138,7 +138,7 @@ def test_a_story_in_the_browser_goes_on_after_a_reload(served):
             raise AssertionError(f"timed out waiting for {text!r} on the screen:\n{screen(page)}\nthe server:\n{log}") from None
 
     def steps() -> int | None:
-        from game.saves.slot import list_slots, read_header
+        from game.saves.folder import list_slots, read_header
 
         slots = list_slots(served.saves)
         return read_header(served.saves, slots[0])["steps"] if len(slots) == 1 else None

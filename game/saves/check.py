@@ -21,8 +21,8 @@ from game.saves.branch import make_branch
 from game.saves.journal import Journal, Reading, encode
 from game.saves.salvage import remembered, salvage
 from game.saves.names import SlotError
-from game.saves.slot import (HEADER, JOURNAL, LOCK, MARKER, MEMORY, SCHEMA, MemoryConfig, Slot, good_header, cut_short, replay,
-                             slot_folder)
+from game.saves.slot import HEADER, JOURNAL, LOCK, MARKER, MEMORY, SCHEMA, MemoryConfig, Slot, cut_short, replay, slot_folder
+from game.saves.folder import good_header
 
 
 @dataclass

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from game.core.text import last_played, safe
 from game.saves.names import SlotError
-from game.saves.slot import list_slots, origin_of, read_header
+from game.saves.slot import origin_of
+from game.saves.folder import list_slots, read_header
 
 
 @dataclass

@@ -45,7 +45,7 @@ def chroma_server(host: str, port: int):
 
 
 def slot_names(root) -> list[str]:
-    from game.saves.slot import list_slots
+    from game.saves.folder import list_slots
 
     return list_slots(root)
 

@@ -20,7 +20,8 @@ from game.engine.narrator import Narrator
 from game.saves.branch import branch_at, copy_slot
 from game.saves.export import render, write_transcript
 from game.saves.names import SlotError
-from game.saves.slot import MemoryConfig, Slot, SlotExists, delete_slot
+from game.saves.slot import MemoryConfig, Slot, SlotExists
+from game.saves.folder import delete_slot
 from game.session.model import Model
 from game.session.settings import engine_settings, memory_config, prefs_from
 

@@ -6,7 +6,8 @@ import tomllib
 
 from textual.widgets import DataTable, Input
 
-from game.saves.slot import Slot, list_slots
+from game.saves.slot import Slot
+from game.saves.folder import list_slots
 from game.ui.screens.play import PlayScreen
 from game.ui.screens.settings import SettingsScreen
 from game.ui.screens.title import TitleScreen

@@ -9,7 +9,7 @@ import zipfile
 import pytest
 from textual.widgets import Input, Tree
 
-from game.saves.slot import read_header
+from game.saves.folder import read_header
 from game.ui.screens.play import PlayScreen
 from game.ui.screens.story_map import StoryMapScreen
 from game.ui.widgets.story_log import KEEP, PAGE, ActionLine, Part, Prose, StoryLog

@@ -5,7 +5,7 @@ import json
 
 from textual.widgets import DataTable, Input
 
-from game.saves.slot import list_slots
+from game.saves.folder import list_slots
 from game.ui.screens.play import PlayScreen
 from game.ui.screens.title import TitleScreen
 
