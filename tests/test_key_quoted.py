@@ -7,7 +7,7 @@ import secrets
 
 from game.cli import main
 from game.core.logs import configure, logger
-from game.llm.openai_backend import Held
+from game.llm.held import Held
 
 
 def test_a_key_split_across_streamed_pieces_is_redacted_whole(monkeypatch):
