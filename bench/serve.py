@@ -27,6 +27,7 @@ ROOT = Path(__file__).parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).parent))
 from results import machine, quick_check, write_section  # noqa: E402
+from tests.processes import descendants  # noqa: E402
 from tests.standin import StandIn, free_port  # noqa: E402
 
 ESCAPES = re.compile(rb"\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>78]")
@@ -35,20 +36,7 @@ SECONDS = 120
 
 def tree(pid: int) -> list[int]:
     """`pid` and every process under it."""
-    parents: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            parents.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        here = todo.pop()
-        found.append(here)
-        todo += parents.get(here, [])
-    return found
+    return [pid, *descendants(pid)]
 
 
 def memory(pids: list[int]) -> tuple[float, float]:

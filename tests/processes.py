@@ -28,6 +28,17 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def descendants(pid: int) -> list[int]:
+    """Every process under `pid` (its children, theirs, ...), not `pid` itself."""
+    found, todo = [], [pid]
+    while todo:
+        for child in children(todo.pop()):
+            if child not in found:
+                found.append(child)
+                todo.append(child)
+    return found
+
+
 def model_children(pid: int) -> list[int]:
     """The local model's child processes of process `pid`."""
     out = []

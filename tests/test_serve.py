@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.processes import descendants
 from tests.standin import StandIn, free_port
 
 ROOT = Path(__file__).parents[1]
@@ -60,18 +61,7 @@ class Served:
 
     def children(self) -> list[int]:
         """The game processes the server started (its children, and theirs)."""
-        found, parents = [], {self.process.pid}
-        for _ in range(3):
-            for entry in Path("/proc").iterdir():
-                if entry.name.isdigit():
-                    try:
-                        ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-                    except (OSError, IndexError, ValueError):
-                        continue
-                    if ppid in parents and int(entry.name) not in found:
-                        found.append(int(entry.name))
-            parents |= set(found)
-        return found
+        return descendants(self.process.pid)
 
 
 @contextmanager
