@@ -1,0 +1,41 @@
+"""The IF verbs typed into the play screen's action box: the same words as in the plain face."""
+from __future__ import annotations
+
+from textual.widgets import Input
+
+from game.ui.screens.play import PlayScreen
+from tests.ui.pilot import idle, notices, until
+
+
+async def test_typed_verbs_are_verbs_and_sentences_are_actions(ui_env, saves, seed_path, app_for):
+    from game.stories.loader import load_seed
+
+    app = app_for(saves, story=load_seed(seed_path), slot="verbs")
+    async with app.run_test() as pilot:
+        await until(pilot, lambda: idle(app))
+        screen = app.screen
+        box = screen.query_one("#action", Input)
+        await pilot.press(*"I undo the knot", "enter")  # a sentence: a story action
+        await until(pilot, lambda: idle(app) and screen.slot.story.taken == 1)
+        assert screen.slot.story.steps[1].action == "I undo the knot"
+        await pilot.press(*"g", "enter")  # again
+        await until(pilot, lambda: idle(app) and screen.slot.story.taken == 2)
+        assert screen.slot.story.steps[2].action == "I undo the knot"
+        await pilot.press(*"undo", "enter")
+        await until(pilot, lambda: idle(app) and screen.slot.story.taken == 1)
+        assert box.value == "I undo the knot"  # the undone action back in the box, as Ctrl+Z does
+        box.value = ""
+        await pilot.press(*"status", "enter")
+        await until(pilot, lambda: any("slot verbs, step 1" in text for text in notices(app)))
+        await pilot.press(*"/dance", "enter")
+        await until(pilot, lambda: any("/dance is no verb" in text for text in notices(app)))
+        assert box.value == "/dance" and screen.slot.story.taken == 1  # a mistake keeps the line
+        box.value = ""
+        await pilot.press("f1")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "HelpScreen")
+        help_text = "\n".join(str(s.render()) for s in app.screen.query("Static"))
+        assert "transcript on|off" in help_text and "I undo the knot" in help_text
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, PlayScreen))
+        await pilot.press(*"/help", "enter")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "HelpScreen")
