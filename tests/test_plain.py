@@ -54,6 +54,13 @@ def test_a_pipe_plays_undoes_and_resumes(game_env, saves, seed_path, tmp_path):
     assert "The narrator is writing..." in out
     assert re.search(r"^The Lighthouse at Skerry Point, slot pipe, step 2, [\d,]+ words, model standin", out, re.M)
     assert steps_of(saves, "pipe") == [("1", "Read the logbook."), ("2", "Wind the clockwork.")]
+    from game.core.text import sentences
+    from game.session import Shelf
+
+    told_lines = out.splitlines()
+    for step in Shelf(saves).read("pipe")[0].steps:  # each paragraph printed a whole sentence a line, as saved
+        assert all(sentence in told_lines for sentence in sentences(step.version.paragraph)), step.version.paragraph
+    assert "(as saved:)" not in out
     narrated = told(server)
     assert "Read the logbook." in narrated and "Wind the clockwork." in narrated
     assert "Climb the lamp housing." in narrated  # it reached the model, then was undone
@@ -61,12 +68,12 @@ def test_a_pipe_plays_undoes_and_resumes(game_env, saves, seed_path, tmp_path):
     again = play(server, saves, tmp_path, ["read", "quit"], "--slot", "pipe")
     assert again.returncode == 0, again.stderr
     assert "Resuming at step 2." in again.stdout
-    from game.session import Shelf
 
     last = Shelf(saves).read("pipe")[0].steps[-1].version.paragraph
     first_sentence = last.split(". ")[0]
     assert again.stdout.count(first_sentence) == 2  # read back on opening, and by `read`
     assert not FORBIDDEN.search(again.stdout)
+    assert "The narrator is writing..." not in again.stdout  # nothing told: it was read back
 
 
 def test_end_of_input_quits_with_every_step_saved(game_env, saves, seed_path, tmp_path):

@@ -117,7 +117,7 @@ class Paragraph:
         parts = sentences(self.pending)
         if len(parts) > 1:  # the last may be unfinished: it waits for the next sentence, or the end
             self._print(parts[:-1])
-            self.pending = parts[-1]
+            self.pending = self.pending[self.pending.rindex(parts[-1]):]  # its trailing space kept for the next word
 
     def again(self) -> None:
         """The narrator starts the paragraph over: what was printed cannot be taken back, so say so."""
@@ -196,6 +196,7 @@ class Table:
                 verb = verb_of(line)
             except NoVerb as error:
                 say(one_line(error))
+                say()
                 continue
             if verb is None:
                 await self.act(line)
@@ -207,6 +208,8 @@ class Table:
                     await getattr(self, f"verb_{verb.name}")(verb.arg)
                 except PlayerError as error:
                     say(one_line(error))
+                if verb.name != "read":  # a paragraph ends with its blank line already
+                    say()
 
     def introduce(self) -> None:
         story = self.game.story
