@@ -1,6 +1,8 @@
 """The IF verbs typed into the play screen's action box: the same words as in the plain face."""
 from __future__ import annotations
 
+import asyncio
+
 from textual.widgets import Input
 
 from game.ui.screens.play import PlayScreen
@@ -39,3 +41,29 @@ async def test_typed_verbs_are_verbs_and_sentences_are_actions(ui_env, saves, se
         await until(pilot, lambda: isinstance(app.screen, PlayScreen))
         await pilot.press(*"/help", "enter")
         await until(pilot, lambda: app.screen.__class__.__name__ == "HelpScreen")
+
+
+async def test_the_tui_and_write_ask_the_model_the_same(ui_env, saves, seed_path, tmp_path, monkeypatch, capsys, app_for):
+    """Same story, same actions: the model is asked the same by the full-screen game as by `write`
+    (and so as by plain play, which tests/test_plain.py holds to `write`). Each has a fresh stand-in."""
+    from game.cli import main
+    from game.stories.loader import load_seed
+    from tests.standin import StandIn
+
+    actions = ["2", "Climb the lamp housing.", "1", "3"]
+    app = app_for(saves, story=load_seed(seed_path), slot="shown")
+    async with app.run_test() as pilot:
+        await until(pilot, lambda: idle(app))
+        for taken, action in enumerate(actions, 1):
+            await pilot.press(*action, "enter")
+            await until(pilot, lambda: idle(app) and app.screen.slot.story.taken == taken)
+    shown = [r["messages"] for r in ui_env.chat_requests()]
+    (tmp_path / "actions.txt").write_text("\n".join(actions) + "\n")
+    with StandIn() as fresh:
+        monkeypatch.setenv("OPENAI_BASE_URL", fresh.url)
+        args = ["write", "--story", str(seed_path), "--slot", "written", "--steps", "4", "--actions", str(tmp_path / "actions.txt")]
+        assert await asyncio.to_thread(main, args) == 0  # write runs its own event loop
+        written = [r["messages"] for r in fresh.chat_requests()]
+    capsys.readouterr()
+    assert len(shown) == len(written) == 8
+    assert shown == written

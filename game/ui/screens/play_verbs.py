@@ -8,6 +8,7 @@ from pathlib import Path
 from textual.widgets import Input
 
 from game.core.errors import PlayerError, one_line
+from game.session import CONTINUE
 from game.session.verbs import NoVerb, last_action, recap_of, status_line, verb_of
 
 
@@ -37,7 +38,7 @@ def typed_verb(screen, text: str) -> bool:
         if action is None:
             screen.notify("there is no action to do again yet", severity="warning")
         elif screen.ready():
-            screen.start("step", action, action)
+            screen.start("step", action, "" if action == CONTINUE else action)
     elif name == "save":
         screen.copy_worker(arg) if arg else screen.action_save_as()
     elif name == "restore":
