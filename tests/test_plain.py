@@ -193,6 +193,13 @@ def test_a_verb_is_a_verb_alone_and_a_sentence_is_an_action(line, verb):
     assert verb_of(line) == verb
 
 
+def test_a_story_in_another_language_has_its_own_verbs_and_the_english_ones():
+    assert verb_of("rückgängig", "german") == Verb("undo") == verb_of("undo", "german")
+    assert verb_of("/speichern reserve", "german") == Verb("save", "reserve")
+    assert verb_of("rückgängig") is None  # an English story: a word of the story
+    assert verb_of("Ich mache den Knoten rückgängig", "german") is None
+
+
 @pytest.mark.parametrize("line", ["/dance", "/undo the knot", "/save my game", "/transcript loudly", "/"])
 def test_a_slash_that_is_no_verb_is_one_line(line):
     with pytest.raises(NoVerb):

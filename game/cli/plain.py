@@ -22,7 +22,7 @@ from game.core.errors import PlayerError, one_line
 from game.core.events import Notice, Text
 from game.core.text import safe, sentences
 from game.session import CONTINUE, Game, Model, Shelf, SlotError, pick, saves_root, settings_from
-from game.session.verbs import HELP, NoVerb, last_action, recap_of, status_line, verb_of
+from game.session.verbs import NoVerb, help_for, language_of, last_action, recap_of, status_line, verb_of
 
 QUIT = object()  # what the reader hands over for a second Ctrl+C at the prompt
 
@@ -153,6 +153,7 @@ class Table:
         self.interrupted = False  # a Ctrl+C at this prompt already
         self.kept = ""  # a stopped or failed step's typed line: Enter alone sends it again
         self.transcript: Path | None = None
+        self.language = language_of(game.story)  # the story's own words for the verbs, with the English
 
     async def play(self) -> None:
         loop = asyncio.get_running_loop()
@@ -193,7 +194,7 @@ class Table:
                 say("Every step is saved. Goodbye.")
                 return
             try:
-                verb = verb_of(line)
+                verb = verb_of(line, self.language)
             except NoVerb as error:
                 say(one_line(error))
                 say()
@@ -317,7 +318,7 @@ class Table:
 
     # -- the verbs ----------------------------------------------------------------------------
     async def verb_help(self, _: str) -> None:
-        say(HELP)
+        say(help_for(self.language))
 
     async def verb_undo(self, _: str) -> None:
         undone = await self.game.undo()
@@ -370,6 +371,7 @@ class Table:
             self.game = await Game.open(old.settings, old.saves, old.name, None, self.model, reading=True)
             return
         self.kept, self.transcript = "", None
+        self.language = language_of(self.game.story)
         if seed is not None:
             say(f"Restarted in a new slot, {name}; {old.name} is kept as it was.")
         self.introduce()

@@ -26,6 +26,19 @@ WORDS = {
     "help": "help",
     "quit": "quit", "q": "quit",
 }
+# The words of a story told in another language, as its players would type them (detected from the seed).
+LOCAL = {
+    "german": {"rückgängig": "undo", "nochmal": "again", "speichern": "save", "laden": "restore",
+               "neustart": "restart", "zusammenfassung": "recap", "lesen": "read", "protokoll": "transcript",
+               "hilfe": "help", "beenden": "quit", "ende": "quit"},
+    "french": {"annuler": "undo", "encore": "again", "sauver": "save", "sauvegarder": "save", "charger": "restore",
+               "restaurer": "restore", "recommencer": "restart", "état": "status", "résumé": "recap",
+               "relire": "read", "aide": "help", "quitter": "quit"},
+    "spanish": {"deshacer": "undo", "guardar": "save", "cargar": "restore", "reiniciar": "restart",
+                "estado": "status", "resumen": "recap", "releer": "read", "ayuda": "help", "salir": "quit"},
+    "russian": {"отмена": "undo", "снова": "again", "сохранить": "save", "загрузить": "restore", "заново": "restart",
+                "статус": "status", "сводка": "recap", "перечитать": "read", "помощь": "help", "выход": "quit"},
+}
 TAKES = {"save": "name", "restore": "name", "transcript": "switch"}  # the verbs with an argument; the rest take none
 
 HELP = """\
@@ -56,9 +69,25 @@ class Verb:
     arg: str = ""
 
 
-def verb_of(line: str) -> Verb | None:
-    """The verb `line` stands for, or None when it is a story action. Raises NoVerb for a
-    slash form that names no verb or takes no such argument."""
+def language_of(story) -> str | None:
+    """The language the story is told in, as long-term memory tells it, for its own verbs."""
+    from game.memory.stems import detect
+
+    seed = story.seed
+    return detect(f"{seed.premise} {seed.opening}")
+
+
+def help_for(language: str | None) -> str:
+    local = LOCAL.get(language or "")
+    if not local:
+        return HELP
+    return HELP + f"\nIn this {language.capitalize()} story these work too: " + ", ".join(local) + "."
+
+
+def verb_of(line: str, language: str | None = None) -> Verb | None:
+    """The verb `line` stands for, or None when it is a story action: English words always, and
+    the words of the story's `language`. Raises NoVerb for a slash form that names no verb or
+    takes no such argument."""
     text = line.strip()
     slash = text.startswith("/")
     words = text.lstrip("/").rstrip(".!").split()
@@ -66,7 +95,7 @@ def verb_of(line: str) -> Verb | None:
         if slash:
             raise NoVerb(f"{text or '/'} is no verb: type help for the verbs")
         return None
-    name = WORDS.get(words[0].lower())
+    name = WORDS.get(words[0].lower()) or LOCAL.get(language or "", {}).get(words[0].lower())
     if name is None:
         if slash:
             raise NoVerb(f"/{words[0]} is no verb: type help for the verbs")

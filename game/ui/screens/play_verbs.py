@@ -9,13 +9,14 @@ from textual.widgets import Input
 
 from game.core.errors import PlayerError, one_line
 from game.session import CONTINUE
-from game.session.verbs import NoVerb, last_action, recap_of, status_line, verb_of
+from game.session.verbs import NoVerb, language_of, last_action, recap_of, status_line, verb_of
 
 
 def typed_verb(screen, text: str) -> bool:
     """True if `text` was a verb (done, or said to be a mistake): it is no story action then."""
+    game = screen.game
     try:
-        verb = verb_of(text)
+        verb = verb_of(text, language_of(game.story) if game is not None else None)
     except NoVerb as error:
         screen.notify(one_line(error), severity="warning")
         return True
@@ -24,7 +25,6 @@ def typed_verb(screen, text: str) -> bool:
     if screen.busy and verb.name not in ("help", "status", "recap", "read", "quit"):
         screen.notify("still narrating… Esc stops", severity="warning")
         return True
-    game = screen.game
     if game is None and verb.name not in ("help", "quit"):
         return True  # the story is still opening
     screen.query_one("#action", Input).value = ""
