@@ -204,3 +204,17 @@ def test_a_story_in_another_language_has_its_own_verbs_and_the_english_ones():
 def test_a_slash_that_is_no_verb_is_one_line(line):
     with pytest.raises(NoVerb):
         verb_of(line)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["play", "--plain", "--slot", "nosuch"], "no slot named nosuch"),
+    (["play", "--plain"], "plain play needs a story"),
+    (["play", "--plain", "--story", "missing.toml"], "missing.toml"),
+    (["play", "--plain", "--slot", "../evil"], "bad slot name"),
+])
+def test_a_plain_game_that_cannot_start_says_why_in_one_line(game_env, args, words, capsys):
+    from game.cli import main
+
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert words in err and err.count("\n") == 1 and "Traceback" not in err
