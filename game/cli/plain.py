@@ -246,7 +246,7 @@ class Table:
             sys.stdout.write("\n")
             return None
         if self.lines.echo:
-            sys.stdout.write(line + "\n")
+            say(line)
         return line
 
     async def act(self, line: str) -> None:
@@ -256,7 +256,8 @@ class Table:
         if not self.game.story.steps:
             await self.tell("begin")
             return
-        await self.tell("step", pick(line, self.game.story.options), line)
+        action = pick(line, self.game.story.options)
+        await self.tell("step", action, "" if action == CONTINUE else action)  # kept as the words it stands for
 
     async def tell(self, kind: str, action: str = "", typed: str = "") -> None:
         """A telling through the Game; Ctrl+C stops it, a failure keeps the typed line."""
