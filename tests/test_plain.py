@@ -84,6 +84,8 @@ def test_end_of_input_quits_with_every_step_saved(game_env, saves, seed_path, tm
 
 
 def test_verbs_as_a_player_types_them(game_env, saves, seed_path, tmp_path):
+    from game.session import Shelf
+
     done = play(game_env, saves, tmp_path, ["/undo", "undo the knot", "/dance", "g", "save spare", "recap",
                                             "transcript on", "retry", "restore", "load spare", "status", "restart",
                                             "status", "q"], "--story", str(seed_path), "--slot", "verbs")
@@ -99,6 +101,7 @@ def test_verbs_as_a_player_types_them(game_env, saves, seed_path, tmp_path):
     assert re.search(r"^The Lighthouse at Skerry Point, slot [\w-]+, step 0,", out, re.M)
     steps = steps_of(saves, "verbs")
     assert steps == [("1", "undo the knot"), ("2", "undo the knot")]  # a sentence is an action; g did it again
+    assert len(Shelf(saves).read("verbs")[0].steps[2].alternatives) == 1  # retry told step 2 again
     assert "> **Step 2:** undo the knot" in (tmp_path / "verbs-transcript.md").read_text()
     assert "Traceback" not in done.stderr
 

@@ -9,7 +9,7 @@ from game.ui.screens.play import PlayScreen
 from tests.ui.pilot import idle, notices, until
 
 
-async def test_typed_verbs_are_verbs_and_sentences_are_actions(ui_env, saves, seed_path, app_for):
+async def test_typed_verbs_are_verbs_and_sentences_are_actions(ui_env, saves, seed_path, tmp_path, app_for):
     from game.stories.loader import load_seed
 
     app = app_for(saves, story=load_seed(seed_path), slot="verbs")
@@ -41,6 +41,13 @@ async def test_typed_verbs_are_verbs_and_sentences_are_actions(ui_env, saves, se
         await until(pilot, lambda: isinstance(app.screen, PlayScreen))
         await pilot.press(*"/help", "enter")
         await until(pilot, lambda: app.screen.__class__.__name__ == "HelpScreen")
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, PlayScreen))
+        await pilot.press(*"transcript on", "enter")
+        await pilot.press("1", "enter")
+        await until(pilot, lambda: idle(app) and screen.slot.story.taken == 2)
+        transcript = tmp_path / "verbs-transcript.md"  # written where the game was started (ui_env's cwd)
+        await until(pilot, lambda: transcript.exists() and "> **Step 2:**" in transcript.read_text())
 
 
 async def test_the_tui_and_write_ask_the_model_the_same(ui_env, saves, seed_path, tmp_path, monkeypatch, capsys, app_for):
