@@ -42,6 +42,10 @@ async def play(args) -> int:
     settings = settings_from(args)
     saves = saves_root(args, settings)
     shelf = Shelf(saves, settings)
+    if settings.gguf:
+        from game.session.checks import check_gguf
+
+        check_gguf(settings.gguf)  # a wrong model path is one line here, as for the full-screen game
     seed = None
     if args.story:
         from game.stories.shelf import load_story
