@@ -221,3 +221,28 @@ def test_a_plain_game_that_cannot_start_says_why_in_one_line(game_env, args, wor
     assert main(args) == 1
     err = capsys.readouterr().err
     assert words in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_dumb_terminal_gets_plain_play_unasked(game_env, saves, seed_path, tmp_path):
+    """A real terminal (a pseudo-terminal here) that says TERM=dumb: no --plain, and still no
+    full-screen drawing, only lines."""
+    import pty
+
+    master, slave = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "game", "play", "--story", str(seed_path), "--slot", "dumb"],
+                               stdin=slave, stdout=slave, stderr=slave, env=env_for(game_env, saves, tmp_path),
+                               cwd=tmp_path)
+    os.close(slave)
+    seen = bytearray()
+    try:
+        deadline = time.monotonic() + 60
+        while b"3. Go back down the stairs.\r\n> " not in seen:
+            assert time.monotonic() < deadline, bytes(seen)
+            seen.extend(os.read(master, 65536))
+        os.write(master, b"quit\n")
+        assert process.wait(60) == 0, bytes(seen)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(master)
+    assert b"\x1b" not in seen
