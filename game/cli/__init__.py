@@ -11,6 +11,7 @@ EXAMPLES = """\
 examples:
   recurrent                                          play (title screen: new game, continue, load, settings)
   recurrent play --story night-ferry-to-kestrel      start a story from the library by its name
+  recurrent play --plain --slot ferry                plain lines for screen readers and scripts (type help there)
   recurrent stories list                             the library and your own stories
   recurrent write --story the-time-lock --slot vault --steps 20 --out vault.md
   recurrent write --slot vault --steps 10 --actions my-actions.txt
