@@ -74,3 +74,36 @@ async def test_the_tui_and_write_ask_the_model_the_same(ui_env, saves, seed_path
     capsys.readouterr()
     assert len(shown) == len(written) == 8
     assert shown == written
+
+
+def test_the_terminal_cursor_is_shown_in_the_action_box(game_env, saves, seed_path, tmp_path):
+    """Textual hides the terminal's cursor as it starts and moves it to the focused box's cursor;
+    the play screen shows it there, so a screen reader or a braille display follows the typing."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import subprocess
+    import sys
+    import termios
+    import time
+    from pathlib import Path
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "TERM": "xterm-256color"}
+    process = subprocess.Popen([sys.executable, "-m", "game", "play", "--story", str(seed_path), "--slot", "cursor"],
+                               stdin=slave, stdout=slave, stderr=slave, env=env, cwd=tmp_path)
+    os.close(slave)
+    seen = bytearray()
+    try:
+        deadline = time.monotonic() + 60
+        while b"\x1b[?25h" not in seen[seen.find(b"\x1b[?25l") + 1:] or b"\x1b[?25l" not in seen:
+            assert time.monotonic() < deadline, bytes(seen[-2000:])
+            seen.extend(os.read(master, 65536))
+        os.write(master, b"\x11")  # Ctrl+Q
+        assert process.wait(60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(master)
