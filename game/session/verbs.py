@@ -35,9 +35,9 @@ LOCAL = {
                "restaurer": "restore", "recommencer": "restart", "état": "status", "résumé": "recap",
                "relire": "read", "aide": "help", "quitter": "quit"},
     "spanish": {"deshacer": "undo", "guardar": "save", "cargar": "restore", "reiniciar": "restart",
-                "estado": "status", "resumen": "recap", "releer": "read", "ayuda": "help", "salir": "quit"},
+                "estado": "status", "resumen": "recap", "releer": "read", "ayuda": "help", "fin": "quit"},
     "russian": {"отмена": "undo", "снова": "again", "сохранить": "save", "загрузить": "restore", "заново": "restart",
-                "статус": "status", "сводка": "recap", "перечитать": "read", "помощь": "help", "выход": "quit"},
+                "статус": "status", "сводка": "recap", "перечитать": "read", "помощь": "help", "конец": "quit"},
 }
 TAKES = {"save": "name", "restore": "name", "transcript": "switch"}  # the verbs with an argument; the rest take none
 
