@@ -11,6 +11,7 @@ EXAMPLES = """\
 examples:
   recurrent                                          play (title screen: new game, continue, load, settings)
   recurrent play --story night-ferry-to-kestrel      start a story from the library by its name
+  recurrent play --plain --slot ferry                plain lines for screen readers and scripts (type help there)
   recurrent stories list                             the library and your own stories
   recurrent write --story the-time-lock --slot vault --steps 20 --out vault.md
   recurrent write --slot vault --steps 10 --actions my-actions.txt
@@ -71,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--slot", help="the save slot to start or resume")
     play.add_argument("--opening", type=int, default=1, metavar="N",
                       help="begin with the story's opening N (1, its own; 2... its alternative openings)")
+    play.add_argument("--plain", action="store_true",
+                      help="plain lines of text, for screen readers and scripts (chosen when there is no terminal or TERM=dumb)")
     play.set_defaults(func=_run_play)
 
     write = sub.add_parser("write", help="write a story headless, N steps at a time")
@@ -97,6 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run_play(args) -> int:
+    from game.cli import plain
+
+    if plain.wanted(args):
+        return plain.run(args)
     from game.ui.launch import play
 
     return play(args)

@@ -11,6 +11,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Input, Static
 
 from game.core.errors import PlayerError, one_line
+from game.session.verbs import help_for, language_of
 from game.ui.widgets.fields import Box, Field
 
 
@@ -148,6 +149,9 @@ class HelpScreen(Dialog):
             yield Static("Keys", classes="question")
             with VerticalScroll(id="help-keys"):
                 yield Static("\n".join(lines), markup=False)
+                if hasattr(self.over, "action_stop"):  # the play screen: its action box knows the verbs too
+                    game = getattr(self.over, "game", None)
+                    yield Static("\n" + help_for(language_of(game.story) if game else None), markup=False)
             yield Static("In the action box: 1, 2 or 3 and Enter picks an option; your own words are your own "
                          "action; Enter alone continues the story. To change a key, name it by the id in brackets "
                          "in the settings file: [keys] undo = \"f9\".", markup=False, classes="hint")

@@ -19,7 +19,8 @@ from game.session import CONTINUE, Game
 from game.ui.messages import GameFailed, GameReady, Said, StoryRead
 from game.ui.screens.play_reader import PlayReader
 from game.ui.screens.play_turns import PlayTurns, Turn
-from game.ui.widgets.fields import Field
+from game.ui.screens.play_verbs import write_transcript
+from game.ui.widgets.fields import ActionBox
 from game.ui.widgets.options import OptionBar
 from game.ui.widgets.search import SearchBar
 from game.ui.widgets.status import StatusLine
@@ -79,7 +80,7 @@ class PlayScreen(PlayTurns, PlayReader):
             yield Static("", id="problem-text", markup=False)
             yield Button("Try again", id="try-again", compact=True, variant="warning")
         yield OptionBar(id="options")
-        yield Field(placeholder=HINT, id="action")
+        yield ActionBox(placeholder=HINT, id="action")
         yield Footer()
 
     # -- opening the playthrough ---------------------------------------------------------
@@ -206,6 +207,7 @@ class PlayScreen(PlayTurns, PlayReader):
         if not box.value or box.value == self.turn.typed:
             box.value = self.turn.typed = undone.action if undone.action != CONTINUE else ""
         self.show_story()
+        write_transcript(self)
         self.notify(f"undid step {undone.number}")
 
     async def action_flip(self, direction: int) -> None:

@@ -16,6 +16,7 @@ from textual.widgets import Button, Input
 from game.core.errors import PlayerError, one_line
 from game.session import CONTINUE, NoModel, pick
 from game.ui.messages import TurnFailed, TurnFinished, TurnNotice, TurnOptions, TurnText, turn_message
+from game.ui.screens.play_verbs import typed_verb, write_transcript
 from game.ui.widgets.options import OptionBar, OptionButton
 from game.ui.widgets.story_log import StoryLog
 
@@ -127,6 +128,7 @@ class PlayTurns(Screen):
             if self.turn.kind == "retry":
                 await self.keep_edited_memory()
         self.show_story()
+        write_transcript(self)  # while `transcript on` holds
         if message.turn == self.turn.number and self.turn.remarks:
             self.show_status("; ".join(self.turn.remarks)[:70])
         if queued is not None and self.ready():
@@ -211,6 +213,8 @@ class PlayTurns(Screen):
             self.submit(box.value or self.turn.typed)
 
     def submit(self, text: str, keep_box: bool = False) -> None:
+        if not keep_box and typed_verb(self, text):  # "undo" typed alone is the verb, as in the plain face
+            return
         if self.busy and self.turn.options is not None and self.turn.kind != "retry" and self.turn.queued is None:
             box = self.query_one("#action", Input)
             typed = box.value if keep_box else text
