@@ -2,6 +2,8 @@
 loopback with a token, on the same saves as the terminal; and what a request without the token gets."""
 from __future__ import annotations
 
+import asyncio
+
 import os
 import re
 import shutil
@@ -293,11 +295,16 @@ async def test_a_reload_at_max_players_gets_its_game_and_one_more_browser_does_n
         async def title(session, headers) -> bytes:
             socket = await session.ws_connect(f"{server.url}ws?width=100&height=30", headers=headers)
             seen = b""
-            async for message in socket:
-                if message.type == aiohttp.WSMsgType.BINARY:
-                    seen += message.data
-                    if b"places" in seen or b"New" in seen:
-                        break
+
+            async def read() -> None:
+                nonlocal seen
+                async for message in socket:
+                    if message.type == aiohttp.WSMsgType.BINARY:
+                        seen += message.data
+                        if b"places" in seen or b"New" in seen:
+                            return
+
+            await asyncio.wait_for(read(), 60)  # a game that never draws its title fails, never hangs
             return socket, seen
 
         async with aiohttp.ClientSession() as session:

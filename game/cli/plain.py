@@ -28,8 +28,14 @@ QUIT = object()  # what the reader hands over for a second Ctrl+C at the prompt
 
 
 def wanted(args) -> bool:
-    """Plain play: asked for, or no terminal to draw on (a pipe either way, or TERM=dumb)."""
-    if getattr(args, "plain", False) or os.environ.get("TERM") == "dumb":
+    """Plain play: asked for, or no terminal to draw on (a pipe either way, or TERM=dumb). A game
+    that Textual is told to draw elsewhere (TEXTUAL_DRIVER: `recurrent serve` runs each browser's
+    game over pipes with the web driver) is the full-screen game, pipes or not."""
+    if getattr(args, "plain", False):
+        return True
+    if os.environ.get("TEXTUAL_DRIVER"):
+        return False
+    if os.environ.get("TERM") == "dumb":
         return True
     return not (sys.stdin.isatty() and sys.stdout.isatty())
 
