@@ -3,7 +3,6 @@ loopback with a token, on the same saves as the terminal; and what a request wit
 from __future__ import annotations
 
 import asyncio
-
 import os
 import re
 import shutil
