@@ -184,7 +184,9 @@ def test_stream_structured_usage_and_cancel():
             for temperature in (0.0, 0.5):
                 notes = await backend.structured(messages, Bookkeeping, max_tokens=allowance, temperature=temperature)
                 assert isinstance(notes, Bookkeeping) and notes.memory.strip() and len(notes.options) == 3
-            assert backend.usage.calls == 3
+            # One call each, unless the tiny model's JSON was invalid and asked again (each try counts).
+            assert backend.usage.calls >= 3
+            told = backend.usage.calls
 
             # A retried step must not come back word for word: each call samples with a fresh seed.
             ask = [{"role": "user", "content": "Name a colour and an animal."}]
@@ -199,7 +201,7 @@ def test_stream_structured_usage_and_cancel():
             started = time.perf_counter()
             short = [p async for p in backend.stream([{"role": "user", "content": "Hi"}], max_tokens=3, temperature=0)]
             assert short and time.perf_counter() - started < 5
-            assert backend.usage.calls == 7  # the cancelled call is not counted
+            assert backend.usage.calls == told + 4  # three tellings and "Hi": the cancelled call is not counted
         finally:
             await backend.close()
 
