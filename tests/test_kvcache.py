@@ -2,6 +2,8 @@
 deletes, its cap; and a game killed while it saves its cache keeps every acknowledged step."""
 from __future__ import annotations
 
+import pytest
+
 import logging
 import os
 import signal
@@ -13,6 +15,8 @@ from pathlib import Path
 from game.core.paths import CHECKOUT, forget_kv, kv_cache_dir, kv_slot_key
 from game.llm.kvcache import KvFolder, common, prefix_hashes
 from tests.local_model import needs_llama, seed_file
+
+pytestmark = pytest.mark.slow  # seconds a test: a real model, processes, a browser (pytest -m 'not slow' leaves them out)
 
 STORY = [{"role": "system", "content": "You are the narrator."}, {"role": "user", "content": "Begin."},
          {"role": "assistant", "content": "You stand at the edge of the forest."},

@@ -3,6 +3,8 @@ opened again reuses its cache, and a cache that does not match is ignored, logge
 deleted, the first step then reading its whole prompt (the one the game sent) cold."""
 from __future__ import annotations
 
+import pytest
+
 import asyncio
 import logging
 import shutil
@@ -17,7 +19,7 @@ from game.session import Game, Model
 from game.stories.loader import load_seed
 from tests.local_model import needs_llama, seed_file
 
-pytestmark = needs_llama
+pytestmark = [pytest.mark.slow, needs_llama]  # seconds a test: a real model, processes, a browser (pytest -m 'not slow' leaves them out)
 
 
 def _backend(gguf: Path | None = None):

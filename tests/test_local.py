@@ -24,6 +24,8 @@ from game.llm.local import BUNDLED_FILE, check_gguf
 
 from tests.local_model import HAS_LLAMA, needs_llama, seed_file
 
+pytestmark = pytest.mark.slow  # seconds a test: a real model, processes, a browser (pytest -m 'not slow' leaves them out)
+
 
 @pytest.fixture(autouse=True)
 def few_retries(monkeypatch):

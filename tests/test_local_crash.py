@@ -22,7 +22,7 @@ from tests.local_model import needs_llama, seed_file
 from tests.processes import cpu_ticks, model_children, running, wait_for
 
 ILLEGAL = "the local model crashed (illegal CPU instruction)"
-pytestmark = needs_llama
+pytestmark = [pytest.mark.slow, needs_llama]  # seconds a test: a real model, processes, a browser (pytest -m 'not slow' leaves them out)
 
 
 @pytest.fixture(autouse=True)

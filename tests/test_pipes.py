@@ -1,12 +1,16 @@
 """The command line read through a pipe that closes early, and listings a player copies from."""
 from __future__ import annotations
 
+import pytest
+
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 from game.cli import main
+
+pytestmark = pytest.mark.slow  # seconds a test: a real model, processes, a browser (pytest -m 'not slow' leaves them out)
 
 ROOT = Path(__file__).resolve().parents[1]
 

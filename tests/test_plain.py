@@ -13,6 +13,8 @@ import pytest
 
 from game.session.verbs import NoVerb, Verb, verb_of
 
+pytestmark = pytest.mark.slow  # seconds a test: a real model, processes, a browser (pytest -m 'not slow' leaves them out)
+
 ROOT = Path(__file__).resolve().parents[1]
 # Escape sequences and other control characters but newline; box drawing, blocks, braille patterns.
 FORBIDDEN = re.compile(r"[\x00-\x09\x0b-\x1f\x7f\u2500-\u259f\u2800-\u28ff]")

@@ -8,6 +8,8 @@ from game.cli import main
 from game.stories.importers import CardError, import_cards
 from game.stories.shelf import shelf
 
+pytestmark = pytest.mark.slow  # seconds a test: a real model, processes, a browser (pytest -m 'not slow' leaves them out)
+
 
 def _deep_seed(depth: int, style: str) -> str:
     head = 'title = "Deep"\ngenre = "mystery"\npremise = "A door below a door."\n'

@@ -21,6 +21,8 @@ import pytest
 from tests.processes import descendants
 from tests.standin import StandIn, free_port
 
+pytestmark = pytest.mark.slow  # seconds a test: a real model, processes, a browser (pytest -m 'not slow' leaves them out)
+
 ROOT = Path(__file__).parents[1]
 TOKEN = "a-test-token-7f3e9c21b5"
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
