@@ -285,3 +285,20 @@ def test_why_a_card_makes_no_seed_is_a_field_and_a_problem_not_a_web_address():
         Seed.model_validate({"title": "T", "genre": "g", "premise": "", "protagonist": {"name": "A"}})
     reason = _reason(caught.value)
     assert "premise" in reason and "http" not in reason and "\n" not in reason
+
+
+def test_a_format_and_a_file_name_that_disagree_are_one_line_and_write_nothing(saves, seed_path, tmp_path, capsys, monkeypatch):
+    """`--format md --out x.epub` asks for two things at once: one line, nothing written. A name
+    of no known format takes the format asked for; a name alone decides the format."""
+    from tests.test_book import long_story
+
+    monkeypatch.setenv("RECURRENT_SAVES_DIR", str(saves))
+    long_story(saves, seed_path, steps=2)
+    code = main(["saves", "export", "book", "--format", "md", "--out", str(tmp_path / "x.epub")])
+    out, err = capsys.readouterr()
+    assert code == 1 and err.count("\n") == 1 and "x.epub" in err and "EPUB" in err and "Markdown" in err, err
+    assert not (tmp_path / "x.epub").exists()
+    assert main(["saves", "export", "book", "--format", "html", "--out", str(tmp_path / "x.htm")]) == 0
+    assert main(["saves", "export", "book", "--format", "txt", "--out", str(tmp_path / "x.story")]) == 0
+    assert main(["saves", "export", "book", "--out", str(tmp_path / "y.epub")]) == 0
+    assert (tmp_path / "y.epub").read_bytes()[:2] == b"PK" and (tmp_path / "x.story").read_text().startswith("The ")

@@ -12,7 +12,7 @@ from game.core.errors import one_line
 from game.core.settings import Settings, load_settings
 from game.saves import check as checks
 from game.saves.branch import branch_at, branch_name, free_slot
-from game.saves.export import FORMATS, check_out, format_of, markdown, render, write_transcript
+from game.saves.export import FORMATS, check_out, format_of, markdown, named_format, render, write_transcript
 from game.saves.journal import Journal
 from game.saves.names import SlotError, check_name, slug, unique_slot
 from game.saves.slot import JOURNAL, Slot, SlotInUse, origin_of, replay, slot_folder
@@ -21,7 +21,7 @@ from game.saves.tree import Node, describe, forest, tree_lines, tree_of
 from game.session.settings import memory_config
 
 __all__ = ["FORMATS", "Node", "Shelf", "SlotError", "check_name", "check_out", "describe", "format_of", "markdown",
-           "slug", "tree_lines"]
+           "named_format", "slug", "tree_lines"]
 
 
 class Shelf:
