@@ -302,3 +302,31 @@ def test_a_format_and_a_file_name_that_disagree_are_one_line_and_write_nothing(s
     assert main(["saves", "export", "book", "--format", "txt", "--out", str(tmp_path / "x.story")]) == 0
     assert main(["saves", "export", "book", "--out", str(tmp_path / "y.epub")]) == 0
     assert (tmp_path / "y.epub").read_bytes()[:2] == b"PK" and (tmp_path / "x.story").read_text().startswith("The ")
+
+
+@pytest.mark.parametrize("damage", [_delete_a_step_line, "garbage"])
+def test_branching_a_damaged_slot_names_the_damage_and_changes_nothing(game_env, saves, seed_path, capsys, damage):
+    """A branch of a damaged journal was made of the records before the damage, silently; a step
+    past it was 'out of range'. Now: one line naming the line and repair, no slot made, and after
+    repair the branch is made with every step."""
+    from game.saves.folder import list_slots
+
+    _story_slot(saves, seed_path, capsys)
+    if damage == "garbage":
+        lines = _lines(saves)
+        lines[_step_lines(saves)[2]] = b"0badc0de {this line was scribbled over}"
+        (saves / "damaged" / "journal.jsonl").write_bytes(b"\n".join(lines))
+    else:
+        damage(saves)
+    before = {p.name: p.read_bytes() for p in (saves / "damaged").iterdir() if p.is_file() and p.name != "lock"}
+    for step in ("1", "4"):
+        for command in (["saves", "branch", "damaged", "--at", step, "--as", "fork"],):
+            code = main(command)
+            out, err = capsys.readouterr()
+            assert code == 1 and err.count("\n") == 1 and "Traceback" not in out + err, out + err
+            assert "journal line" in err and "saves repair damaged" in err, err
+    assert list_slots(saves) == ["damaged"]
+    after = {p.name: p.read_bytes() for p in (saves / "damaged").iterdir() if p.is_file() and p.name != "lock"}
+    assert after == before
+    assert main(["saves", "repair", "damaged"]) == 0
+    assert main(["saves", "branch", "damaged", "--at", "4", "--as", "fork"]) == 0, capsys.readouterr()

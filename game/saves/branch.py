@@ -175,7 +175,7 @@ def branch_at(root: Path, name: str, step: int, new: str | None = None, config=N
     source = root / name
     if not (source / JOURNAL).exists():
         raise SlotError(f"no slot named {name} in {root}")
-    reading = Journal(source / JOURNAL).read()
+    reading = whole(Journal(source / JOURNAL).read(), name)
     story = replay(reading, name)
     if isinstance(step, bool) or not 0 <= step <= story.taken:
         raise SlotError(f"slot {name} has steps 0 to {story.taken}: a branch starts at one of them, not at {step}")
@@ -183,6 +183,19 @@ def branch_at(root: Path, name: str, step: int, new: str | None = None, config=N
     records = records_upto(story, step, pinned_at(reading.records, step))
     make_branch(root, new, records, parent=name, fork_step=step, config=config)
     return new
+
+
+def whole(reading, name: str):
+    """`reading`, when its journal has no damage; else a one-line SlotError naming the damage. A
+    branch of a damaged journal would be made of the records before the damage only, saying
+    nothing of the steps after it (which repair keeps, or rebuilds from long-term memory)."""
+    line = reading.damaged_line
+    if line is not None:
+        what = "does not follow the record before it" if line == reading.out_of_order else "is damaged"
+        raise SlotError(f"slot {name}: journal line {line} {what}, so it is not branched (a branch would stop there); "
+                        f"`recurrent saves repair {name}` keeps every record that fits the story, then branch it "
+                        "(nothing was changed)")
+    return reading
 
 
 def branch_name(root: Path, name: str, step: int) -> str:
@@ -198,6 +211,6 @@ def copy_slot(root: Path, source: str, target: str, config: MemoryConfig | None 
     src = slot_folder(root, source)
     if not (src / JOURNAL).exists():
         raise SlotError(f"no slot named {source} in {root}")
-    reading = Journal(src / JOURNAL).read()
+    reading = whole(Journal(src / JOURNAL).read(), source)
     story = replay(reading, source)  # refuse to copy a story that does not replay
     make_branch(root, target, reading.records, parent=source, fork_step=story.taken, config=config)
