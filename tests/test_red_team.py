@@ -330,3 +330,29 @@ def test_branching_a_damaged_slot_names_the_damage_and_changes_nothing(game_env,
     assert after == before
     assert main(["saves", "repair", "damaged"]) == 0
     assert main(["saves", "branch", "damaged", "--at", "4", "--as", "fork"]) == 0, capsys.readouterr()
+
+
+def test_a_deleted_parents_name_is_not_inherited_by_a_new_slot_of_that_name(game_env, saves, seed_path, capsys):
+    """A branch of a slot that was deleted stays a branch of the deleted slot: a new story later
+    saved under the same name (the same seed, even) is not its parent on the story map."""
+    from game.saves.tree import forest
+
+    assert main(["write", "--story", str(seed_path), "--slot", "old", "--steps", "2"]) == 0
+    assert main(["saves", "branch", "old", "--at", "1", "--as", "twig"]) == 0
+    assert main(["saves", "delete", "old", "--yes"]) == 0
+    assert main(["write", "--story", str(seed_path), "--slot", "old", "--steps", "1"]) == 0
+    capsys.readouterr()
+    trees = {tree.slot: tree for tree in forest(saves)}
+    assert set(trees) == {"old", "twig"} and not trees["old"].children and trees["twig"].orphan
+    assert main(["saves", "tree"]) == 0
+    out = capsys.readouterr().out
+    assert "twig · a branch of old (deleted) from step 1" in out and "└── twig" not in out, out
+    # A branch of the new slot is its child, as before; so is a branch made before identities were kept.
+    assert main(["saves", "branch", "old", "--at", "1", "--as", "shoot"]) == 0
+    assert [child.slot for child in {t.slot: t for t in forest(saves)}["old"].children] == ["shoot"]
+    import json
+
+    header = json.loads((saves / "shoot" / "header.json").read_text())
+    del header["parent_id"]
+    (saves / "shoot" / "header.json").write_text(json.dumps(header))
+    assert [child.slot for child in {t.slot: t for t in forest(saves)}["old"].children] == ["shoot"]

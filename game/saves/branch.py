@@ -18,7 +18,8 @@ from game.core.models import Step
 from game.core.story import Story, replay as replay_records, replaying
 from game.saves.journal import Journal, encode
 from game.saves.names import SlotError, check_name, unique_slot
-from game.saves.slot import HEADER, JOURNAL, MemoryConfig, Slot, SlotExists, replay, slot_folder, sync_folder, write_atomic
+from game.saves.slot import (HEADER, JOURNAL, MemoryConfig, Slot, SlotExists, replay, slot_folder, slot_ident, sync_folder,
+                              write_atomic)
 
 
 def free_slot(root: Path, name: str) -> Path:
@@ -29,7 +30,8 @@ def free_slot(root: Path, name: str) -> Path:
     return path
 
 
-def make_branch(root: Path, name: str, records: list[dict], parent: str, fork_step: int, config=None) -> None:
+def make_branch(root: Path, name: str, records: list[dict], parent: str, fork_step: int, config=None,
+                parent_id: str | None = None) -> None:
     """A new slot `name` whose journal holds exactly `records` (raw journal records, the Begin
     first), whose header names `parent` and `fork_step`, and whose long-term memory is rebuilt
     from that journal. One-line SlotError, and no slot, when the records do not make a story or
@@ -58,6 +60,8 @@ def make_branch(root: Path, name: str, records: list[dict], parent: str, fork_st
             made = False  # another's slot: never removed
             raise SlotExists(f"slot {name} already exists in {root}")
         slot.story, slot.origin = story, {"parent": parent, "fork_step": fork_step}
+        if parent_id:  # the parent's identity: a later slot of its name is not its parent
+            slot.origin["parent_id"] = parent_id
         _write_whole_slot(slot, records)
         # Opened as any slot is, from its own journal, under the lock still held. A new slot:
         # whatever a Chroma server holds under its name is not its own, so memory is rebuilt
@@ -181,7 +185,7 @@ def branch_at(root: Path, name: str, step: int, new: str | None = None, config=N
         raise SlotError(f"slot {name} has steps 0 to {story.taken}: a branch starts at one of them, not at {step}")
     new = new or branch_name(root, name, step)
     records = records_upto(story, step, pinned_at(reading.records, step))
-    make_branch(root, new, records, parent=name, fork_step=step, config=config)
+    make_branch(root, new, records, parent=name, fork_step=step, config=config, parent_id=slot_ident(source))
     return new
 
 
@@ -213,4 +217,5 @@ def copy_slot(root: Path, source: str, target: str, config: MemoryConfig | None 
         raise SlotError(f"no slot named {source} in {root}")
     reading = whole(Journal(src / JOURNAL).read(), source)
     story = replay(reading, source)  # refuse to copy a story that does not replay
-    make_branch(root, target, reading.records, parent=source, fork_step=story.taken, config=config)
+    make_branch(root, target, reading.records, parent=source, fork_step=story.taken, config=config,
+                parent_id=slot_ident(src))

@@ -21,7 +21,8 @@ from game.saves.branch import make_branch
 from game.saves.journal import Journal, Reading, encode
 from game.saves.salvage import remembered, salvage
 from game.saves.names import SlotError
-from game.saves.slot import HEADER, JOURNAL, LOCK, MARKER, MEMORY, SCHEMA, MemoryConfig, Slot, cut_short, replay, slot_folder
+from game.saves.slot import (HEADER, JOURNAL, LOCK, MARKER, MEMORY, SCHEMA, MemoryConfig, Slot, cut_short, replay, slot_folder,
+                             slot_ident)
 from game.saves.folder import good_header
 
 
@@ -255,7 +256,7 @@ def _put_back(slot: Slot, reading: Reading, memory: dict, stamp: str) -> list[st
             f"record(s); the original journal is kept as journal.damaged-{stamp}"]
     if result.branch:
         branch = _free_name(slot.root, f"{slot.name}-recovered")
-        make_branch(slot.root, branch, result.branch, slot.name, result.fork_step, slot.config)
+        make_branch(slot.root, branch, result.branch, slot.name, result.fork_step, slot.config, slot_ident(path))
         done.append(f"{result.left} record(s) after the damage could not follow the story: they are in the new slot "
                     f"{branch}, which branches off after step {result.fork_step}")
     return done

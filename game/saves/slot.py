@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -127,7 +128,8 @@ class Slot:
         self.story: Story | None = None
         self.memory = None
         self.index_stale = False
-        self.origin: dict = {}  # a branch's parent slot and fork step, kept in its header
+        self.origin: dict = {}  # a branch's parent slot (its name and identity) and fork step, kept in its header
+        self.ident: str | None = None  # this slot's identity, kept in its header: a later slot of the same name is another
         self.updated: str | None = None  # when its last step was written, as its header says
         self._lock: FileLock | None = None
         self._unlevel = None  # a Reading whose journal does not yet end on a complete line
@@ -407,6 +409,7 @@ class Slot:
         except (OSError, ValueError, RecursionError):
             header, current = None, False
         self.origin = origin_of(header)
+        self.ident = ident_of(header)
         if current:
             self.updated = header.get("updated") if isinstance(header.get("updated"), str) else None
         else:
@@ -414,9 +417,12 @@ class Slot:
 
     def _header(self) -> dict:
         story = self.story
+        if self.ident is None:
+            self.ident = uuid.uuid4().hex  # a new slot's, or one whose header never held one
         return {
             "schema": SCHEMA,
             "slot": self.name,
+            "id": self.ident,
             "title": story.seed.title,
             "genre": story.seed.genre,
             "steps": story.taken,
@@ -454,13 +460,33 @@ class Slot:
 
 
 def origin_of(header) -> dict:
-    """The parent and fork step a header names, when it names sound ones ({} for a story's first slot)."""
+    """The parent and fork step a header names, when it names sound ones ({} for a story's first
+    slot), and the parent's identity when the header holds it (branches made before it did not)."""
     if not isinstance(header, dict):
         return {}
     parent, fork = header.get("parent"), header.get("fork_step")
     if not isinstance(parent, str) or isinstance(fork, bool) or not isinstance(fork, int) or fork < 0:
         return {}
-    return {"parent": parent, "fork_step": fork}
+    origin = {"parent": parent, "fork_step": fork}
+    if isinstance(header.get("parent_id"), str):
+        origin["parent_id"] = header["parent_id"]
+    return origin
+
+
+def ident_of(header) -> str | None:
+    """The identity a slot's header holds: made once with the slot, kept each time the header is
+    written. A slot deleted and another made under its name have different ones, so a branch of
+    the first is never taken for a branch of the second."""
+    ident = header.get("id") if isinstance(header, dict) else None
+    return ident if isinstance(ident, str) and ident else None
+
+
+def slot_ident(path: Path) -> str | None:
+    """The identity in the header of the slot at `path` (None when it holds none or cannot be read)."""
+    try:
+        return ident_of(json.loads((path / HEADER).read_text(encoding="utf-8")))
+    except (OSError, ValueError, RecursionError):
+        return None
 
 
 
