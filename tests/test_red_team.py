@@ -356,3 +356,39 @@ def test_a_deleted_parents_name_is_not_inherited_by_a_new_slot_of_that_name(game
     del header["parent_id"]
     (saves / "shoot" / "header.json").write_text(json.dumps(header))
     assert [child.slot for child in {t.slot: t for t in forest(saves)}["old"].children] == ["shoot"]
+
+
+@pytest.mark.parametrize("point", ["branch-memory", "branch-journal"])
+def test_a_branch_killed_between_its_journal_and_its_memory_leaves_no_broken_slot(game_env, saves, seed_path, capsys, point):
+    """`saves branch` in its own process, SIGKILLed where it stops itself (RECURRENT_TEST_STOP):
+    after the kill there is either no slot of that name (and the branch can be made again) or a
+    whole one that `saves check` passes. The source is never touched."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from game.saves.check import check
+    from game.saves.folder import list_slots
+
+    assert main(["write", "--story", str(seed_path), "--slot", "source", "--steps", "3"]) == 0
+    capsys.readouterr()
+    before = (saves / "source" / "journal.jsonl").read_bytes()
+    root = Path(__file__).resolve().parents[1]
+    child = subprocess.Popen([sys.executable, "-m", "game", "saves", "branch", "source", "--at", "2", "--as", "twig"],
+                             env={**os.environ, "PYTHONPATH": str(root), "RECURRENT_TEST_STOP": point}, cwd=root,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        seen = os.waitid(os.P_PID, child.pid, os.WSTOPPED | os.WEXITED | os.WNOWAIT)
+        assert seen.si_code == os.CLD_STOPPED, child.communicate()  # it reached the point, and stopped there
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.kill()
+        child.communicate()
+    assert (saves / "source" / "journal.jsonl").read_bytes() == before
+    if "twig" not in list_slots(saves):
+        assert main(["saves", "branch", "source", "--at", "2", "--as", "twig"]) == 0, capsys.readouterr()
+    report = check(saves, "twig")
+    assert report.ok and not report.recovered, (report.problems, report.recovered)
+    assert main(["write", "--slot", "twig", "--steps", "1"]) == 0  # and it plays on

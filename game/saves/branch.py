@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from game.core.models import Step
 from game.core.story import Story, replay as replay_records, replaying
 from game.saves.journal import Journal, encode
 from game.saves.names import SlotError, check_name, unique_slot
-from game.saves.slot import (HEADER, JOURNAL, MemoryConfig, Slot, SlotExists, replay, slot_folder, slot_ident, sync_folder,
+from game.saves.slot import (HEADER, JOURNAL, MARKER, MemoryConfig, Slot, SlotExists, replay, slot_folder, slot_ident, sync_folder,
                               write_atomic)
 
 
@@ -63,14 +64,6 @@ def make_branch(root: Path, name: str, records: list[dict], parent: str, fork_st
         if parent_id:  # the parent's identity: a later slot of its name is not its parent
             slot.origin["parent_id"] = parent_id
         _write_whole_slot(slot, records)
-        # Opened as any slot is, from its own journal, under the lock still held. A new slot:
-        # whatever a Chroma server holds under its name is not its own, so memory is rebuilt
-        # from the journal whatever it shows.
-        reading = slot.journal.read()
-        slot.story = replay(reading, name)
-        slot._unlevel = reading if reading.torn_tail or reading.open_end else None
-        slot.open_memory(evidence=False)
-        slot.level_journal()
     except OSError as error:
         slot.close()
         if made:
@@ -85,9 +78,18 @@ def make_branch(root: Path, name: str, records: list[dict], parent: str, fork_st
 
 
 def _write_whole_slot(slot: Slot, records: list[dict]) -> None:
-    """The header first, with the origin that only it holds, synced; the journal's arrival
-    (one rename, after its bytes are synced) is what makes the slot exist."""
+    """Everything but the journal first: the header (with the origin that only it holds), synced,
+    and long-term memory built from `records`, with its marker. Then the journal, whose arrival
+    (one rename, after its bytes are synced) is what makes the slot exist. Killed at any instant,
+    a branch leaves no slot or a whole one, never a journal whose memory is missing or partial.
+    A new slot: whatever a Chroma server holds under its name, or a branch killed here before
+    left in its folder, is not its own, so memory is built afresh whatever it shows."""
     write_atomic(slot.path / HEADER, json.dumps(slot._header(), indent=1))
+    (slot.path / MARKER).unlink(missing_ok=True)
+    slot.open_memory(evidence=False)  # no marker: made to hold exactly the entries of `records`
+    memory, slot.memory = slot.memory, None
+    memory.close()  # its writes are done before the journal says the slot exists
+    stop_here("branch-memory")
     tmp = slot.path / (JOURNAL + ".tmp")
     with open(tmp, "wb") as handle:
         handle.write(b"".join(encode(record) for record in records))
@@ -95,6 +97,14 @@ def _write_whole_slot(slot: Slot, records: list[dict]) -> None:
         os.fsync(handle.fileno())
     os.replace(tmp, slot.path / JOURNAL)
     sync_folder(slot.path)
+    stop_here("branch-journal")
+
+
+def stop_here(point: str) -> None:
+    """A test's way to kill a branch at `point`: with RECURRENT_TEST_STOP=`point` in its environment
+    the process stops itself there (SIGSTOP), and the test kills it at that very instant."""
+    if os.environ.get("RECURRENT_TEST_STOP") == point:
+        os.kill(os.getpid(), signal.SIGSTOP)
 
 
 def replay_checked(records: list[dict], name: str) -> Story:
