@@ -392,3 +392,35 @@ def test_a_branch_killed_between_its_journal_and_its_memory_leaves_no_broken_slo
     report = check(saves, "twig")
     assert report.ok and not report.recovered, (report.problems, report.recovered)
     assert main(["write", "--slot", "twig", "--steps", "1"]) == 0  # and it plays on
+
+
+@pytest.mark.parametrize("field", ["prompt", "memory", "authorsNote"])
+def test_a_blank_that_asks_nothing_in_a_scenario_is_no_traceback(tmp_path, field):
+    """`${   }` in an AI Dungeon scenario made a placeholder with no prompt: pydantic's error and
+    its web address, as a traceback. An empty blank asks nothing and stays as written."""
+    import json
+
+    card = tmp_path / "scenario.json"
+    data = {"storyCards": [{"keys": "lamp", "value": "The lamp."}], "title": "Wake", "prompt": "You wake."}
+    data[field] = (data.get(field, "") + " Then ${   } calls, and ${\t} answers.").strip()
+    card.write_text(json.dumps(data), encoding="utf-8")
+    imported = import_cards(card)
+    assert imported.seed is not None and not imported.seed.placeholders
+
+
+def test_any_value_no_seed_takes_is_one_line_naming_the_card_and_the_field(tmp_path, monkeypatch):
+    """Whatever part of an import meets a value a seed cannot take, the player reads the card's
+    file and the field, in one line, never pydantic's web address."""
+    import json
+
+    from game.core.seed import Placeholder
+    from game.stories import importers
+
+    card = tmp_path / "scenario.json"
+    card.write_text(json.dumps({"storyCards": [{"keys": "lamp", "value": "The lamp."}], "title": "Wake",
+                                "prompt": "You wake, ${What is your name?}."}), encoding="utf-8")
+    monkeypatch.setattr(importers, "Placeholder", lambda prompt, default: Placeholder(prompt=prompt, default=""))
+    with pytest.raises(CardError) as caught:
+        import_cards(card)
+    said = str(caught.value)
+    assert said.startswith(str(card)) and "default" in said and "http" not in said and "\n" not in said, said
