@@ -160,6 +160,13 @@ def _byte_order_mark(saves):
     path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
 
 
+def _byte_order_marks_twice_and_on_a_line(saves):
+    """An editor that adds a mark to a file that has one, and a line pasted from another file with its own."""
+    lines = _lines(saves)
+    lines[3] = b"\xef\xbb\xbf" + lines[3]
+    (saves / "damaged" / "journal.jsonl").write_bytes(b"\xef\xbb\xbf\xef\xbb\xbf" + b"\n".join(lines))
+
+
 def _flip_a_byte_in_the_first_record(saves):
     lines = _lines(saves)
     at = len(lines[0]) // 2
@@ -175,7 +182,8 @@ def _flip_a_byte_in_a_step(saves):
 
 
 @pytest.mark.parametrize("damage", [_delete_a_step_line, _swap_two_lines, _byte_order_mark,
-                                    _flip_a_byte_in_the_first_record, _flip_a_byte_in_a_step])
+                                    _byte_order_marks_twice_and_on_a_line, _flip_a_byte_in_the_first_record,
+                                    _flip_a_byte_in_a_step])
 def test_a_hand_damaged_journal_loses_no_step_after_repair(game_env, saves, seed_path, capsys, damage):
     from game.saves.journal import Journal
     from game.saves.slot import JOURNAL, replay
@@ -184,7 +192,8 @@ def test_a_hand_damaged_journal_loses_no_step_after_repair(game_env, saves, seed
     damage(saves)
     code = main(["saves", "check", "damaged"])
     out, err = capsys.readouterr()
-    assert "Traceback" not in out + err and (code == 0) == (damage is _byte_order_mark), out + err
+    assert "Traceback" not in out + err, out + err
+    assert (code == 0) == (damage in (_byte_order_mark, _byte_order_marks_twice_and_on_a_line)), out + err
     assert main(["saves", "repair", "damaged"]) == 0, capsys.readouterr()
     capsys.readouterr()
     assert main(["saves", "check", "damaged"]) == 0, capsys.readouterr()
