@@ -433,3 +433,33 @@ def test_any_value_no_seed_takes_is_one_line_naming_the_card_and_the_field(tmp_p
         import_cards(card)
     said = str(caught.value)
     assert said.startswith(str(card)) and "default" in said and "http" not in said and "\n" not in said, said
+
+
+def test_a_slot_on_a_read_only_disk_can_be_checked_and_shown(game_env, tmp_path, seed_path, capsys, monkeypatch):
+    """A real read-only mount (a backup, a write-protected stick): check and show only read, so
+    they answer; they said 'cannot open it for writing', since taking the slot's lock is a write.
+    No game can be writing a slot there, so none is waited for."""
+    import subprocess
+
+    from tests.test_faults import _tmpfs
+
+    disk = _tmpfs(tmp_path, "8m")
+    point = next(disk)
+    try:
+        saves = point / "saves"
+        monkeypatch.setenv("RECURRENT_SAVES_DIR", str(saves))
+        assert main(["write", "--story", str(seed_path), "--slot", "kept", "--steps", "2"]) == 0
+        capsys.readouterr()
+        assert subprocess.run(["mount", "-o", "remount,ro", str(point)], capture_output=True).returncode == 0
+        try:
+            assert main(["saves", "check", "kept"]) == 0, capsys.readouterr()
+            assert capsys.readouterr().out.strip().endswith("kept: ok")
+            assert main(["saves", "show", "kept", "--json"]) == 0
+            out, err = capsys.readouterr()
+            assert '"steps": 2' in out and "in use" not in err, err
+            assert main(["write", "--slot", "kept", "--steps", "1"]) == 1  # playing it is still one line
+            assert "Read-only file system" in capsys.readouterr().err
+        finally:
+            subprocess.run(["mount", "-o", "remount,rw", str(point)], capture_output=True)
+    finally:
+        disk.close()

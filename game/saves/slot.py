@@ -75,6 +75,15 @@ def slot_folder(root: Path, name: str) -> Path:
     return path
 
 
+def read_only_disk(path: Path) -> bool:
+    """Whether `path` is on a file system mounted read-only: nothing can write a slot there, so
+    reading one needs no lock (taking the lock is itself a write, and fails)."""
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        return False
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
