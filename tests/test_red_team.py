@@ -463,3 +463,36 @@ def test_a_slot_on_a_read_only_disk_can_be_checked_and_shown(game_env, tmp_path,
             subprocess.run(["mount", "-o", "remount,rw", str(point)], capture_output=True)
     finally:
         disk.close()
+
+
+def test_a_full_disk_is_not_taken_for_unreadable_memory(game_env, tmp_path, seed_path, capsys, monkeypatch):
+    """Opening a slot on a full disk: Chroma cannot open its folder ('database or disk is full').
+    That is not damage: the memory folder was moved aside as unreadable and a new one begun,
+    so a good index was thrown over. Now: one line that says the disk is full, nothing moved."""
+    from tests.test_faults import _tmpfs
+
+    disk = _tmpfs(tmp_path, "8m")
+    point = next(disk)
+    try:
+        saves = point / "saves"
+        monkeypatch.setenv("RECURRENT_SAVES_DIR", str(saves))
+        assert main(["write", "--story", str(seed_path), "--slot", "kept", "--steps", "2"]) == 0
+        capsys.readouterr()
+        before = sorted(p.name for p in (saves / "kept").iterdir())
+        filler = point / "filler"
+        with open(filler, "wb") as handle:
+            try:
+                while True:
+                    handle.write(b"\0" * 65536)
+            except OSError:
+                pass
+        assert main(["write", "--slot", "kept", "--steps", "1"]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "full" in err and "Traceback" not in err, err
+        assert sorted(p.name for p in (saves / "kept").iterdir()) == before  # nothing moved aside
+        filler.unlink()
+        assert main(["saves", "check", "kept"]) == 0
+        assert capsys.readouterr().out.strip() == "kept: ok"  # memory as it was: nothing to catch up
+        assert main(["write", "--slot", "kept", "--steps", "1"]) == 0
+    finally:
+        disk.close()

@@ -7,6 +7,7 @@ leaves a slot whose journal is complete; opening it brings the index level again
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -81,6 +82,18 @@ def read_only_disk(path: Path) -> bool:
     try:
         return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
     except (OSError, AttributeError):
+        return False
+
+
+def disk_full(path: Path, error: BaseException) -> bool:
+    """Whether `error` is a full disk's (SQLite's "database or disk is full", ENOSPC), or the disk
+    of `path` has no room left: an index that cannot be opened for lack of room is not damaged."""
+    text = str(error).lower()
+    if getattr(error, "errno", None) == errno.ENOSPC or "disk is full" in text or "no space left" in text:
+        return True
+    try:
+        return os.statvfs(path).f_bavail == 0
+    except OSError:
         return False
 
 
@@ -307,6 +320,9 @@ class Slot:
         from game.core.errors import one_line
         from game.memory.longterm import LongTermMemory
 
+        if disk_full(self.path, error):  # not damage: the folder is good, the disk has no room to open it
+            raise SlotError(f"slot {self.name}: long-term memory cannot be opened, the disk is full "
+                            f"({one_line(error)[:160]}); nothing was changed: free some space and try again") from None
         if self.config.host or not (self.path / MEMORY).is_dir():
             if isinstance(error, SlotError) or hasattr(error, "hint"):
                 raise error  # already one line for the player (an unreachable Chroma server, say)
