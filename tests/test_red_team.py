@@ -496,3 +496,29 @@ def test_a_full_disk_is_not_taken_for_unreadable_memory(game_env, tmp_path, seed
         assert main(["write", "--slot", "kept", "--steps", "1"]) == 0
     finally:
         disk.close()
+
+
+def test_a_branch_that_loses_the_race_for_a_new_slot_never_removes_the_winners_folder(game_env, saves, seed_path, capsys, monkeypatch):
+    """Two processes make slot `race` at once: the branch made its folder, but the other took the
+    lock in it first. The branch, refused, removed 'its' folder with everything the winner had
+    written in it (seen by hand as 'could not save the branch (No such file or directory)' from a
+    third racer). Now the loser leaves the folder to the one that holds its lock."""
+    from game.saves import branch as branching
+    from game.saves.names import SlotError
+    from game.saves.slot import Slot, SlotInUse
+
+    assert main(["write", "--story", str(seed_path), "--slot", "source", "--steps", "2"]) == 0
+    capsys.readouterr()
+    real = Slot._take_lock
+
+    def beaten(self):
+        if self.name != "race":
+            return real(self)
+        (self.path / "journal.jsonl").write_bytes(b"the winner's journal\n")  # what the winner wrote under its lock
+        raise SlotInUse(f"slot {self.name} is in use by another game")
+
+    monkeypatch.setattr(Slot, "_take_lock", beaten)
+    with pytest.raises(SlotError) as caught:
+        branching.branch_at(saves, "source", 1, "race")
+    assert "race" in str(caught.value) and "\n" not in str(caught.value)
+    assert (saves / "race" / "journal.jsonl").read_bytes() == b"the winner's journal\n"

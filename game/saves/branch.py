@@ -53,8 +53,11 @@ def make_branch(root: Path, name: str, records: list[dict], parent: str, fork_st
     try:
         slot._take_lock()
     except SlotError:
-        if made:
-            shutil.rmtree(path, ignore_errors=True)
+        if made:  # the folder is the lock holder's now, whoever made it: only an empty one is taken back
+            try:
+                path.rmdir()
+            except OSError:
+                pass
         raise SlotExists(f"slot {name} already exists in {root} (a game is making it)") from None
     try:
         if slot.journal.read().records:
