@@ -522,3 +522,34 @@ def test_a_branch_that_loses_the_race_for_a_new_slot_never_removes_the_winners_f
         branching.branch_at(saves, "source", 1, "race")
     assert "race" in str(caught.value) and "\n" not in str(caught.value)
     assert (saves / "race" / "journal.jsonl").read_bytes() == b"the winner's journal\n"
+
+
+@pytest.mark.parametrize("where", ["top", "world"])
+def test_a_seed_with_a_huge_integer_is_one_line(tmp_path, monkeypatch, capsys, where):
+    """tomllib lets Python's integer limit through as a bare ValueError: `stories validate`,
+    `stories list` and the title's shelf printed a traceback for a seed holding a 5,000-digit
+    number. (The card's variant of this finding was fixed; the seed's was not.)"""
+    from game.core.settings import SettingsError, load_settings
+    from game.stories.document import SeedFile
+    from game.stories.loader import SeedError
+
+    own = tmp_path / "own"
+    own.mkdir()
+    head = 'title = "Big"\ngenre = "mystery"\npremise = "A number."\n[protagonist]\nname = "Ada"\n'
+    number = "9" * 5_000
+    text = head + (f"x = {number}\n" if where == "top" else f"[[world]]\nname = \"n\"\ntext = \"t\"\nalways = {number}\n")
+    (own / "big.toml").write_text(text, encoding="utf-8")
+    monkeypatch.setenv("RECURRENT_STORIES_DIR", str(own))
+    listed = {s.name: s.seed for s in shelf()}
+    assert "digits long" in str(listed["big"]) and "\n" not in str(listed["big"])
+    assert main(["stories", "validate", str(own / "big.toml")]) == 1
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err and "big.toml:" in out + err and "5,000 digits long" in out + err
+    with pytest.raises(SeedError):
+        SeedFile.open(own / "big.toml")  # the studio's way in
+    settings = tmp_path / "settings.toml"
+    settings.write_text(f"theme = {number}\n", encoding="utf-8")
+    monkeypatch.setenv("RECURRENT_CONFIG", str(settings))
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert str(settings) in str(caught.value) and "digits long" in str(caught.value)
