@@ -553,3 +553,27 @@ def test_a_seed_with_a_huge_integer_is_one_line(tmp_path, monkeypatch, capsys, w
     with pytest.raises(SettingsError) as caught:
         load_settings()
     assert str(settings) in str(caught.value) and "digits long" in str(caught.value)
+
+
+def test_a_backslash_in_model_text_cannot_undo_the_markdown_escape(saves, seed_path):
+    r"""The transcript put a backslash before `<`; a model that wrote `\<script>` got `\\<script>`:
+    an escaped backslash, then raw HTML that ran. The text's own backslashes are escaped too."""
+    from markdown_it import MarkdownIt
+
+    from game.core.models import Step, Version
+    from game.core.records import Told
+    from game.saves.export import render
+    from game.saves.journal import Journal
+    from game.saves.slot import JOURNAL, Slot, replay
+    from game.stories.loader import load_seed
+
+    hostile = (r'The note reads \<script>alert("x")</script>, then \<img src=x onerror=alert(1)> and '
+               r'\[a map](javascript:alert(2)), and a path C:\keeper\log that stays as written.')
+    with Slot.create(saves, "book", load_seed(seed_path)) as slot:
+        for n in range(2):
+            version = Version(seq=slot.story.seq + 1, options=["a", "b", "c"], paragraph=hostile, memory="")
+            slot.commit(Told(step=Step(number=n, action=r"Read \<b>it</b>" if n else "", version=version)))
+    story = replay(Journal(saves / "book" / JOURNAL).read(), "book")
+    page = MarkdownIt("commonmark").render(render(story, "md", "book").decode("utf-8"))
+    assert "<script" not in page and "<img" not in page and "<b>" not in page and 'href="javascript' not in page
+    assert r"C:\keeper\log" in page and "alert(1)" in page

@@ -23,8 +23,9 @@ def _quote(text: str) -> str:
 
 
 # What Markdown would run or follow if a model or a seed wrote it: raw HTML (`<script>`, `<img
-# onerror=...>`) and links (`[here](javascript:...)`). A backslash makes each a plain character.
-_MARKUP = re.compile(r"([<\[])")
+# onerror=...>`) and links (`[here](javascript:...)`). A backslash makes each a plain character,
+# and a backslash of the text's own is one too: else `\<script>` escapes the escape, and runs.
+_MARKUP = re.compile(r"([\\<\[])")
 
 
 def _plain(text: str) -> str:
