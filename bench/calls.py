@@ -1,6 +1,6 @@
 """Model calls a step, on a stand-in that is not ours: plain, templated prose and options.
 
-    python bench/calls.py [--steps 100] [--seeds 26,27] [--sentences 12,5] [--no-write]
+    python bench/calls.py [--steps 100] [--seeds 26,27] [--sentences 12,5] [--no-write] [--quick]
 
 The figure in "Prompt cache" (bench/cache.py) is measured on the tests' own stand-in, whose
 prose the guards were tuned on. This one is written apart from it (stdlib only, no code of
@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.results import machine, write_section  # noqa: E402
+from bench.results import machine, quick_check, write_section  # noqa: E402
 
 NAMES = ["Mara", "Tobin", "Ilse", "Corin", "Wenna", "Abel", "Sefa", "Dorran"]
 THINGS = ["ledger", "lantern", "brass key", "map", "letter", "compass", "rope", "seal", "crate", "bell"]
@@ -226,7 +226,12 @@ def main() -> int:
     parser.add_argument("--seeds", default="26,27", help="one run for each seed of the stand-in's choices")
     parser.add_argument("--sentences", default="12,5", help="sentences a paragraph, one set of runs for each")
     parser.add_argument("--no-write", dest="write", action="store_false")
+    parser.add_argument("--quick", action="store_true", help="smoke size: one run of 4 steps, nothing written")
     args = parser.parse_args()
+    if args.quick:
+        result = play(4, 26, 12)
+        quick_check({"calls_per_step": result["per_step"], "calls": result["calls"], "words": result["words"]})
+        return 0
     runs = [play(args.steps, int(seed), int(n)) for n in args.sentences.split(",") for seed in args.seeds.split(",")]
     rows = [f"| {r['sentences']} ({r['words']:.0f} words) | {seed} | {r['steps']} | {r['calls']} | "
             f"**{r['per_step']:.2f}** | {r['fallbacks']} | {r['seconds']:.0f} s |"
