@@ -160,6 +160,13 @@ def _byte_order_mark(saves):
     path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
 
 
+def _byte_order_marks_twice_and_on_a_line(saves):
+    """An editor that adds a mark to a file that has one, and a line pasted from another file with its own."""
+    lines = _lines(saves)
+    lines[3] = b"\xef\xbb\xbf" + lines[3]
+    (saves / "damaged" / "journal.jsonl").write_bytes(b"\xef\xbb\xbf\xef\xbb\xbf" + b"\n".join(lines))
+
+
 def _flip_a_byte_in_the_first_record(saves):
     lines = _lines(saves)
     at = len(lines[0]) // 2
@@ -175,7 +182,8 @@ def _flip_a_byte_in_a_step(saves):
 
 
 @pytest.mark.parametrize("damage", [_delete_a_step_line, _swap_two_lines, _byte_order_mark,
-                                    _flip_a_byte_in_the_first_record, _flip_a_byte_in_a_step])
+                                    _byte_order_marks_twice_and_on_a_line, _flip_a_byte_in_the_first_record,
+                                    _flip_a_byte_in_a_step])
 def test_a_hand_damaged_journal_loses_no_step_after_repair(game_env, saves, seed_path, capsys, damage):
     from game.saves.journal import Journal
     from game.saves.slot import JOURNAL, replay
@@ -184,7 +192,8 @@ def test_a_hand_damaged_journal_loses_no_step_after_repair(game_env, saves, seed
     damage(saves)
     code = main(["saves", "check", "damaged"])
     out, err = capsys.readouterr()
-    assert "Traceback" not in out + err and (code == 0) == (damage is _byte_order_mark), out + err
+    assert "Traceback" not in out + err, out + err
+    assert (code == 0) == (damage in (_byte_order_mark, _byte_order_marks_twice_and_on_a_line)), out + err
     assert main(["saves", "repair", "damaged"]) == 0, capsys.readouterr()
     capsys.readouterr()
     assert main(["saves", "check", "damaged"]) == 0, capsys.readouterr()
@@ -285,3 +294,286 @@ def test_why_a_card_makes_no_seed_is_a_field_and_a_problem_not_a_web_address():
         Seed.model_validate({"title": "T", "genre": "g", "premise": "", "protagonist": {"name": "A"}})
     reason = _reason(caught.value)
     assert "premise" in reason and "http" not in reason and "\n" not in reason
+
+
+def test_a_format_and_a_file_name_that_disagree_are_one_line_and_write_nothing(saves, seed_path, tmp_path, capsys, monkeypatch):
+    """`--format md --out x.epub` asks for two things at once: one line, nothing written. A name
+    of no known format takes the format asked for; a name alone decides the format."""
+    from tests.test_book import long_story
+
+    monkeypatch.setenv("RECURRENT_SAVES_DIR", str(saves))
+    long_story(saves, seed_path, steps=2)
+    code = main(["saves", "export", "book", "--format", "md", "--out", str(tmp_path / "x.epub")])
+    out, err = capsys.readouterr()
+    assert code == 1 and err.count("\n") == 1 and "x.epub" in err and "EPUB" in err and "Markdown" in err, err
+    assert not (tmp_path / "x.epub").exists()
+    assert main(["saves", "export", "book", "--format", "html", "--out", str(tmp_path / "x.htm")]) == 0
+    assert main(["saves", "export", "book", "--format", "txt", "--out", str(tmp_path / "x.story")]) == 0
+    assert main(["saves", "export", "book", "--out", str(tmp_path / "y.epub")]) == 0
+    assert (tmp_path / "y.epub").read_bytes()[:2] == b"PK" and (tmp_path / "x.story").read_text().startswith("The ")
+
+
+@pytest.mark.parametrize("damage", [_delete_a_step_line, "garbage"])
+def test_branching_a_damaged_slot_names_the_damage_and_changes_nothing(game_env, saves, seed_path, capsys, damage):
+    """A branch of a damaged journal was made of the records before the damage, silently; a step
+    past it was 'out of range'. Now: one line naming the line and repair, no slot made, and after
+    repair the branch is made with every step."""
+    from game.saves.folder import list_slots
+
+    _story_slot(saves, seed_path, capsys)
+    if damage == "garbage":
+        lines = _lines(saves)
+        lines[_step_lines(saves)[2]] = b"0badc0de {this line was scribbled over}"
+        (saves / "damaged" / "journal.jsonl").write_bytes(b"\n".join(lines))
+    else:
+        damage(saves)
+    before = {p.name: p.read_bytes() for p in (saves / "damaged").iterdir() if p.is_file() and p.name != "lock"}
+    for step in ("1", "4"):
+        for command in (["saves", "branch", "damaged", "--at", step, "--as", "fork"],):
+            code = main(command)
+            out, err = capsys.readouterr()
+            assert code == 1 and err.count("\n") == 1 and "Traceback" not in out + err, out + err
+            assert "journal line" in err and "saves repair damaged" in err, err
+    assert list_slots(saves) == ["damaged"]
+    after = {p.name: p.read_bytes() for p in (saves / "damaged").iterdir() if p.is_file() and p.name != "lock"}
+    assert after == before
+    assert main(["saves", "repair", "damaged"]) == 0
+    assert main(["saves", "branch", "damaged", "--at", "4", "--as", "fork"]) == 0, capsys.readouterr()
+
+
+def test_a_deleted_parents_name_is_not_inherited_by_a_new_slot_of_that_name(game_env, saves, seed_path, capsys):
+    """A branch of a slot that was deleted stays a branch of the deleted slot: a new story later
+    saved under the same name (the same seed, even) is not its parent on the story map."""
+    from game.saves.tree import forest
+
+    assert main(["write", "--story", str(seed_path), "--slot", "old", "--steps", "2"]) == 0
+    assert main(["saves", "branch", "old", "--at", "1", "--as", "twig"]) == 0
+    assert main(["saves", "delete", "old", "--yes"]) == 0
+    assert main(["write", "--story", str(seed_path), "--slot", "old", "--steps", "1"]) == 0
+    capsys.readouterr()
+    trees = {tree.slot: tree for tree in forest(saves)}
+    assert set(trees) == {"old", "twig"} and not trees["old"].children and trees["twig"].orphan
+    assert main(["saves", "tree"]) == 0
+    out = capsys.readouterr().out
+    assert "twig · a branch of old (deleted) from step 1" in out and "└── twig" not in out, out
+    # A branch of the new slot is its child, as before; so is a branch made before identities were kept.
+    assert main(["saves", "branch", "old", "--at", "1", "--as", "shoot"]) == 0
+    assert [child.slot for child in {t.slot: t for t in forest(saves)}["old"].children] == ["shoot"]
+    import json
+
+    header = json.loads((saves / "shoot" / "header.json").read_text())
+    del header["parent_id"]
+    (saves / "shoot" / "header.json").write_text(json.dumps(header))
+    assert [child.slot for child in {t.slot: t for t in forest(saves)}["old"].children] == ["shoot"]
+
+
+@pytest.mark.parametrize("point", ["branch-memory", "branch-journal"])
+def test_a_branch_killed_between_its_journal_and_its_memory_leaves_no_broken_slot(game_env, saves, seed_path, capsys, point):
+    """`saves branch` in its own process, SIGKILLed where it stops itself (RECURRENT_TEST_STOP):
+    after the kill there is either no slot of that name (and the branch can be made again) or a
+    whole one that `saves check` passes. The source is never touched."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from game.saves.check import check
+    from game.saves.folder import list_slots
+
+    assert main(["write", "--story", str(seed_path), "--slot", "source", "--steps", "3"]) == 0
+    capsys.readouterr()
+    before = (saves / "source" / "journal.jsonl").read_bytes()
+    root = Path(__file__).resolve().parents[1]
+    child = subprocess.Popen([sys.executable, "-m", "game", "saves", "branch", "source", "--at", "2", "--as", "twig"],
+                             env={**os.environ, "PYTHONPATH": str(root), "RECURRENT_TEST_STOP": point}, cwd=root,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        seen = os.waitid(os.P_PID, child.pid, os.WSTOPPED | os.WEXITED | os.WNOWAIT)
+        assert seen.si_code == os.CLD_STOPPED, child.communicate()  # it reached the point, and stopped there
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.kill()
+        child.communicate()
+    assert (saves / "source" / "journal.jsonl").read_bytes() == before
+    if "twig" not in list_slots(saves):
+        assert main(["saves", "branch", "source", "--at", "2", "--as", "twig"]) == 0, capsys.readouterr()
+    report = check(saves, "twig")
+    assert report.ok and not report.recovered, (report.problems, report.recovered)
+    assert main(["write", "--slot", "twig", "--steps", "1"]) == 0  # and it plays on
+
+
+@pytest.mark.parametrize("field", ["prompt", "memory", "authorsNote"])
+def test_a_blank_that_asks_nothing_in_a_scenario_is_no_traceback(tmp_path, field):
+    """`${   }` in an AI Dungeon scenario made a placeholder with no prompt: pydantic's error and
+    its web address, as a traceback. An empty blank asks nothing and stays as written."""
+    import json
+
+    card = tmp_path / "scenario.json"
+    data = {"storyCards": [{"keys": "lamp", "value": "The lamp."}], "title": "Wake", "prompt": "You wake."}
+    data[field] = (data.get(field, "") + " Then ${   } calls, and ${\t} answers.").strip()
+    card.write_text(json.dumps(data), encoding="utf-8")
+    imported = import_cards(card)
+    assert imported.seed is not None and not imported.seed.placeholders
+
+
+def test_any_value_no_seed_takes_is_one_line_naming_the_card_and_the_field(tmp_path, monkeypatch):
+    """Whatever part of an import meets a value a seed cannot take, the player reads the card's
+    file and the field, in one line, never pydantic's web address."""
+    import json
+
+    from game.core.seed import Placeholder
+    from game.stories import importers
+
+    card = tmp_path / "scenario.json"
+    card.write_text(json.dumps({"storyCards": [{"keys": "lamp", "value": "The lamp."}], "title": "Wake",
+                                "prompt": "You wake, ${What is your name?}."}), encoding="utf-8")
+    monkeypatch.setattr(importers, "Placeholder", lambda prompt, default: Placeholder(prompt=prompt, default=""))
+    with pytest.raises(CardError) as caught:
+        import_cards(card)
+    said = str(caught.value)
+    assert said.startswith(str(card)) and "default" in said and "http" not in said and "\n" not in said, said
+
+
+def test_a_slot_on_a_read_only_disk_can_be_checked_and_shown(game_env, tmp_path, seed_path, capsys, monkeypatch):
+    """A real read-only mount (a backup, a write-protected stick): check and show only read, so
+    they answer; they said 'cannot open it for writing', since taking the slot's lock is a write.
+    No game can be writing a slot there, so none is waited for."""
+    import subprocess
+
+    from tests.test_faults import _tmpfs
+
+    disk = _tmpfs(tmp_path, "8m")
+    point = next(disk)
+    try:
+        saves = point / "saves"
+        monkeypatch.setenv("RECURRENT_SAVES_DIR", str(saves))
+        assert main(["write", "--story", str(seed_path), "--slot", "kept", "--steps", "2"]) == 0
+        capsys.readouterr()
+        assert subprocess.run(["mount", "-o", "remount,ro", str(point)], capture_output=True).returncode == 0
+        try:
+            assert main(["saves", "check", "kept"]) == 0, capsys.readouterr()
+            assert capsys.readouterr().out.strip().endswith("kept: ok")
+            assert main(["saves", "show", "kept", "--json"]) == 0
+            out, err = capsys.readouterr()
+            assert '"steps": 2' in out and "in use" not in err, err
+            assert main(["write", "--slot", "kept", "--steps", "1"]) == 1  # playing it is still one line
+            assert "Read-only file system" in capsys.readouterr().err
+        finally:
+            subprocess.run(["mount", "-o", "remount,rw", str(point)], capture_output=True)
+    finally:
+        disk.close()
+
+
+def test_a_full_disk_is_not_taken_for_unreadable_memory(game_env, tmp_path, seed_path, capsys, monkeypatch):
+    """Opening a slot on a full disk: Chroma cannot open its folder ('database or disk is full').
+    That is not damage: the memory folder was moved aside as unreadable and a new one begun,
+    so a good index was thrown over. Now: one line that says the disk is full, nothing moved."""
+    from tests.test_faults import _tmpfs
+
+    disk = _tmpfs(tmp_path, "8m")
+    point = next(disk)
+    try:
+        saves = point / "saves"
+        monkeypatch.setenv("RECURRENT_SAVES_DIR", str(saves))
+        assert main(["write", "--story", str(seed_path), "--slot", "kept", "--steps", "2"]) == 0
+        capsys.readouterr()
+        before = sorted(p.name for p in (saves / "kept").iterdir())
+        filler = point / "filler"
+        with open(filler, "wb") as handle:
+            try:
+                while True:
+                    handle.write(b"\0" * 65536)
+            except OSError:
+                pass
+        assert main(["write", "--slot", "kept", "--steps", "1"]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "full" in err and "Traceback" not in err, err
+        assert sorted(p.name for p in (saves / "kept").iterdir()) == before  # nothing moved aside
+        filler.unlink()
+        assert main(["saves", "check", "kept"]) == 0
+        assert capsys.readouterr().out.strip() == "kept: ok"  # memory as it was: nothing to catch up
+        assert main(["write", "--slot", "kept", "--steps", "1"]) == 0
+    finally:
+        disk.close()
+
+
+def test_a_branch_that_loses_the_race_for_a_new_slot_never_removes_the_winners_folder(game_env, saves, seed_path, capsys, monkeypatch):
+    """Two processes make slot `race` at once: the branch made its folder, but the other took the
+    lock in it first. The branch, refused, removed 'its' folder with everything the winner had
+    written in it (seen by hand as 'could not save the branch (No such file or directory)' from a
+    third racer). Now the loser leaves the folder to the one that holds its lock."""
+    from game.saves import branch as branching
+    from game.saves.names import SlotError
+    from game.saves.slot import Slot, SlotInUse
+
+    assert main(["write", "--story", str(seed_path), "--slot", "source", "--steps", "2"]) == 0
+    capsys.readouterr()
+    real = Slot._take_lock
+
+    def beaten(self):
+        if self.name != "race":
+            return real(self)
+        (self.path / "journal.jsonl").write_bytes(b"the winner's journal\n")  # what the winner wrote under its lock
+        raise SlotInUse(f"slot {self.name} is in use by another game")
+
+    monkeypatch.setattr(Slot, "_take_lock", beaten)
+    with pytest.raises(SlotError) as caught:
+        branching.branch_at(saves, "source", 1, "race")
+    assert "race" in str(caught.value) and "\n" not in str(caught.value)
+    assert (saves / "race" / "journal.jsonl").read_bytes() == b"the winner's journal\n"
+
+
+@pytest.mark.parametrize("where", ["top", "world"])
+def test_a_seed_with_a_huge_integer_is_one_line(tmp_path, monkeypatch, capsys, where):
+    """tomllib lets Python's integer limit through as a bare ValueError: `stories validate`,
+    `stories list` and the title's shelf printed a traceback for a seed holding a 5,000-digit
+    number. (The card's variant of this finding was fixed; the seed's was not.)"""
+    from game.core.settings import SettingsError, load_settings
+    from game.stories.document import SeedFile
+    from game.stories.loader import SeedError
+
+    own = tmp_path / "own"
+    own.mkdir()
+    head = 'title = "Big"\ngenre = "mystery"\npremise = "A number."\n[protagonist]\nname = "Ada"\n'
+    number = "9" * 5_000
+    text = head + (f"x = {number}\n" if where == "top" else f"[[world]]\nname = \"n\"\ntext = \"t\"\nalways = {number}\n")
+    (own / "big.toml").write_text(text, encoding="utf-8")
+    monkeypatch.setenv("RECURRENT_STORIES_DIR", str(own))
+    listed = {s.name: s.seed for s in shelf()}
+    assert "digits long" in str(listed["big"]) and "\n" not in str(listed["big"])
+    assert main(["stories", "validate", str(own / "big.toml")]) == 1
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err and "big.toml:" in out + err and "5,000 digits long" in out + err
+    with pytest.raises(SeedError):
+        SeedFile.open(own / "big.toml")  # the studio's way in
+    settings = tmp_path / "settings.toml"
+    settings.write_text(f"theme = {number}\n", encoding="utf-8")
+    monkeypatch.setenv("RECURRENT_CONFIG", str(settings))
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert str(settings) in str(caught.value) and "digits long" in str(caught.value)
+
+
+def test_a_backslash_in_model_text_cannot_undo_the_markdown_escape(saves, seed_path):
+    r"""The transcript put a backslash before `<`; a model that wrote `\<script>` got `\\<script>`:
+    an escaped backslash, then raw HTML that ran. The text's own backslashes are escaped too."""
+    from markdown_it import MarkdownIt
+
+    from game.core.models import Step, Version
+    from game.core.records import Told
+    from game.saves.export import render
+    from game.saves.journal import Journal
+    from game.saves.slot import JOURNAL, Slot, replay
+    from game.stories.loader import load_seed
+
+    hostile = (r'The note reads \<script>alert("x")</script>, then \<img src=x onerror=alert(1)> and '
+               r'\[a map](javascript:alert(2)), and a path C:\keeper\log that stays as written.')
+    with Slot.create(saves, "book", load_seed(seed_path)) as slot:
+        for n in range(2):
+            version = Version(seq=slot.story.seq + 1, options=["a", "b", "c"], paragraph=hostile, memory="")
+            slot.commit(Told(step=Step(number=n, action=r"Read \<b>it</b>" if n else "", version=version)))
+    story = replay(Journal(saves / "book" / JOURNAL).read(), "book")
+    page = MarkdownIt("commonmark").render(render(story, "md", "book").decode("utf-8"))
+    assert "<script" not in page and "<img" not in page and "<b>" not in page and 'href="javascript' not in page
+    assert r"C:\keeper\log" in page and "alert(1)" in page

@@ -101,7 +101,7 @@ def _check(args) -> int:
         print(f"{args.name}: ok")
         return 0
     problem = report.problems[0]
-    hint = "" if ("newer version" in problem or "in use" in problem) else f" (`recurrent saves repair {args.name}` rebuilds what the journal allows)"
+    hint = "" if ("newer version" in problem or "in use" in problem or "saves repair" in problem) else f" (`recurrent saves repair {args.name}` rebuilds what the journal allows)"
     print(f"{args.name}: {problem}{hint}", file=sys.stderr)
     return 1
 

@@ -14,6 +14,7 @@ import tomli_w
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
+from game.core.tomlread import loads as toml_loads
 from game.core.errors import PlayerError
 from game.core.files import CannotWrite, Unreadable, read_capped, write_whole
 
@@ -84,7 +85,7 @@ def load_settings(**overrides) -> Settings:
     path = config_path()
     if path.exists():
         try:  # a regular file of a sensible size: a folder or a pipe in its place is one line, not a hang
-            tomllib.loads(read_capped(path, MAX_SETTINGS_BYTES, "a settings file").decode("utf-8"))
+            toml_loads(read_capped(path, MAX_SETTINGS_BYTES, "a settings file").decode("utf-8"))
         except Unreadable as error:
             raise SettingsError(f"{path}: {error}") from None
         except OSError as error:

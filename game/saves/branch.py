@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -18,7 +19,8 @@ from game.core.models import Step
 from game.core.story import Story, replay as replay_records, replaying
 from game.saves.journal import Journal, encode
 from game.saves.names import SlotError, check_name, unique_slot
-from game.saves.slot import HEADER, JOURNAL, MemoryConfig, Slot, SlotExists, replay, slot_folder, sync_folder, write_atomic
+from game.saves.slot import (HEADER, JOURNAL, MARKER, MemoryConfig, Slot, SlotExists, replay, slot_folder, slot_ident, sync_folder,
+                              write_atomic)
 
 
 def free_slot(root: Path, name: str) -> Path:
@@ -29,7 +31,8 @@ def free_slot(root: Path, name: str) -> Path:
     return path
 
 
-def make_branch(root: Path, name: str, records: list[dict], parent: str, fork_step: int, config=None) -> None:
+def make_branch(root: Path, name: str, records: list[dict], parent: str, fork_step: int, config=None,
+                parent_id: str | None = None) -> None:
     """A new slot `name` whose journal holds exactly `records` (raw journal records, the Begin
     first), whose header names `parent` and `fork_step`, and whose long-term memory is rebuilt
     from that journal. One-line SlotError, and no slot, when the records do not make a story or
@@ -50,23 +53,20 @@ def make_branch(root: Path, name: str, records: list[dict], parent: str, fork_st
     try:
         slot._take_lock()
     except SlotError:
-        if made:
-            shutil.rmtree(path, ignore_errors=True)
+        if made:  # the folder is the lock holder's now, whoever made it: only an empty one is taken back
+            try:
+                path.rmdir()
+            except OSError:
+                pass
         raise SlotExists(f"slot {name} already exists in {root} (a game is making it)") from None
     try:
         if slot.journal.read().records:
             made = False  # another's slot: never removed
             raise SlotExists(f"slot {name} already exists in {root}")
         slot.story, slot.origin = story, {"parent": parent, "fork_step": fork_step}
+        if parent_id:  # the parent's identity: a later slot of its name is not its parent
+            slot.origin["parent_id"] = parent_id
         _write_whole_slot(slot, records)
-        # Opened as any slot is, from its own journal, under the lock still held. A new slot:
-        # whatever a Chroma server holds under its name is not its own, so memory is rebuilt
-        # from the journal whatever it shows.
-        reading = slot.journal.read()
-        slot.story = replay(reading, name)
-        slot._unlevel = reading if reading.torn_tail or reading.open_end else None
-        slot.open_memory(evidence=False)
-        slot.level_journal()
     except OSError as error:
         slot.close()
         if made:
@@ -81,9 +81,18 @@ def make_branch(root: Path, name: str, records: list[dict], parent: str, fork_st
 
 
 def _write_whole_slot(slot: Slot, records: list[dict]) -> None:
-    """The header first, with the origin that only it holds, synced; the journal's arrival
-    (one rename, after its bytes are synced) is what makes the slot exist."""
+    """Everything but the journal first: the header (with the origin that only it holds), synced,
+    and long-term memory built from `records`, with its marker. Then the journal, whose arrival
+    (one rename, after its bytes are synced) is what makes the slot exist. Killed at any instant,
+    a branch leaves no slot or a whole one, never a journal whose memory is missing or partial.
+    A new slot: whatever a Chroma server holds under its name, or a branch killed here before
+    left in its folder, is not its own, so memory is built afresh whatever it shows."""
     write_atomic(slot.path / HEADER, json.dumps(slot._header(), indent=1))
+    (slot.path / MARKER).unlink(missing_ok=True)
+    slot.open_memory(evidence=False)  # no marker: made to hold exactly the entries of `records`
+    memory, slot.memory = slot.memory, None
+    memory.close()  # its writes are done before the journal says the slot exists
+    stop_here("branch-memory")
     tmp = slot.path / (JOURNAL + ".tmp")
     with open(tmp, "wb") as handle:
         handle.write(b"".join(encode(record) for record in records))
@@ -91,6 +100,14 @@ def _write_whole_slot(slot: Slot, records: list[dict]) -> None:
         os.fsync(handle.fileno())
     os.replace(tmp, slot.path / JOURNAL)
     sync_folder(slot.path)
+    stop_here("branch-journal")
+
+
+def stop_here(point: str) -> None:
+    """A test's way to kill a branch at `point`: with RECURRENT_TEST_STOP=`point` in its environment
+    the process stops itself there (SIGSTOP), and the test kills it at that very instant."""
+    if os.environ.get("RECURRENT_TEST_STOP") == point:
+        os.kill(os.getpid(), signal.SIGSTOP)
 
 
 def replay_checked(records: list[dict], name: str) -> Story:
@@ -175,14 +192,27 @@ def branch_at(root: Path, name: str, step: int, new: str | None = None, config=N
     source = root / name
     if not (source / JOURNAL).exists():
         raise SlotError(f"no slot named {name} in {root}")
-    reading = Journal(source / JOURNAL).read()
+    reading = whole(Journal(source / JOURNAL).read(), name)
     story = replay(reading, name)
     if isinstance(step, bool) or not 0 <= step <= story.taken:
         raise SlotError(f"slot {name} has steps 0 to {story.taken}: a branch starts at one of them, not at {step}")
     new = new or branch_name(root, name, step)
     records = records_upto(story, step, pinned_at(reading.records, step))
-    make_branch(root, new, records, parent=name, fork_step=step, config=config)
+    make_branch(root, new, records, parent=name, fork_step=step, config=config, parent_id=slot_ident(source))
     return new
+
+
+def whole(reading, name: str):
+    """`reading`, when its journal has no damage; else a one-line SlotError naming the damage. A
+    branch of a damaged journal would be made of the records before the damage only, saying
+    nothing of the steps after it (which repair keeps, or rebuilds from long-term memory)."""
+    line = reading.damaged_line
+    if line is not None:
+        what = "does not follow the record before it" if line == reading.out_of_order else "is damaged"
+        raise SlotError(f"slot {name}: journal line {line} {what}, so it is not branched (a branch would stop there); "
+                        f"`recurrent saves repair {name}` keeps every record that fits the story, then branch it "
+                        "(nothing was changed)")
+    return reading
 
 
 def branch_name(root: Path, name: str, step: int) -> str:
@@ -198,6 +228,7 @@ def copy_slot(root: Path, source: str, target: str, config: MemoryConfig | None 
     src = slot_folder(root, source)
     if not (src / JOURNAL).exists():
         raise SlotError(f"no slot named {source} in {root}")
-    reading = Journal(src / JOURNAL).read()
+    reading = whole(Journal(src / JOURNAL).read(), source)
     story = replay(reading, source)  # refuse to copy a story that does not replay
-    make_branch(root, target, reading.records, parent=source, fork_step=story.taken, config=config)
+    make_branch(root, target, reading.records, parent=source, fork_step=story.taken, config=config,
+                parent_id=slot_ident(src))

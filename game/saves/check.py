@@ -21,7 +21,8 @@ from game.saves.branch import make_branch
 from game.saves.journal import Journal, Reading, encode
 from game.saves.salvage import remembered, salvage
 from game.saves.names import SlotError
-from game.saves.slot import HEADER, JOURNAL, LOCK, MARKER, MEMORY, SCHEMA, MemoryConfig, Slot, cut_short, replay, slot_folder
+from game.saves.slot import (HEADER, JOURNAL, LOCK, MARKER, MEMORY, SCHEMA, MemoryConfig, Slot, SlotInUse, cut_short,
+                             read_only_disk, replay, slot_folder, slot_ident)
 from game.saves.folder import good_header
 
 
@@ -89,7 +90,14 @@ def check(root: Path, name: str, config: MemoryConfig | None = None) -> Report:
     if config.host:  # memory on a Chroma server cannot be copied aside: it is read where it is
         return _check(root, name, config)
     holder = Slot(root, name, config)
-    holder._take_lock()
+    try:
+        holder._take_lock()
+    except SlotInUse:
+        raise
+    except SlotError:
+        if not read_only_disk(path):
+            raise
+        # A read-only disk: no game can be writing the slot, so it is copied as it stands.
     try:
         with tempfile.TemporaryDirectory(prefix="recurrent-check-") as folder:
             try:
@@ -255,7 +263,7 @@ def _put_back(slot: Slot, reading: Reading, memory: dict, stamp: str) -> list[st
             f"record(s); the original journal is kept as journal.damaged-{stamp}"]
     if result.branch:
         branch = _free_name(slot.root, f"{slot.name}-recovered")
-        make_branch(slot.root, branch, result.branch, slot.name, result.fork_step, slot.config)
+        make_branch(slot.root, branch, result.branch, slot.name, result.fork_step, slot.config, slot_ident(path))
         done.append(f"{result.left} record(s) after the damage could not follow the story: they are in the new slot "
                     f"{branch}, which branches off after step {result.fork_step}")
     return done

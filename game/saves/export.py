@@ -23,8 +23,9 @@ def _quote(text: str) -> str:
 
 
 # What Markdown would run or follow if a model or a seed wrote it: raw HTML (`<script>`, `<img
-# onerror=...>`) and links (`[here](javascript:...)`). A backslash makes each a plain character.
-_MARKUP = re.compile(r"([<\[])")
+# onerror=...>`) and links (`[here](javascript:...)`). A backslash makes each a plain character,
+# and a backslash of the text's own is one too: else `\<script>` escapes the escape, and runs.
+_MARKUP = re.compile(r"([\\<\[])")
 
 
 def _plain(text: str) -> str:
@@ -91,12 +92,28 @@ def render(story: Story, fmt: str = "md", slot: str = "", header: dict | None = 
     raise SlotError(f"no export format {fmt!r}: use one of {', '.join(FORMATS)}")
 
 
+_NAMES = {**{fmt: fmt for fmt in FORMATS}, "markdown": "md", "htm": "html", "text": "txt"}
+
+
+def named_format(path: Path | str) -> str | None:
+    """The format a file's name ends in (`x.epub` -> "epub", `x.htm` -> "html"), None for another name."""
+    return _NAMES.get(Path(path).suffix.lower().lstrip("."))
+
+
 def format_of(path: Path | str, fmt: str | None = None) -> str:
     """The format asked for, else the one the file's name ends in, else Markdown."""
-    if fmt:
-        return fmt
-    suffix = Path(path).suffix.lower().lstrip(".")
-    return {"markdown": "md", "htm": "html", "text": "txt"}.get(suffix, suffix) if suffix in (*FORMATS, "markdown", "htm", "text") else "md"
+    return fmt or named_format(path) or "md"
+
+
+def agreeing(path: Path | str, fmt: str | None, saved: str = "") -> str:
+    """The format to write `path` in: `fmt`, unless the file's own name says another format, which
+    is refused in one line (Markdown written into `x.epub` is a file no e-reader opens, and the
+    name is what the player sees of it later); a name of no known format takes `fmt` as asked."""
+    named = named_format(path)
+    if fmt and named and named != fmt:
+        raise SlotError(f"{path}: the name says {FORMATS[named]} but {FORMATS.get(fmt, fmt)} was asked for: name "
+                        f"the file .{fmt} or ask for {named} (nothing was written){saved}")
+    return format_of(path, fmt)
 
 
 def write_transcript(story: Story, path: Path | str, slot: str = "", fmt: str | None = None,
@@ -110,7 +127,7 @@ def write_transcript(story: Story, path: Path | str, slot: str = "", fmt: str | 
     saved = f"; the story is saved in slot {slot}" if slot else ""
     target = Path(path).expanduser().absolute()
     resolved = check_out(path, saves, saved)
-    data = render(story, format_of(target, fmt), slot, header)
+    data = render(story, agreeing(path, fmt, saved), slot, header)
     try:
         if resolved.exists() and not resolved.is_file():
             with open(resolved, "wb") as handle:  # a terminal, a pipe; a folder fails here

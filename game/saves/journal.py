@@ -129,6 +129,8 @@ def read(path: Path) -> Reading:
         end = offset + len(raw) + (0 if last else 1)
         offset = end
         body = raw.rstrip(b"\r")
+        while body.startswith(BOM):  # an editor's mark, twice over, or on a line pasted from another file
+            body = body[len(BOM):]
         if not body.strip():
             continue  # a blank line, or the nothing after the final newline
         record = _parse(body)

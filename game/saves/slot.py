@@ -7,9 +7,11 @@ leaves a slot whose journal is complete; opening it brings the index level again
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -74,6 +76,27 @@ def slot_folder(root: Path, name: str) -> Path:
     return path
 
 
+def read_only_disk(path: Path) -> bool:
+    """Whether `path` is on a file system mounted read-only: nothing can write a slot there, so
+    reading one needs no lock (taking the lock is itself a write, and fails)."""
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        return False
+
+
+def disk_full(path: Path, error: BaseException) -> bool:
+    """Whether `error` is a full disk's (SQLite's "database or disk is full", ENOSPC), or the disk
+    of `path` has no room left: an index that cannot be opened for lack of room is not damaged."""
+    text = str(error).lower()
+    if getattr(error, "errno", None) == errno.ENOSPC or "disk is full" in text or "no space left" in text:
+        return True
+    try:
+        return os.statvfs(path).f_bavail == 0
+    except OSError:
+        return False
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -127,7 +150,8 @@ class Slot:
         self.story: Story | None = None
         self.memory = None
         self.index_stale = False
-        self.origin: dict = {}  # a branch's parent slot and fork step, kept in its header
+        self.origin: dict = {}  # a branch's parent slot (its name and identity) and fork step, kept in its header
+        self.ident: str | None = None  # this slot's identity, kept in its header: a later slot of the same name is another
         self.updated: str | None = None  # when its last step was written, as its header says
         self._lock: FileLock | None = None
         self._unlevel = None  # a Reading whose journal does not yet end on a complete line
@@ -296,6 +320,9 @@ class Slot:
         from game.core.errors import one_line
         from game.memory.longterm import LongTermMemory
 
+        if disk_full(self.path, error):  # not damage: the folder is good, the disk has no room to open it
+            raise SlotError(f"slot {self.name}: long-term memory cannot be opened, the disk is full "
+                            f"({one_line(error)[:160]}); nothing was changed: free some space and try again") from None
         if self.config.host or not (self.path / MEMORY).is_dir():
             if isinstance(error, SlotError) or hasattr(error, "hint"):
                 raise error  # already one line for the player (an unreachable Chroma server, say)
@@ -407,6 +434,7 @@ class Slot:
         except (OSError, ValueError, RecursionError):
             header, current = None, False
         self.origin = origin_of(header)
+        self.ident = ident_of(header)
         if current:
             self.updated = header.get("updated") if isinstance(header.get("updated"), str) else None
         else:
@@ -414,9 +442,12 @@ class Slot:
 
     def _header(self) -> dict:
         story = self.story
+        if self.ident is None:
+            self.ident = uuid.uuid4().hex  # a new slot's, or one whose header never held one
         return {
             "schema": SCHEMA,
             "slot": self.name,
+            "id": self.ident,
             "title": story.seed.title,
             "genre": story.seed.genre,
             "steps": story.taken,
@@ -454,13 +485,33 @@ class Slot:
 
 
 def origin_of(header) -> dict:
-    """The parent and fork step a header names, when it names sound ones ({} for a story's first slot)."""
+    """The parent and fork step a header names, when it names sound ones ({} for a story's first
+    slot), and the parent's identity when the header holds it (branches made before it did not)."""
     if not isinstance(header, dict):
         return {}
     parent, fork = header.get("parent"), header.get("fork_step")
     if not isinstance(parent, str) or isinstance(fork, bool) or not isinstance(fork, int) or fork < 0:
         return {}
-    return {"parent": parent, "fork_step": fork}
+    origin = {"parent": parent, "fork_step": fork}
+    if isinstance(header.get("parent_id"), str):
+        origin["parent_id"] = header["parent_id"]
+    return origin
+
+
+def ident_of(header) -> str | None:
+    """The identity a slot's header holds: made once with the slot, kept each time the header is
+    written. A slot deleted and another made under its name have different ones, so a branch of
+    the first is never taken for a branch of the second."""
+    ident = header.get("id") if isinstance(header, dict) else None
+    return ident if isinstance(ident, str) and ident else None
+
+
+def slot_ident(path: Path) -> str | None:
+    """The identity in the header of the slot at `path` (None when it holds none or cannot be read)."""
+    try:
+        return ident_of(json.loads((path / HEADER).read_text(encoding="utf-8")))
+    except (OSError, ValueError, RecursionError):
+        return None
 
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from game.core.text import last_played, safe
 from game.saves.names import SlotError
-from game.saves.slot import origin_of
+from game.saves.slot import ident_of, origin_of
 from game.saves.folder import list_slots, read_header
 
 
@@ -23,6 +23,8 @@ class Node:
     updated: str | None = None
     parent: str | None = None
     fork_step: int | None = None
+    parent_id: str | None = None  # the parent's identity, when the branch's header holds it
+    id: str | None = None  # this slot's identity
     choice: str = ""  # the first action after the fork: what started this branch
     error: str = ""  # the slot cannot be read
     children: list["Node"] = field(default_factory=list)
@@ -46,7 +48,7 @@ def _node(root: Path, name: str) -> Node:
     steps = header.get("steps")
     return Node(name, title=safe(str(header.get("title", "?"))), steps=steps if isinstance(steps, int) else "?",
                 updated=header.get("updated") if isinstance(header.get("updated"), str) else None,
-                choice=safe(str(header.get("choice") or "")), **origin_of(header))
+                choice=safe(str(header.get("choice") or "")), id=ident_of(header), **origin_of(header))
 
 
 def forest(root: Path) -> list[Node]:
@@ -55,6 +57,8 @@ def forest(root: Path) -> list[Node]:
     roots: list[Node] = []
     for node in nodes.values():
         parent = nodes.get(node.parent) if node.parent else None
+        if parent is not None and node.parent_id and parent.id != node.parent_id:
+            parent = None  # its parent was deleted, and this is another slot of the same name
         if parent is None or _loops(node, nodes):
             node.orphan = node.parent is not None
             roots.append(node)

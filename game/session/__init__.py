@@ -11,8 +11,9 @@ from game.engine.narrator import CONTINUE, pick
 from game.session.game import Game, close_all
 from game.session.model import Model, NoModel, make_backend
 from game.session.settings import engine_settings, memory_config, prefs_from, saves_root, settings_from
-from game.session.shelf import FORMATS, Node, Shelf, SlotError, check_name, check_out, describe, markdown, slug, tree_lines
+from game.session.shelf import (FORMATS, Node, Shelf, SlotError, check_name, check_out, describe, markdown, named_format,
+                                slug, tree_lines)
 
 __all__ = ["CONTINUE", "FORMATS", "Game", "Model", "NoModel", "Node", "Shelf", "SlotError", "check_name", "check_out",
-           "close_all", "describe", "engine_settings", "make_backend", "markdown", "memory_config", "pick",
+           "close_all", "describe", "engine_settings", "make_backend", "markdown", "memory_config", "named_format", "pick",
            "prefs_from", "saves_root", "settings_from", "slug", "tree_lines"]

@@ -212,11 +212,14 @@ class Game:
     # -- new slots from this one, and transcripts -----------------------------------------
     async def branch(self, step: int, new: str) -> str:
         """A new slot `new` whose story is this one's steps 0..`step`; this one goes on as it is."""
-        return await asyncio.to_thread(branch_at, self.saves, self.name, step, new, memory_config(self.settings))
+        made = await asyncio.to_thread(branch_at, self.saves, self.name, step, new, memory_config(self.settings))
+        self.fresh = False  # the branch names this slot as its parent: it is kept, even at its opening
+        return made
 
     async def save_as(self, new: str) -> None:
         """A copy of the whole story as slot `new` (a branch at the last step)."""
         await asyncio.to_thread(copy_slot, self.saves, self.name, new, memory_config(self.settings))
+        self.fresh = False  # named as the copy's parent: kept
 
     async def export(self, fmt: str, path: str) -> Path:
         """The story written to `path` as `fmt` (an e-book of a long story takes a moment)."""

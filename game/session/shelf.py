@@ -12,16 +12,16 @@ from game.core.errors import one_line
 from game.core.settings import Settings, load_settings
 from game.saves import check as checks
 from game.saves.branch import branch_at, branch_name, free_slot
-from game.saves.export import FORMATS, check_out, format_of, markdown, render, write_transcript
+from game.saves.export import FORMATS, check_out, format_of, markdown, named_format, render, write_transcript
 from game.saves.journal import Journal
 from game.saves.names import SlotError, check_name, slug, unique_slot
-from game.saves.slot import JOURNAL, Slot, SlotInUse, origin_of, replay, slot_folder
+from game.saves.slot import JOURNAL, Slot, SlotInUse, origin_of, read_only_disk, replay, slot_folder
 from game.saves.folder import delete_slot, list_slots, read_header
 from game.saves.tree import Node, describe, forest, tree_lines, tree_of
 from game.session.settings import memory_config
 
 __all__ = ["FORMATS", "Node", "Shelf", "SlotError", "check_name", "check_out", "describe", "format_of", "markdown",
-           "slug", "tree_lines"]
+           "named_format", "slug", "tree_lines"]
 
 
 class Shelf:
@@ -71,6 +71,11 @@ class Shelf:
         except SlotInUse:
             story, header, path = self.read(name)
             return _about(name, story, None, path, origin_of(header)), True
+        except SlotError:
+            if not read_only_disk(slot_folder(self.root, name)):
+                raise
+            story, header, path = self.read(name)  # a read-only disk: read from its journal, as a reader would
+            return _about(name, story, None, path, origin_of(header)), False
 
     def trees(self, name: str | None = None) -> list[Node]:
         """The stories as trees of branches; only the one that holds `name`, when given."""

@@ -15,6 +15,7 @@ from pathlib import Path
 import tomlkit
 from tomlkit.items import AoT, Table
 
+from game.core.tomlread import loads as toml_loads
 from game.core.seed import Seed
 from game.core.files import CannotWrite, write_whole
 from game.stories.loader import SeedError, check_seed, check_size, read_seed_text
@@ -43,7 +44,7 @@ class SeedFile:
         self.path = path
         self.text = text
         try:
-            self._data = tomllib.loads(text)
+            self._data = toml_loads(text)
             tomlkit.parse(text)
         except (tomllib.TOMLDecodeError, tomlkit.exceptions.TOMLKitError, RecursionError):
             # The loader says what is wrong in the words `stories validate` uses.

@@ -61,6 +61,13 @@ class Imported:
 def import_cards(path: Path | str) -> Imported:
     path = Path(path)
     data = _read_json(path)
+    try:
+        return _import(path, data)
+    except ValidationError as err:  # a value no seed field takes, wherever it was met: the field, in one line
+        raise CardError(path, f"the card does not make a valid seed: {_reason(err)}") from None
+
+
+def _import(path: Path, data) -> Imported:
     warnings: list[str] = []
     if isinstance(data, list):
         return Imported(_story_cards(path, data, warnings), None, warnings, "AI Dungeon story cards")
@@ -336,6 +343,8 @@ def _aid(value, blanks: dict[str, Placeholder]) -> str:
 
     def blank(found: re.Match) -> str:
         question = " ".join(found.group(1).split())
+        if not question:
+            return found.group(0)  # `${ }` asks nothing: it stays as written
         prompt = "Your name" if question.lower().startswith("character.") else _cut(question, LINE)
         for name, known in blanks.items():  # the same question asked twice is one blank
             if known.prompt == prompt:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
 
+from game.core.tomlread import loads as toml_loads
 from game.core.errors import PlayerError
 from game.core.files import Unreadable, read_capped, size_text
 from game.core.text import safe
@@ -111,7 +112,7 @@ def check_seed(text: str, path: Path | str = "<seed>") -> tuple[Seed | None, lis
     reports first leading: the studio shows each at its field."""
     path = Path(path)
     try:
-        data = tomllib.loads(text)
+        data = toml_loads(text)
     except tomllib.TOMLDecodeError as err:
         message, line = _toml_message(str(err))
         return None, [SeedError(path, f"invalid TOML: {message}", line)]

@@ -159,12 +159,16 @@ async def test_the_export_offers_every_format(ui_env, saves, seed_path, tmp_path
         await pilot.press("ctrl+o")
         await until(pilot, lambda: app.screen.__class__.__name__ == "ExportScreen")
         await pilot.click("#format-html")
-        app.screen.query_one("#answer", Input).value = str(home / "mine.htm")  # a name of the player's own is kept
+        app.screen.query_one("#answer", Input).value = str(home / "mine.htm")  # a format's ending follows the format
         await pilot.click("#format-txt")
-        assert app.screen.query_one("#answer", Input).value == str(home / "mine.htm")
+        await until(pilot, lambda: app.screen.query_one("#answer", Input).value == str(home / "mine.txt"))
+        app.screen.query_one("#answer", Input).value = str(home / "mine.story")  # a name of the player's own is kept
+        await pilot.click("#format-html")
+        await pilot.click("#format-txt")
+        assert app.screen.query_one("#answer", Input).value == str(home / "mine.story")
         await pilot.click("#ok")
-        await until(pilot, lambda: (home / "mine.htm").exists())
-        assert (home / "mine.htm").read_text().startswith("The Lighthouse at Skerry Point\n=====")
+        await until(pilot, lambda: (home / "mine.story").exists())
+        assert (home / "mine.story").read_text().startswith("The Lighthouse at Skerry Point\n=====")
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, RadioButton, RadioSet, Static
 
-from game.session import FORMATS
+from game.session import FORMATS, named_format
 from game.ui.screens.dialogs import Dialog
 from game.ui.widgets.fields import Field
 
@@ -39,19 +39,29 @@ class ExportScreen(Dialog):
 
     @on(RadioSet.Changed, "#formats")
     def format_chosen(self, event: RadioSet.Changed) -> None:
-        """A new format: the file's name follows, unless the player named it something else."""
+        """A new format: a name that ends in a format's ending follows it (the file and its name
+        agree); a name of the player's own with another ending is kept."""
         fmt = event.pressed.id.removeprefix("format-")
         box = self.query_one("#answer", Input)
         path = Path(box.value.strip())
-        if path.suffix.lstrip(".") == self.fmt:
-            box.value = str(path.with_suffix(f".{fmt}"))
         self.fmt = fmt
+        if named_format(path) not in (None, fmt):
+            box.value = str(path.with_suffix(f".{fmt}"))
+
+    @on(Input.Changed, "#answer")
+    def name_typed(self, event: Input.Changed) -> None:
+        """A name typed with a format's ending (`x.epub`) chooses that format: the file is what its
+        name says, and the choice above shows it."""
+        fmt = named_format(event.value.strip())
+        if fmt and fmt != self.fmt:
+            self.query_one(f"#format-{fmt}", RadioButton).value = True
+            self.fmt = fmt
 
     @on(Input.Submitted, "#answer")
     @on(Button.Pressed, "#ok")
     def ok(self) -> None:
         path = self.query_one("#answer", Input).value.strip()
-        self.dismiss((self.fmt, path) if path else None)
+        self.dismiss(((named_format(path) or self.fmt), path) if path else None)
 
     @on(Button.Pressed, "#cancel")
     def cancel(self) -> None:
