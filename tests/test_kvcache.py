@@ -224,4 +224,4 @@ def test_a_cache_folder_inside_the_saves_folder_is_not_used(tmp_path):
     assert backend.kv is None
     other = LocalBackend(engine="xllamacpp")
     other.open_story(saves, "well")
-    assert other.kv is not None and other.kv.root == kv_cache_dir()
+    assert other.kv is not None and other.kv.folder.root == kv_cache_dir()
