@@ -24,6 +24,7 @@ Everything here is best-effort: any failure is a log line and a cold start.
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -33,7 +34,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from game.core.calls import Message
+from game.core.calls import Listener, Message, Notice
 from game.core.paths import kv_slot_key as slot_key  # noqa: F401 (the key lives in core: saves delete uses it)
 
 log = logging.getLogger("recurrent.kvcache")
@@ -240,6 +241,33 @@ class StoryCache:
         self._kept: list[Message] | None = None  # the request whose cache was saved last
         self.opened: tuple[int, int] | None = None  # (read, reused) by the first narration after opening
         self.saved: tuple[int, int, float] | None = None  # (tokens, bytes, seconds) of the last save
+        self._saving: asyncio.Future | None = None  # a save under way: the next request waits for it
+
+    # -- what a backend calls, on its event loop ----------------------------------------------------
+    async def before(self, messages: list[Message]) -> None:
+        """Before a request: a save under way finishes (so a cache holds the request it is
+        labelled with); the first request after opening restores the story's cache."""
+        await self.settle()
+        await asyncio.to_thread(self.restore, messages)
+        self.sending(messages)
+
+    async def save(self) -> None:
+        """Save the story's cache, in a thread (the game closes, or a chapter began). Never raises."""
+        await self.settle()
+        self._saving = asyncio.ensure_future(asyncio.to_thread(self.keep))
+        await self._saving
+
+    async def settle(self) -> None:
+        saving = self._saving
+        if saving is not None and not saving.done() and saving.get_loop() is asyncio.get_running_loop():
+            await asyncio.shield(saving)
+
+    def heard(self, messages: list[Message], read: int | None, reused: int | None, on_notice: Listener | None) -> None:
+        """A narration was answered: for the first after opening, the status line says what its
+        prompt read fresh and took from the cache."""
+        text = self.said(messages, read, reused)
+        if text and on_notice:
+            on_notice(Notice(text, quiet=True))
 
     def open(self, saves: Path, name: str) -> bool:
         """Slot `name` of `saves` is told from now on. False (and no caches from now on) when the

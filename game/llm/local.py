@@ -158,7 +158,6 @@ class LocalBackend:
         folder = kvcache.KvFolder(kv_dir or kv_cache_dir(), kv_cap) if kv_cap and self.engine == engines.PREBUILT else None
         self.kv = folder and kvcache.StoryCache(folder, self._slot_action, self._model_identity)
         self._identity: str | None = None
-        self._saving: asyncio.Future | None = None  # a save under way: the next request waits for it
 
     @property
     def last(self) -> CallRecord:
@@ -214,16 +213,8 @@ class LocalBackend:
     async def keep_story(self) -> None:
         """Save the story's cache (the game closes, or a chapter began): best-effort, never raises.
         The next request waits for it, so the cache holds the request it is labelled with."""
-        if self.kv is None or self.child is None or self.child.gone() is not None:
-            return
-        await self._settled()
-        self._saving = asyncio.ensure_future(asyncio.to_thread(self.kv.keep))
-        await self._saving
-
-    async def _settled(self) -> None:
-        saving = self._saving
-        if saving is not None and not saving.done() and saving.get_loop() is asyncio.get_running_loop():
-            await asyncio.shield(saving)
+        if self.kv is not None and self.child is not None and self.child.gone() is None:
+            await self.kv.save()
 
     def _slot_action(self, action: str, filename: str) -> dict:
         child = self.child
@@ -237,20 +228,12 @@ class LocalBackend:
         return self._identity
 
     async def _before(self, messages: list[Message]) -> None:
-        """Before a request: a save under way finishes; the first after opening restores the cache."""
-        await self._settled()
         if self.kv is not None and self.child is not None:
-            await asyncio.to_thread(self.kv.restore, messages)
-            self.kv.sending(messages)
+            await self.kv.before(messages)  # a save under way finishes; a story opened again is restored
 
     def _said(self, messages: list[Message], on_notice: Listener | None) -> None:
-        """What the first step after opening read afresh and took from the cache."""
-        if self.kv is None:
-            return
-        last = self.last
-        text = self.kv.said(messages, last.read, last.reused)
-        if text and on_notice:
-            on_notice(Notice(text, quiet=True))
+        if self.kv is not None:
+            self.kv.heard(messages, self.last.read, self.last.reused, on_notice)
 
     def talk(self, engine: str) -> dict:
         """How the game talks to `engine`'s server (a benchmark may try another way)."""
