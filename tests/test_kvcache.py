@@ -173,6 +173,79 @@ def test_every_acknowledged_step_is_kept_when_the_game_is_killed_while_saving_it
     assert not [p for p in saves.rglob("*") if p.suffix in (".kv", ".part")]
 
 
+CHAPTER_DRIVER = textwrap.dedent('''
+    import asyncio, sys, threading
+    from pathlib import Path
+    from game.core.settings import load_settings
+    from game.llm import kvcache
+    from game.llm.local import LocalBackend
+    from game.session import Game, Model
+    from bench.instant import InstantBackend
+
+    def hold():  # a chapter's save: the server has written the cache; the rename has not happened
+        print("saving", flush=True)
+        threading.Event().wait()
+
+    kvcache.before_commit = hold
+
+    async def main():
+        # A scripted model with long paragraphs tells steps until one closes a chapter...
+        settings = load_settings(memory_words=50, prompt_tokens=800)
+        script = InstantBackend(lambda n: f"Stone {n} is wet. " + "The river runs on past the reeds. " * 60)
+        game = await Game.open(settings, Path(sys.argv[1]), "well", model=Model(settings, script))
+        while not game.story.steps or not game.story.steps[-1].version.chapter:
+            step = await game.tell("Walk on.")
+            print(f"told {step.number} {int(step.version.chapter)}", flush=True)
+        await game.close()
+        # ...then the local model tells the next: the first of a new chapter, whose cache is saved.
+        game = await Game.open(settings, Path(sys.argv[1]), "well", model=Model(settings, LocalBackend(threads=1, n_ctx=2048)))
+        step = await game.tell("Walk on to the last stone.")
+        print(f"told {step.number} {int(step.version.chapter)}", flush=True)
+        await game.close()
+        print("closed", flush=True)
+
+    asyncio.run(main())
+''')
+
+
+@needs_llama
+def test_every_acknowledged_step_is_kept_when_the_game_is_killed_while_a_chapter_saves_its_cache(tmp_path):
+    """The save as a chapter begins runs behind the story, while the player reads: killed there,
+    the game has lost nothing, and the half-written cache is dropped when the story opens."""
+    from game.core.models import Preferences
+    from game.saves.slot import Slot
+    from game.stories.loader import load_seed
+
+    saves = tmp_path / "saves"
+    Slot.create(saves, "well", load_seed(seed_file(tmp_path)).filled(), Preferences(paragraph_words=40)).close()
+    env = {**os.environ, "PYTHONPATH": str(CHECKOUT)}
+    game = subprocess.Popen([sys.executable, "-c", CHAPTER_DRIVER, str(saves)], stdout=subprocess.PIPE, env=env,
+                            text=True)
+    told, closed = [], []
+    try:
+        for line in game.stdout:
+            if line.startswith("told"):
+                _word, number, chapter = line.split()
+                told.append(int(number))
+                if chapter == "1":
+                    closed.append(int(number))
+            if line.strip() == "saving":
+                game.send_signal(signal.SIGKILL)
+                break
+    finally:
+        game.kill()
+        game.wait()
+    assert game.returncode == -signal.SIGKILL, told
+    assert closed == [told[-2]], told  # the save began as the step after the close was told
+    with Slot.open(saves, "well") as slot:
+        assert [step.number for step in slot.story.steps] == [0, *told]
+    key = kv_slot_key(saves, "well")
+    folder = KvFolder(kv_cache_dir(), cap=1 << 30)
+    assert folder.path(key, ".part").exists() and not folder.path(key, ".kv").exists()
+    assert folder.check(key, "any", [{"role": "system", "content": "x"}]) is None  # the half save is dropped
+    assert not list(folder.root.iterdir())
+
+
 # -- the prompt's budget where the server keeps the story's cache -------------------------------
 class _Window:
     """A backend that only says its window (and, when `keeps`, that it keeps its cache)."""
