@@ -134,11 +134,31 @@ DRIVER = textwrap.dedent('''
         game = await Game.open(settings, Path(sys.argv[1]), "well", model=Model(settings, backend))
         for action in ("Walk into the forest.", "Listen for water."):
             step = await game.tell(action)
-            print(f"told {step.number}", flush=True)  # acknowledged: in the journal
+            print(f"told {step.number} {int(step.version.chapter)}", flush=True)  # acknowledged: in the journal
         await game.close()
 
     asyncio.run(main())
 ''')
+
+
+def _killed_while_saving(driver: str, saves: Path) -> tuple[int, list[tuple[int, bool]]]:
+    """Run `driver` on `saves` and SIGKILL it as it says "saving": (its return code, the steps it
+    said were told, each with whether it closed a chapter)."""
+    env = {**os.environ, "PYTHONPATH": str(CHECKOUT)}
+    game = subprocess.Popen([sys.executable, "-c", driver, str(saves)], stdout=subprocess.PIPE, env=env, text=True)
+    told = []
+    try:
+        for line in game.stdout:
+            if line.startswith("told"):
+                _word, number, chapter = line.split()
+                told.append((int(number), chapter == "1"))
+            if line.strip() == "saving":
+                game.send_signal(signal.SIGKILL)
+                break
+    finally:
+        game.kill()
+        game.wait()
+    return game.returncode, told
 
 
 @needs_llama
@@ -149,20 +169,8 @@ def test_every_acknowledged_step_is_kept_when_the_game_is_killed_while_saving_it
 
     saves = tmp_path / "saves"
     Slot.create(saves, "well", load_seed(seed_file(tmp_path)).filled(), Preferences(paragraph_words=40)).close()
-    env = {**os.environ, "PYTHONPATH": str(CHECKOUT)}
-    game = subprocess.Popen([sys.executable, "-c", DRIVER, str(saves)], stdout=subprocess.PIPE, env=env, text=True)
-    told = []
-    try:
-        for line in game.stdout:
-            if line.startswith("told"):
-                told.append(int(line.split()[1]))
-            if line.strip() == "saving":
-                game.send_signal(signal.SIGKILL)
-                break
-    finally:
-        game.kill()
-        game.wait()
-    assert game.returncode == -signal.SIGKILL and told == [1, 2]
+    returncode, told = _killed_while_saving(DRIVER, saves)
+    assert returncode == -signal.SIGKILL and [number for number, _chapter in told] == [1, 2]
     with Slot.open(saves, "well") as slot:
         assert [step.number for step in slot.story.steps] == [0, 1, 2]
     key = kv_slot_key(saves, "well")
@@ -218,24 +226,9 @@ def test_every_acknowledged_step_is_kept_when_the_game_is_killed_while_a_chapter
 
     saves = tmp_path / "saves"
     Slot.create(saves, "well", load_seed(seed_file(tmp_path)).filled(), Preferences(paragraph_words=40)).close()
-    env = {**os.environ, "PYTHONPATH": str(CHECKOUT)}
-    game = subprocess.Popen([sys.executable, "-c", CHAPTER_DRIVER, str(saves)], stdout=subprocess.PIPE, env=env,
-                            text=True)
-    told, closed = [], []
-    try:
-        for line in game.stdout:
-            if line.startswith("told"):
-                _word, number, chapter = line.split()
-                told.append(int(number))
-                if chapter == "1":
-                    closed.append(int(number))
-            if line.strip() == "saving":
-                game.send_signal(signal.SIGKILL)
-                break
-    finally:
-        game.kill()
-        game.wait()
-    assert game.returncode == -signal.SIGKILL, told
+    returncode, steps = _killed_while_saving(CHAPTER_DRIVER, saves)
+    told, closed = [number for number, _c in steps], [number for number, chapter in steps if chapter]
+    assert returncode == -signal.SIGKILL, told
     assert closed == [told[-2]], told  # the save began as the step after the close was told
     with Slot.open(saves, "well") as slot:
         assert [step.number for step in slot.story.steps] == [0, *told]

@@ -21,7 +21,6 @@ Where any answer is no, nothing changes: the story is told as with any other ser
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import logging
 import secrets
@@ -34,6 +33,7 @@ from typing import AsyncIterator, TypeVar
 from pydantic import BaseModel
 
 from game.core.calls import Listener, Message
+from game.core.hosts import is_loopback
 from game.llm import kvcache
 from game.llm.openai_backend import OpenAIBackend
 
@@ -43,13 +43,7 @@ PROBE_TIMEOUT = 5.0
 
 
 def on_this_machine(base_url: str) -> bool:
-    host = urllib.parse.urlsplit(base_url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback(urllib.parse.urlsplit(base_url).hostname or "")
 
 
 def root_of(base_url: str) -> str:
