@@ -21,6 +21,9 @@ What the game adds, since a cache from the wrong place would still be believed b
   trimmed to its cap (the `kv_cache_mib` setting), least recently used first.
 
 Everything here is best-effort: any failure is a log line and a cold start.
+
+`StoryCache` is one story's cache for a backend that can save its server's slot: the local model,
+and a llama.cpp server the player runs on this machine that saves into this folder (server_kv.py).
 """
 from __future__ import annotations
 

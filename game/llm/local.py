@@ -11,9 +11,9 @@ If the child dies (SIGILL from a build for another CPU, a memory fault, the out-
 killer), the call in flight ends with one line saying so, nothing of the story is lost,
 and the next call starts a fresh child.
 
-With llama.cpp's own server, the child's cache of a story is saved when its game closes and
-restored before the first step when it opens again (`kvcache.py`), so a reopened story is
-not read again from its first token.
+With llama.cpp's own server, the child's cache of a story is saved when its game closes (and, in
+the background, as each chapter begins) and restored before the first step when it opens again
+(`kvcache.py`), so a reopened story is not read again from its first token.
 """
 from __future__ import annotations
 
