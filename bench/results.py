@@ -25,7 +25,7 @@ def measured_at() -> str:
         return done.stdout.strip() if done.returncode == 0 else ""
 
     commit = git("rev-parse", "--short", "HEAD") or "unknown"
-    changed = git("status", "--porcelain", "--", "game", "bench", "tests")
+    changed = git("status", "--porcelain", "--", "game", "bench", "tests", ":!bench/RESULTS.md")  # not the results themselves
     return f"commit {commit}{' with uncommitted changes' if changed else ''}, {time.strftime('%Y-%m-%d')}"
 
 

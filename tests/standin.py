@@ -15,6 +15,7 @@ a 0xff byte in an SSE line, and an HTML page served as application/json.
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 import json
 import random
 import re
@@ -216,6 +217,12 @@ class StandIn:
         self.like_llama_cpp_python = False  # answer 500 to json_schema as llama-cpp-python's server does
         self.finishes: deque[str] = deque()  # finish reasons for the next streamed answers ("length")
         self.window: int | None = None  # a context window to report as llama.cpp's server does (/props)
+        # Slots saved and restored as llama.cpp's server does with --slot-save-path (this folder),
+        # for the model file it names in /props; a restored slot's tokens count as cached once.
+        self.slot_dir: Path | None = None
+        self.model_file: Path | None = None
+        self.slot_tokens = 0  # the prompt the slot holds
+        self.restored = 0  # tokens restored into the slot, not yet used
         self.usage = True  # report usage (llama-cpp-python's server does not when streaming)
         self.tokenizer = None  # text -> token count, served at /extras/tokenize/count as llama-cpp-python does
         self.release = threading.Event()  # set to let "hold" answers finish
@@ -327,6 +334,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self) -> None:
+        if self.path.rstrip("/") == "/props" and self.standin.model_file is not None:
+            return self._json(200, {"default_generation_settings": {"n_ctx": self.standin.window or 4096}, "total_slots": 1,
+                                    "model_path": str(self.standin.model_file), "build_info": "standin"})
         if self.path.rstrip("/") == "/props" and self.standin.window:
             return self._json(200, {"default_generation_settings": {"n_ctx": self.standin.window}, "total_slots": 1})
         if self.path.rstrip("/").endswith("/models"):
@@ -342,6 +352,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.standin.api_keys.add((self.headers.get("Authorization") or "").removeprefix("Bearer "))
         if self.path.endswith("/embeddings"):
             return self._embeddings(body)
+        if self.path.startswith("/slots/0?action="):
+            return self._slot(self.path.split("=", 1)[1], str(body.get("filename", "")))
         if self.path.rstrip("/") == "/extras/tokenize/count" and self.standin.tokenizer is not None:
             return self._json(200, {"count": self.standin.tokenizer(body.get("input", ""))})
         if not self.path.endswith("/chat/completions"):
@@ -413,6 +425,29 @@ class _Handler(BaseHTTPRequestHandler):
             "usage": {"prompt_tokens": prompt, "completion_tokens": _tokens(text), "total_tokens": prompt + _tokens(text)},
         })
 
+    def _slot(self, action: str, filename: str) -> None:
+        """llama.cpp's slot actions: 501 without a slot folder, as a server without --slot-save-path."""
+        standin, folder = self.standin, self.standin.slot_dir
+        if folder is None:
+            return self._json(501, {"error": {"code": 501, "type": "not_supported_error", "message":
+                                              "This server does not support slots action. Start it with `--slot-save-path`"}})
+        if action == "erase":
+            standin.slot_tokens = 0
+            return self._json(200, {"id_slot": 0, "n_erased": 0})
+        if not filename or "/" in filename or ".." in filename:
+            return self._json(400, {"error": {"code": 400, "message": "Invalid filename"}})
+        if action == "save":
+            data = json.dumps({"tokens": standin.slot_tokens}).encode() + b"\n" + bytes(range(256)) * 8
+            (folder / filename).write_bytes(data)
+            return self._json(200, {"id_slot": 0, "filename": filename, "n_saved": standin.slot_tokens, "n_written": len(data)})
+        if action == "restore":
+            try:
+                standin.restored = json.loads((folder / filename).read_bytes().split(b"\n", 1)[0])["tokens"]
+            except (OSError, ValueError, KeyError):
+                return self._json(400, {"error": {"code": 400, "message": "Unable to restore slot"}})
+            return self._json(200, {"id_slot": 0, "filename": filename, "n_restored": standin.restored})
+        return self._json(400, {"error": {"code": 400, "message": "Invalid action"}})
+
     def _keep_alive(self, body: dict, fault: str) -> None:
         """A server that keeps the connection busy and never finishes: SSE comments (`: ping`), or
         ("endless") a few words at a time forever; unstreamed, a JSON body of nothing but spaces."""
@@ -475,6 +510,9 @@ class _Handler(BaseHTTPRequestHandler):
         send({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
         if (body.get("stream_options") or {}).get("include_usage") and self.standin.usage:
             usage = {"prompt_tokens": prompt, "completion_tokens": _tokens(text), "total_tokens": prompt + _tokens(text)}
+            if self.standin.slot_dir is not None:  # what the slot held of this prompt, as OpenAI says it
+                usage["prompt_tokens_details"] = {"cached_tokens": min(self.standin.restored, prompt - 1)}
+                self.standin.restored, self.standin.slot_tokens = 0, prompt
             send({**base, "choices": [], "usage": usage})
         self.wfile.write(b"data: [DONE]\n\n")
 

@@ -22,7 +22,7 @@ NOT_RUN = {
     "local_model.py": "minutes of the bundled model; tests/test_local.py plays it for three steps",
     "offline.py": "minutes of the bundled model in a network namespace; tests/test_local.py plays it for three steps",
     "install.py": "pip-installs a fresh clone, which needs PyPI; .ci/run runs `install.py newest --check`",
-    "kvcache.py": "minutes of the bundled model, a story told twice; tests/test_kvcache_local.py reopens one with its cache",
+    "kvcache.py": "its --quick works but takes 75 s (three starts of the bundled model); tests/test_kvcache_local.py reopens a story with its cache",
     "engines.py": "compares with llama-cpp-python compiled in a venv of its own (7-12 minutes to build); run by hand",
     "soak.py": "its soak (10 kills) and the section it writes run in tests/test_crash.py",
 }

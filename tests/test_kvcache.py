@@ -134,11 +134,31 @@ DRIVER = textwrap.dedent('''
         game = await Game.open(settings, Path(sys.argv[1]), "well", model=Model(settings, backend))
         for action in ("Walk into the forest.", "Listen for water."):
             step = await game.tell(action)
-            print(f"told {step.number}", flush=True)  # acknowledged: in the journal
+            print(f"told {step.number} {int(step.version.chapter)}", flush=True)  # acknowledged: in the journal
         await game.close()
 
     asyncio.run(main())
 ''')
+
+
+def _killed_while_saving(driver: str, saves: Path) -> tuple[int, list[tuple[int, bool]]]:
+    """Run `driver` on `saves` and SIGKILL it as it says "saving": (its return code, the steps it
+    said were told, each with whether it closed a chapter)."""
+    env = {**os.environ, "PYTHONPATH": str(CHECKOUT)}
+    game = subprocess.Popen([sys.executable, "-c", driver, str(saves)], stdout=subprocess.PIPE, env=env, text=True)
+    told = []
+    try:
+        for line in game.stdout:
+            if line.startswith("told"):
+                _word, number, chapter = line.split()
+                told.append((int(number), chapter == "1"))
+            if line.strip() == "saving":
+                game.send_signal(signal.SIGKILL)
+                break
+    finally:
+        game.kill()
+        game.wait()
+    return game.returncode, told
 
 
 @needs_llama
@@ -149,20 +169,8 @@ def test_every_acknowledged_step_is_kept_when_the_game_is_killed_while_saving_it
 
     saves = tmp_path / "saves"
     Slot.create(saves, "well", load_seed(seed_file(tmp_path)).filled(), Preferences(paragraph_words=40)).close()
-    env = {**os.environ, "PYTHONPATH": str(CHECKOUT)}
-    game = subprocess.Popen([sys.executable, "-c", DRIVER, str(saves)], stdout=subprocess.PIPE, env=env, text=True)
-    told = []
-    try:
-        for line in game.stdout:
-            if line.startswith("told"):
-                told.append(int(line.split()[1]))
-            if line.strip() == "saving":
-                game.send_signal(signal.SIGKILL)
-                break
-    finally:
-        game.kill()
-        game.wait()
-    assert game.returncode == -signal.SIGKILL and told == [1, 2]
+    returncode, told = _killed_while_saving(DRIVER, saves)
+    assert returncode == -signal.SIGKILL and [number for number, _chapter in told] == [1, 2]
     with Slot.open(saves, "well") as slot:
         assert [step.number for step in slot.story.steps] == [0, 1, 2]
     key = kv_slot_key(saves, "well")
@@ -171,6 +179,64 @@ def test_every_acknowledged_step_is_kept_when_the_game_is_killed_while_saving_it
     assert folder.check(key, "any", [{"role": "system", "content": "x"}]) is None  # the half save is dropped
     assert not list(folder.root.iterdir())
     assert not [p for p in saves.rglob("*") if p.suffix in (".kv", ".part")]
+
+
+CHAPTER_DRIVER = textwrap.dedent('''
+    import asyncio, sys, threading
+    from pathlib import Path
+    from game.core.settings import load_settings
+    from game.llm import kvcache
+    from game.llm.local import LocalBackend
+    from game.session import Game, Model
+    from bench.instant import InstantBackend
+
+    def hold():  # a chapter's save: the server has written the cache; the rename has not happened
+        print("saving", flush=True)
+        threading.Event().wait()
+
+    kvcache.before_commit = hold
+
+    async def main():
+        # A scripted model with long paragraphs tells steps until one closes a chapter...
+        settings = load_settings(memory_words=50, prompt_tokens=800)
+        script = InstantBackend(lambda n: f"Stone {n} is wet. " + "The river runs on past the reeds. " * 60)
+        game = await Game.open(settings, Path(sys.argv[1]), "well", model=Model(settings, script))
+        while not game.story.steps or not game.story.steps[-1].version.chapter:
+            step = await game.tell("Walk on.")
+            print(f"told {step.number} {int(step.version.chapter)}", flush=True)
+        await game.close()
+        # ...then the local model tells the next: the first of a new chapter, whose cache is saved.
+        game = await Game.open(settings, Path(sys.argv[1]), "well", model=Model(settings, LocalBackend(threads=1, n_ctx=2048)))
+        step = await game.tell("Walk on to the last stone.")
+        print(f"told {step.number} {int(step.version.chapter)}", flush=True)
+        await game.close()
+        print("closed", flush=True)
+
+    asyncio.run(main())
+''')
+
+
+@needs_llama
+def test_every_acknowledged_step_is_kept_when_the_game_is_killed_while_a_chapter_saves_its_cache(tmp_path):
+    """The save as a chapter begins runs behind the story, while the player reads: killed there,
+    the game has lost nothing, and the half-written cache is dropped when the story opens."""
+    from game.core.models import Preferences
+    from game.saves.slot import Slot
+    from game.stories.loader import load_seed
+
+    saves = tmp_path / "saves"
+    Slot.create(saves, "well", load_seed(seed_file(tmp_path)).filled(), Preferences(paragraph_words=40)).close()
+    returncode, steps = _killed_while_saving(CHAPTER_DRIVER, saves)
+    told, closed = [number for number, _c in steps], [number for number, chapter in steps if chapter]
+    assert returncode == -signal.SIGKILL, told
+    assert closed == [told[-2]], told  # the save began as the step after the close was told
+    with Slot.open(saves, "well") as slot:
+        assert [step.number for step in slot.story.steps] == [0, *told]
+    key = kv_slot_key(saves, "well")
+    folder = KvFolder(kv_cache_dir(), cap=1 << 30)
+    assert folder.path(key, ".part").exists() and not folder.path(key, ".kv").exists()
+    assert folder.check(key, "any", [{"role": "system", "content": "x"}]) is None  # the half save is dropped
+    assert not list(folder.root.iterdir())
 
 
 # -- the prompt's budget where the server keeps the story's cache -------------------------------
@@ -224,4 +290,4 @@ def test_a_cache_folder_inside_the_saves_folder_is_not_used(tmp_path):
     assert backend.kv is None
     other = LocalBackend(engine="xllamacpp")
     other.open_story(saves, "well")
-    assert other.kv is not None and other.kv.root == kv_cache_dir()
+    assert other.kv is not None and other.kv.folder.root == kv_cache_dir()

@@ -53,7 +53,8 @@ def address(args, token: str | None) -> str:
 
 def run(args) -> int:
     from game.session import saves_root, settings_from
-    from game.web.server import GameServer, is_loopback, make_token, token_from_env
+    from game.core.hosts import is_loopback
+    from game.web.server import GameServer, make_token, token_from_env
 
     if not 0 < args.port < 65536:
         raise ServeError(f"--port {args.port}: a port is a number from 1 to 65535")

@@ -42,10 +42,12 @@ def from_settings(model: str | None = None, base_url: str | None = None, backend
         return LocalBackend(gguf=choice.gguf, policy=policy_from(settings), kv_cap=settings.kv_cache_mib << 20)
     from game.llm.openai_backend import OpenAIBackend
 
-    return OpenAIBackend(
-        base_url=choice.base_url,
-        api_key=os.environ.get("OPENAI_API_KEY", ""),
-        model=choice.model,
-        policy=policy_from(settings),
-        prose_body=prose_sampling(settings, choice.base_url),
-    )
+    talk = dict(base_url=choice.base_url, api_key=os.environ.get("OPENAI_API_KEY", ""), model=choice.model,
+                policy=policy_from(settings), prose_body=prose_sampling(settings, choice.base_url))
+    from game.llm.server_kv import KeptServerBackend, on_this_machine
+
+    if on_this_machine(choice.base_url):  # a llama.cpp server here may keep the story's cache (server_kv.py)
+        from game.core.paths import kv_cache_dir
+
+        return KeptServerBackend(kv_dir=kv_cache_dir(), kv_cap=settings.kv_cache_mib << 20, **talk)
+    return OpenAIBackend(**talk)

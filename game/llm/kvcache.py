@@ -21,9 +21,13 @@ What the game adds, since a cache from the wrong place would still be believed b
   trimmed to its cap (the `kv_cache_mib` setting), least recently used first.
 
 Everything here is best-effort: any failure is a log line and a cold start.
+
+`StoryCache` is one story's cache for a backend that can save its server's slot: the local model,
+and a llama.cpp server the player runs on this machine that saves into this folder (server_kv.py).
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -33,7 +37,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from game.core.calls import Message
+from game.core.calls import Listener, Message, Notice
 from game.core.paths import kv_slot_key as slot_key  # noqa: F401 (the key lives in core: saves delete uses it)
 
 log = logging.getLogger("recurrent.kvcache")
@@ -198,12 +202,134 @@ class KvFolder:
 # -- the child's slot actions --------------------------------------------------------------------
 def slot_action(port: int, key: str, action: str, filename: str) -> dict:
     """`POST /slots/0?action=...` to the child on `port`; its answer, or OSError/ValueError."""
+    return slot_action_at(f"http://127.0.0.1:{port}", key, action, filename)
+
+
+def slot_action_at(base: str, key: str, action: str, filename: str) -> dict:
+    """`POST /slots/0?action=...` to the llama.cpp server at `base` (no /v1)."""
     request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/slots/0?action={action}", data=json.dumps({"filename": filename}).encode(),
+        f"{base.rstrip('/')}/slots/0?action={action}", data=json.dumps({"filename": filename}).encode(),
         headers={"Content-Type": "application/json", **({"Authorization": f"Bearer {key}"} if key else {})})
     try:
         with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as answer:
             return json.loads(answer.read(100_000))
     except urllib.error.HTTPError as error:
         body = error.read(300).decode("utf-8", "replace")
-        raise OSError(f"the server answered {error.code}: {body}") from None
+        raise SlotRefused(error.code, f"the server answered {error.code}: {body}") from None
+
+
+class SlotRefused(OSError):
+    """A slot action the server answered with an error status (501: it cannot save slots at all)."""
+
+    def __init__(self, status: int, text: str) -> None:
+        super().__init__(text)
+        self.status = status
+
+
+# -- one story's cache, for a backend that can save and restore its server's slot ----------------
+class StoryCache:
+    """The story being told, and its saved cache: restored before its first request, saved when
+    the game closes or a chapter begins, and what the first request read fresh and reused said
+    once. `act(action, filename)` is the server's slot action; `identity()` names the model and
+    the llama.cpp that hold the cache. Every step is best-effort: a failure is a log line."""
+
+    def __init__(self, folder: KvFolder, act, identity) -> None:
+        self.folder = folder
+        self.act = act
+        self.identity = identity
+        self.story: str | None = None  # the slot key of the story being told
+        self._resume = False  # restore the story's cache before its first request
+        self._report = False  # say what the first request after opening read and reused
+        self.held: list[Message] | None = None  # the last request: what the slot's cache begins with
+        self._kept: list[Message] | None = None  # the request whose cache was saved last
+        self.opened: tuple[int, int] | None = None  # (read, reused) by the first narration after opening
+        self.saved: tuple[int, int, float] | None = None  # (tokens, bytes, seconds) of the last save
+        self._saving: asyncio.Future | None = None  # a save under way: the next request waits for it
+
+    # -- what a backend calls, on its event loop ----------------------------------------------------
+    async def before(self, messages: list[Message]) -> None:
+        """Before a request: a save under way finishes (so a cache holds the request it is
+        labelled with); the first request after opening restores the story's cache."""
+        await self.settle()
+        await asyncio.to_thread(self.restore, messages)
+        self.sending(messages)
+
+    async def save(self) -> None:
+        """Save the story's cache, in a thread (the game closes, or a chapter began). Never raises."""
+        await self.settle()
+        self._saving = asyncio.ensure_future(asyncio.to_thread(self.keep))
+        await self._saving
+
+    async def settle(self) -> None:
+        saving = self._saving
+        if saving is not None and not saving.done() and saving.get_loop() is asyncio.get_running_loop():
+            await asyncio.shield(saving)
+
+    def heard(self, messages: list[Message], read: int | None, reused: int | None, on_notice: Listener | None) -> None:
+        """A narration was answered: for the first after opening, the status line says what its
+        prompt read fresh and took from the cache."""
+        text = self.said(messages, read, reused)
+        if text and on_notice:
+            on_notice(Notice(text, quiet=True))
+
+    def open(self, saves: Path, name: str) -> bool:
+        """Slot `name` of `saves` is told from now on. False (and no caches from now on) when the
+        cache folder is inside the saves folder: a save stays small and portable."""
+        if Path(os.path.realpath(self.folder.root)).is_relative_to(os.path.realpath(saves)):
+            log.info("no saved caches: the cache folder %s is inside the saves folder", self.folder.root)
+            return False
+        key = slot_key(saves, name)
+        if key != self.story:
+            self.story, self._resume, self._report, self.held = key, True, True, None
+        return True
+
+    def restore(self, messages: list[Message]) -> None:
+        """Blocking. Before the first request of a story opened again: its saved cache, if it matches."""
+        if not self._resume:
+            return
+        self._resume = False
+        key = self.story
+        if key is None:
+            return
+        try:
+            if self.folder.check(key, self.identity(), messages) is None:
+                return
+            answer = self.act("restore", f"{key}.kv")
+            log.info("kv cache %s restored: %s tokens", key, answer.get("n_restored"))
+        except Exception as error:  # noqa: BLE001 - a cache: the prompt is read cold instead
+            self.folder.forget(key, f"the server could not restore it ({error})")
+
+    def keep(self) -> None:
+        """Blocking. Save the story's cache, unless nothing was asked since the last save."""
+        key, held = self.story, self.held
+        if key is None or held is None or held is self._kept:
+            return
+        self._kept = held
+        try:
+            began = time.monotonic()
+            answer = self.act("save", f"{key}.part")
+            tokens = int(answer.get("n_saved") or 0)
+            size = self.folder.commit(key, self.identity(), held, tokens)
+            took = time.monotonic() - began
+            self.saved = (tokens, size, took)
+            log.info("kv cache %s saved: %s tokens, %s bytes in %.3f s", key, tokens, f"{size:,}", took)
+        except Exception as error:  # noqa: BLE001 - a cache: the story is in its journal already
+            log.info("kv cache %s not saved (%s)", key, error)
+            self.folder.forget(key)
+
+    def sending(self, messages: list[Message]) -> None:
+        self.held = messages  # the slot's cache begins with it from now on, answered or not
+
+    def said(self, messages: list[Message], read: int | None, reused: int | None) -> str | None:
+        """The request `messages` was answered, having read `read` prompt tokens and reused
+        `reused`: for the first after opening, the line that says so (else None)."""
+        self.held = messages
+        if not self._report:
+            return None
+        self._report = False
+        if read is None or reused is None:
+            return None
+        self.opened = (read, reused)
+        text = f"resumed: {reused:,} prompt tokens reused from the cache, {read:,} read fresh"
+        log.info("kv cache %s: %s", self.story, text)
+        return text

@@ -11,9 +11,9 @@ If the child dies (SIGILL from a build for another CPU, a memory fault, the out-
 killer), the call in flight ends with one line saying so, nothing of the story is lost,
 and the next call starts a fresh child.
 
-With llama.cpp's own server, the child's cache of a story is saved when its game closes and
-restored before the first step when it opens again (`kvcache.py`), so a reopened story is
-not read again from its first token.
+With llama.cpp's own server, the child's cache of a story is saved when its game closes (and, in
+the background, as each chapter begins) and restored before the first step when it opens again
+(`kvcache.py`), so a reopened story is not read again from its first token.
 """
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ import asyncio
 import importlib.util
 import logging
 import os
-import time
 import threading
 from pathlib import Path
 from typing import AsyncIterator, TypeVar
@@ -32,7 +31,7 @@ from game.core.calls import CallRecord, Listener, Message, ModelError, Notice, U
 from game.llm.base import RetryPolicy
 from game.llm.calibrate import Calibration
 from game.llm.grammar import grammar_text
-from game.core.paths import kv_cache_dir, kv_slot_key
+from game.core.paths import kv_cache_dir
 from game.llm import engines
 from game.llm import kvcache
 from game.llm.local_process import LocalModel
@@ -156,14 +155,9 @@ class LocalBackend:
         self._retired: list = []
         self._closed = False
         # The saved caches: only llama.cpp's own server can save and restore a slot.
-        self.kv = kvcache.KvFolder(kv_dir or kv_cache_dir(), kv_cap) if kv_cap and self.engine == engines.PREBUILT else None
-        self.story: str | None = None  # the slot key of the story being told (`open_story`)
-        self._resume = False  # restore the story's cache before its first request
-        self._report = False  # say what the first step after opening read and reused
-        self._held: list[Message] | None = None  # the last request: what the slot's cache begins with
+        folder = kvcache.KvFolder(kv_dir or kv_cache_dir(), kv_cap) if kv_cap and self.engine == engines.PREBUILT else None
+        self.kv = folder and kvcache.StoryCache(folder, self._slot_action, self._model_identity)
         self._identity: str | None = None
-        self._kept: list[Message] | None = None  # the request whose cache was saved last
-        self.opened: tuple[int, int] | None = None  # (read, reused) by the first step after opening
 
     @property
     def last(self) -> CallRecord:
@@ -197,81 +191,49 @@ class LocalBackend:
         if self.kv is None:
             return ()
         try:
-            self.kv.root.mkdir(parents=True, exist_ok=True)
+            self.kv.folder.root.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            log.info("no saved caches: cannot make %s (%s)", self.kv.root, error)
+            log.info("no saved caches: cannot make %s (%s)", self.kv.folder.root, error)
             self.kv = None
             return ()
-        return ("--slot-save-path", str(self.kv.root))
+        return ("--slot-save-path", str(self.kv.folder.root))
 
     # -- the story's saved cache (kvcache.py) ---------------------------------------------------
+    @property
+    def opened(self) -> tuple[int, int] | None:
+        """(read, reused) prompt tokens of the first narration after the story was opened."""
+        return self.kv.opened if self.kv is not None else None
+
     def open_story(self, saves: Path, name: str) -> None:
         """The story in slot `name` of `saves` is told from now on: its saved cache, if it matches,
         is restored before its first request. Quick: nothing is read until then."""
-        key = kv_slot_key(saves, name)
-        if self.kv is not None and Path(os.path.realpath(self.kv.root)).is_relative_to(os.path.realpath(saves)):
-            log.info("no saved caches: the cache folder %s is inside the saves folder", self.kv.root)
-            self.kv = None  # a save must stay small and portable: a cache never goes in one
-        if key != self.story:
-            self.story, self._resume, self._report, self._held = key, True, True, None
+        if self.kv is not None and not self.kv.open(saves, name):
+            self.kv = None  # the cache folder is inside the saves: a cache never goes in a save
 
     async def keep_story(self) -> None:
-        """Save the story's cache (the game closes, or a chapter did): best-effort, never raises."""
-        await asyncio.to_thread(self._keep)
+        """Save the story's cache (the game closes, or a chapter began): best-effort, never raises.
+        The next request waits for it, so the cache holds the request it is labelled with."""
+        if self.kv is not None and self.child is not None and self.child.gone() is None:
+            await self.kv.save()
 
-    def _keep(self) -> None:
-        child, key, held, kv = self.child, self.story, self._held, self.kv
-        if kv is None or key is None or held is None or child is None or child.gone() is not None:
-            return
-        if held is self._kept:
-            return  # saved already, and nothing asked since
-        self._kept = held
-        try:
-            began = time.monotonic()
-            answer = kvcache.slot_action(child.port, child.key, "save", f"{key}.part")
-            size = kv.commit(key, self._model_identity(), held, int(answer.get("n_saved") or 0))
-            log.info("kv cache %s saved: %s tokens, %s bytes in %.3f s", key, answer.get("n_saved"), f"{size:,}",
-                     time.monotonic() - began)
-        except Exception as error:  # a cache: the story is in its journal already
-            log.info("kv cache %s not saved (%s)", key, error)
-            kv.forget(key)
+    def _slot_action(self, action: str, filename: str) -> dict:
+        child = self.child
+        if child is None or child.gone() is not None:
+            raise OSError("the local model is not running")
+        return kvcache.slot_action(child.port, child.key, action, filename)
 
     def _model_identity(self) -> str:
         if self._identity is None:
             self._identity = kvcache.model_identity(self.path, engines.version(self.engine))
         return self._identity
 
-    async def _restore(self, messages: list[Message]) -> None:
-        """Before the first request of a story opened again: its saved cache, if it matches."""
-        if not self._resume:
-            return
-        self._resume = False
-        child, key, kv = self.child, self.story, self.kv
-        if kv is None or key is None or child is None:
-            return
-        try:
-            meta = await asyncio.to_thread(lambda: kv.check(key, self._model_identity(), messages))
-            if meta is None:
-                return
-            answer = await asyncio.to_thread(kvcache.slot_action, child.port, child.key, "restore", f"{key}.kv")
-            log.info("kv cache %s restored: %s tokens", key, answer.get("n_restored"))
-        except Exception as error:
-            kv.forget(key, f"the server could not restore it ({error})")
+    async def _before(self, messages: list[Message]) -> None:
+        if self.kv is not None and self.child is not None:
+            await self.kv.before(messages)  # a save under way finishes; a story opened again is restored
 
     def _said(self, messages: list[Message], on_notice: Listener | None) -> None:
-        """What the first step after opening read afresh and took from the cache."""
-        self._held = messages
-        if not self._report:
-            return
-        self._report = False
-        last = self.last
-        if last.read is None or last.reused is None:
-            return
-        self.opened = (last.read, last.reused)
-        text = f"first step after opening: {last.reused:,} prompt tokens reused from the cache, {last.read:,} read fresh"
-        log.info("kv cache %s: %s", self.story, text)
-        if on_notice:
-            on_notice(Notice(text, quiet=True))
+        if self.kv is not None:
+            self.kv.heard(messages, self.last.read, self.last.reused, on_notice)
 
     def talk(self, engine: str) -> dict:
         """How the game talks to `engine`'s server (a benchmark may try another way)."""
@@ -295,8 +257,7 @@ class LocalBackend:
     async def stream(self, messages: list[Message], *, max_tokens: int, temperature: float,
                      on_notice: Listener | None = None) -> AsyncIterator[str]:
         server = await self._ready(on_notice)
-        await self._restore(messages)
-        self._held = messages
+        await self._before(messages)
         pieces = server.stream(messages, max_tokens=max_tokens, temperature=temperature, on_notice=on_notice)
         try:
             async for piece in pieces:
@@ -308,8 +269,7 @@ class LocalBackend:
     async def structured(self, messages: list[Message], schema: type[T], *, max_tokens: int, temperature: float,
                          on_notice: Listener | None = None, on_text=None) -> T:
         server = await self._ready(on_notice)
-        await self._restore(messages)
-        self._held = messages
+        await self._before(messages)
         return await server.structured(messages, schema, max_tokens=max_tokens, temperature=temperature,
                                        on_notice=on_notice, on_text=on_text)
 

@@ -40,6 +40,7 @@ class Game:
         self._own_model = model is None  # a shared model (the TUI's) belongs to its giver
         self._narrator: Narrator | None = None
         self._closing: asyncio.Future | None = None
+        self._keeping: asyncio.Future | None = None  # the model's cache being saved as a chapter begins
         self.throwaway: Path | None = None  # a playtest's own folder, deleted with its slot when the game closes
         _open_games.add(self)
 
@@ -157,11 +158,27 @@ class Game:
 
     async def tell(self, action: str, hear: Sink | None = None):
         """The next step, for the player's `action`. Nothing is saved unless all of it is told."""
-        return await (await self.narrator()).step(action, *_listeners(hear))
+        step = await (await self.narrator()).step(action, *_listeners(hear))
+        self._keep_at_chapter(step.number)
+        return step
 
     async def retry(self, hear: Sink | None = None):
         """The last step told again; the telling before is kept as a version to flip back to."""
         return await (await self.narrator()).retry(*_listeners(hear))
+
+    def _keep_at_chapter(self, number: int) -> None:
+        """Step `number` was the first of a new chapter: what every request of that chapter begins
+        with (the rules, the recap, the step that closed the last one) is now in the model's cache,
+        so the local model saves it, in the background while the player reads. A game that dies
+        before it closes then still resumes from its chapter's start. (At the closing step itself
+        the cache holds the old chapter, which the next request no longer begins with.)"""
+        steps = self.story.steps
+        if self.throwaway is not None or number < 2 or number >= len(steps) or not steps[number - 1].version.chapter:
+            return
+        keep = getattr(self._narrator.backend if self._narrator else None, "keep_story", None)
+        if keep is None or (self._keeping is not None and not self._keeping.done()):
+            return
+        self._keeping = asyncio.ensure_future(keep())  # best-effort: it never raises
 
     # -- the player's own changes: one journal record each --------------------------------
     async def undo(self):
@@ -246,6 +263,8 @@ class Game:
 
     async def _close(self) -> None:
         try:
+            if self._keeping is not None:
+                await self._keeping  # a chapter's save under way finishes first
             await asyncio.to_thread(self._close_slot)
             keep = getattr(self._narrator.backend if self._narrator else None, "keep_story", None)
             if keep is not None and self.throwaway is None and self.slot.path.exists():

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import html
-import ipaddress
 import logging
 import os
 import secrets
@@ -55,15 +54,6 @@ JS_PATCHES = [
     ("scrollback:0,", 'scrollback:0,screenReaderMode:document.body.dataset.reader==="on",'),
     ("`${window.location.origin}/download/${i}${r}`", '`${new URL("download/"+i,document.baseURI).href}${r}`'),
 ]
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class ServeError(PlayerError):
