@@ -56,7 +56,14 @@ def _new_story(tmp_path: Path) -> Path:
     return saves
 
 
-def test_a_reopened_story_reuses_its_saved_cache_and_the_folder_is_not_in_the_saves(tmp_path):
+def test_one_story_reopened_with_its_cache_then_with_a_flipped_byte_then_by_another_model_then_deleted(tmp_path, caplog):
+    """A story's cache through its life, each reopening a fresh child: reused when it matches;
+    ignored, logged and read cold with a byte flipped, or by another model file; and gone with
+    the slot. (Three tests merged into one story: each started its own story and children for
+    the first step, which proved nothing more; bench/tests.md.)"""
+    from game.llm.local import bundled_gguf
+    from game.saves.folder import delete_slot
+
     saves = _new_story(tmp_path)
     asyncio.run(_play(saves, ["Walk into the forest."]))
     saved = list(kv_cache_dir().glob("*.kv"))
@@ -67,19 +74,12 @@ def test_a_reopened_story_reuses_its_saved_cache_and_the_folder_is_not_in_the_sa
     assert reused > read, (read, reused)
     assert any("reused from the cache" in text for text in notices), notices
 
-
-def test_a_cache_from_another_model_or_with_a_flipped_byte_is_ignored_and_the_step_starts_cold(tmp_path, caplog):
-    from game.llm.local import bundled_gguf
-
-    saves = _new_story(tmp_path)
-    asyncio.run(_play(saves, ["Walk into the forest."]))
     [data] = kv_cache_dir().glob("*.kv")
-
     raw = bytearray(data.read_bytes())
     raw[len(raw) // 2] ^= 0x01
     data.write_bytes(bytes(raw))
     caplog.set_level(logging.INFO, logger="recurrent.kvcache")
-    notices, (read, reused), _b = asyncio.run(_play(saves, ["Look for the well."]))
+    notices, (read, reused), _b = asyncio.run(_play(saves, ["Drink from the well."]))
     assert "damaged" in caplog.text
     assert reused == 0 and read > 0  # the whole prompt, read cold
     assert any("0 prompt tokens reused" in text for text in notices), notices
@@ -88,16 +88,10 @@ def test_a_cache_from_another_model_or_with_a_flipped_byte_is_ignored_and_the_st
     caplog.clear()
     other = tmp_path / "other.gguf"
     shutil.copyfile(bundled_gguf(), other)
-    notices, (read, reused), _b = asyncio.run(_play(saves, ["Drink from the well."], gguf=other))
+    notices, (read, reused), _b = asyncio.run(_play(saves, ["Look into the water."], gguf=other))
     assert "another model" in caplog.text
     assert reused == 0 and read > 0
 
-
-def test_saves_delete_removes_the_slots_cache(tmp_path):
-    from game.saves.folder import delete_slot
-
-    saves = _new_story(tmp_path)
-    asyncio.run(_play(saves, ["Walk into the forest."]))
     assert list(kv_cache_dir().iterdir())
     delete_slot(saves, "well")
     assert not list(kv_cache_dir().iterdir())
