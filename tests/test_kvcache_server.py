@@ -49,6 +49,9 @@ async def _play(url: str, saves: Path, action: str):
 @needs_server[0]
 @needs_server[1]
 def test_a_llama_server_saving_into_the_cache_folder_keeps_the_story_across_restarts(tmp_path, caplog):
+    """A file that does not match (a flipped byte, another model) is refused by the same StoryCache
+    check before any server is asked to restore it: tests/test_kvcache_local.py plays that on the
+    game's own child, so a third server here would prove nothing more."""
     from game.llm.local import bundled_gguf
     from game.llm.server_kv import KeptServerBackend
 
@@ -69,16 +72,6 @@ def test_a_llama_server_saving_into_the_cache_folder_keeps_the_story_across_rest
     assert reused > read, (read, reused)
     assert any("reused from the cache" in text for text in notices), notices
 
-    # A byte flipped in the file: ignored with a log line, and the step reads its whole prompt cold.
-    data = kv_cache_dir() / f"{key}.kv"
-    raw = bytearray(data.read_bytes())
-    raw[len(raw) // 2] ^= 0x01
-    data.write_bytes(bytes(raw))
-    with LlamaServer(bundled_gguf(), n_ctx=4096, extra=options) as server:
-        notices, backend = asyncio.run(_play(server.url, saves, "Drink from the well."))
-    assert "damaged" in caplog.text
-    read, reused = backend.opened
-    assert reused == 0 and read > 0
 
 
 @needs_server[0]
