@@ -57,11 +57,10 @@ def backend(threads: int):
     made.counts = []  # (read, reused) of every narration, from llama.cpp's timings
     said = made._said
 
-    def heard(messages, on_notice):
-        last = made.last
-        if last.read is not None:
-            made.counts.append((last.read, last.reused))
-        said(messages, on_notice)
+    def heard(messages, usage, on_notice):
+        if usage.read is not None:
+            made.counts.append((usage.read, usage.reused))
+        said(messages, usage, on_notice)
 
     made._said = heard
     return made
@@ -72,27 +71,27 @@ async def play(settings, saves: Path, actions: list[str], threads: int, measure_
     """Open slot `story` in `saves` and take `actions`: what it cost. `mid_chapter`: then a few
     more steps until the last one did not close a chapter (a close rewrites all but the system
     message, so a story reopened right after one has little to reuse)."""
-    from game.session import Game
+    from game.core.events import Text
+    from game.session import Game, Model
 
     local = backend(threads)
-    game = await asyncio.to_thread(Game.open, settings, saves, "story", backend=local)
-    game.backend()
+    game = await Game.open(settings, saves, "story", model=Model(settings, local))
     first_word: list[float] = []
     out = {}
     try:
         for number, action in enumerate(actions):
             began = time.perf_counter()
 
-            def heard(_text, began=began, number=number):
-                if number == 0 and not first_word:
+            def heard(event, began=began, number=number):
+                if isinstance(event, Text) and number == 0 and not first_word:
                     first_word.append(time.perf_counter() - began)
 
-            await game.narrator.step(action, on_text=heard)
+            await game.tell(action, heard)
         chapters = sum(1 for step in game.story.steps[1:] if step.version.chapter)
         extra = 0
         while mid_chapter and game.story.steps[-1].version.chapter and extra < 6:
             extra += 1
-            await game.narrator.step(ACTIONS[-extra])
+            await game.tell(ACTIONS[-extra])
         if measure_save:
             began = time.perf_counter()
             await local.keep_story()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from game.core import records as r
-from game.core.calls import InvalidOutput, ModelError, Notice
+from game.core.calls import CallUsage, InvalidOutput, ModelError, Notice, Reply
 from game.core.models import Bookkeeping, Notes, Recalled, Step, Version
 from game.core.text import clip_words, safe, sentences, tokens
 from game.core.world import triggered
@@ -175,8 +175,7 @@ class Narrator:
             # only each step's new turn, so a chapter as long as its window costs nothing more a step,
             # and fewer chapter closes mean fewer prompts read again from the recap on. Elsewhere
             # (a hosted API bills every prompt token) the prompt stays at its usual ceiling.
-            keeps = getattr(self.backend, "keeps_cache", False)
-            total = self.window if keeps and self.window else PROMPT_TOKENS
+            total = self.window if self.backend.keeps_cache and self.window else PROMPT_TOKENS
         if self.window:
             paragraph, notes = self._reply_tokens()
             total = min(total, self.window - paragraph - notes - 200)
@@ -209,8 +208,7 @@ class Narrator:
         messages = narration_messages(story, number, action, recalled, lore, budget)
         self.last_prompt_tokens = sum(tokens(m["content"]) for m in messages)
         paragraph_tokens, _notes = self._reply_tokens()
-        paragraph = await self._guarded(messages, paragraph_tokens, number, on_text, on_notice)
-        narrated = self.backend.last
+        paragraph, narrated = await self._guarded(messages, paragraph_tokens, number, on_text, on_notice)
         # The chapter closes at this step when its turns, this one and one more like it, would pass
         # their budget: the bookkeeping then writes the recap the next chapter starts from.
         turn = tokens(messages[-1]["content"]) + tokens(paragraph)
@@ -223,7 +221,8 @@ class Narrator:
             "completion_tokens": narrated.completion_tokens,
         })
 
-    async def _narrate(self, messages, max_tokens: int, on_text, on_notice) -> str:
+    async def _narrate(self, messages, max_tokens: int, on_text, on_notice) -> tuple[str, Reply]:
+        """The paragraph as told, and the reply it came in (how it ended, what it cost)."""
         pieces: list[str] = []
 
         def notice(event: Notice) -> None:
@@ -232,9 +231,10 @@ class Narrator:
             if on_notice:
                 on_notice(event)
 
+        reply = self.backend.stream(messages, max_tokens=max_tokens, temperature=self.settings.temperature,
+                                    on_notice=notice)
         try:
-            async for piece in self.backend.stream(messages, max_tokens=max_tokens,
-                                                   temperature=self.settings.temperature, on_notice=notice):
+            async for piece in reply:
                 piece = safe(piece)
                 pieces.append(piece)
                 if on_text:
@@ -242,7 +242,7 @@ class Narrator:
         except ModelError as error:
             raise StepError(f"the story could not go on: {error}", error.hint) from None
         paragraph = "".join(pieces).strip()
-        if getattr(self.backend.last, "finish", "") == "length":
+        if reply.finish == "length":
             whole = whole_sentences(paragraph)
             if on_notice:
                 on_notice(Notice(f"the paragraph reached its length limit ({max_tokens} tokens)"
@@ -250,7 +250,7 @@ class Narrator:
             paragraph = whole
         if not paragraph:
             raise StepError("the model returned an empty paragraph; try again")
-        return paragraph
+        return paragraph, reply
 
     async def _bookkeep(self, narration, paragraph: str, number: int, closes: bool, on_notice, on_options,
                         action: str = "") -> Version:
@@ -296,22 +296,25 @@ class Narrator:
                        chapter=closes)
 
     # -- the guards: a floor under what the model writes (guards.py) -----------------------
-    async def _guarded(self, messages, max_tokens: int, number: int, on_text, on_notice) -> str:
+    async def _guarded(self, messages, max_tokens: int, number: int, on_text, on_notice) -> tuple[str, CallUsage]:
         """The paragraph with its guards applied, within TELLINGS tellings. A stream cut short
         and then ended with finish_reason "stop" stops mid-word, and the server says nothing of
         it: it is told again. So is a paragraph that is too short once its guards have cut it
-        (nothing left at all: told as often as the tellings allow). The longest kept wins."""
+        (nothing left at all: told as often as the tellings allow). The longest kept wins, with
+        what its telling cost."""
         earlier = [step.version.paragraph for step in self.story.steps[max(0, number - 3):number]]
         floor = min(guards.MIN_WORDS, self.story.prefs.paragraph_words // 2)
         best = None
+        usage = CallUsage()
         for attempt in range(1, TELLINGS + 1):
-            raw = await self._narrate(messages, max_tokens, on_text, on_notice)
+            raw, reply = await self._narrate(messages, max_tokens, on_text, on_notice)
             told = guards.paragraph(raw, earlier)
-            best = told if best is None else guards.better(best, told)
+            if best is None or guards.better(best, told) is told:
+                best, usage = told, reply.usage
             if attempt == TELLINGS:
                 break
             # Judged on the prose alone: an echoed label at the end ("### Remembered") is not a cut.
-            cut = getattr(self.backend.last, "finish", "") != "length" and ends_mid_sentence(guards.scaffolding(raw)[0])
+            cut = reply.finish != "length" and ends_mid_sentence(guards.scaffolding(raw)[0])
             if cut:
                 if on_notice:
                     # Quiet: a weak model that stops mid-sentence is told again the same way.
@@ -331,7 +334,7 @@ class Narrator:
                 on_notice(Notice(guards.said("the paragraph", best.fired), restart=True, quiet=True))
             if on_text:
                 on_text(best.text)
-        return best.text
+        return best.text, usage
 
     async def _guard_notes(self, messages, options: list[str], note: str, memory: str | None, paragraph: str,
                            number: int, action: str, on_notice) -> tuple[list[str], str, str | None]:

@@ -28,7 +28,7 @@ from typing import AsyncIterator, TypeVar
 
 from pydantic import BaseModel
 
-from game.core.calls import CallRecord, Listener, Message, ModelError, Notice, Usage
+from game.core.calls import CallUsage, Listener, Message, ModelError, Notice, Reply, Usage
 from game.llm.base import RetryPolicy
 from game.llm.calibrate import Calibration
 from game.llm.grammar import grammar_text
@@ -165,10 +165,6 @@ class LocalBackend:
         self._kept: list[Message] | None = None  # the request whose cache was saved last
         self.opened: tuple[int, int] | None = None  # (read, reused) by the first step after opening
 
-    @property
-    def last(self) -> CallRecord:
-        return self._server.last if self._server is not None else CallRecord()
-
     # -- the child ---------------------------------------------------------------------------
     def start(self) -> LocalModel:
         """The running child, started (blocking: a second or two) if there is none or it died."""
@@ -258,17 +254,16 @@ class LocalBackend:
         except Exception as error:
             kv.forget(key, f"the server could not restore it ({error})")
 
-    def _said(self, messages: list[Message], on_notice: Listener | None) -> None:
+    def _said(self, messages: list[Message], usage: CallUsage, on_notice: Listener | None) -> None:
         """What the first step after opening read afresh and took from the cache."""
         self._held = messages
         if not self._report:
             return
         self._report = False
-        last = self.last
-        if last.read is None or last.reused is None:
+        if usage.read is None or usage.reused is None:
             return
-        self.opened = (last.read, last.reused)
-        text = f"first step after opening: {last.reused:,} prompt tokens reused from the cache, {last.read:,} read fresh"
+        self.opened = (usage.read, usage.reused)
+        text = f"first step after opening: {usage.reused:,} prompt tokens reused from the cache, {usage.read:,} read fresh"
         log.info("kv cache %s: %s", self.story, text)
         if on_notice:
             on_notice(Notice(text, quiet=True))
@@ -292,18 +287,22 @@ class LocalBackend:
         return await asyncio.to_thread(child.gone, 2.0)
 
     # -- the Backend interface ----------------------------------------------------------------
-    async def stream(self, messages: list[Message], *, max_tokens: int, temperature: float,
-                     on_notice: Listener | None = None) -> AsyncIterator[str]:
+    def stream(self, messages: list[Message], *, max_tokens: int, temperature: float,
+               on_notice: Listener | None = None) -> Reply:
+        return Reply(lambda reply: self._stream(reply, messages, max_tokens, temperature, on_notice))
+
+    async def _stream(self, reply: Reply, messages, max_tokens, temperature, on_notice) -> AsyncIterator[str]:
         server = await self._ready(on_notice)
         await self._restore(messages)
         self._held = messages
-        pieces = server.stream(messages, max_tokens=max_tokens, temperature=temperature, on_notice=on_notice)
+        told = server.stream(messages, max_tokens=max_tokens, temperature=temperature, on_notice=on_notice)
         try:
-            async for piece in pieces:
+            async for piece in told:
                 yield piece
         finally:
-            await pieces.aclose()  # closes the connection: the child stops at its next token
-        self._said(messages, on_notice)
+            await told.aclose()  # closes the connection: the child stops at its next token
+        reply.end(told.finish, told.usage)  # the child's server ended it: the same ending, passed on
+        self._said(messages, told.usage, on_notice)
 
     async def structured(self, messages: list[Message], schema: type[T], *, max_tokens: int, temperature: float,
                          on_notice: Listener | None = None, on_text=None) -> T:

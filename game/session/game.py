@@ -145,9 +145,8 @@ class Game:
         backend = await self.model.ready()
         if self._narrator is None or self._narrator.backend is not backend:
             self._narrator = Narrator(self.slot, backend, engine_settings(self.settings))
-            opened = getattr(backend, "open_story", None)  # the local model restores its saved cache
-            if opened is not None and self.throwaway is None:
-                opened(self.slot.root, self.slot.name)
+            if self.throwaway is None:  # a playtest leaves no cache behind
+                backend.open_story(self.slot.root, self.slot.name)  # the local model restores its saved cache
         return self._narrator
 
     async def begin(self, hear: Sink | None = None):
@@ -244,9 +243,9 @@ class Game:
     async def _close(self) -> None:
         try:
             await asyncio.to_thread(self._close_slot)
-            keep = getattr(self._narrator.backend if self._narrator else None, "keep_story", None)
-            if keep is not None and self.throwaway is None and self.slot.path.exists():
-                await keep()  # the local model saves its cache, after the slot is closed: every step is in the journal
+            if self._narrator is not None and self.throwaway is None and self.slot.path.exists():
+                # The local model saves its cache, after the slot is closed: every step is in the journal.
+                await self._narrator.backend.keep_story()
             if self._own_model:
                 await self.model.close()
         finally:
