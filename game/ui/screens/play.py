@@ -13,10 +13,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Input, Static, Button
+from textual.worker import Worker, WorkerState
 
 from game.core.errors import PlayerError, one_line
 from game.session import CONTINUE, Game
-from game.ui.messages import GameFailed, GameReady, Said, StoryRead
+from game.ui.messages import GameReady, Said, StoryRead
 from game.ui.screens.play_reader import PlayReader
 from game.ui.screens.play_turns import PlayTurns, Turn
 from game.ui.screens.play_verbs import write_transcript
@@ -95,7 +96,7 @@ class PlayScreen(PlayTurns, PlayReader):
             self.notify("A playtest, in a throwaway slot: nothing of it is kept. Ctrl+T goes back to the studio.",
                         timeout=8)
 
-    @work(exclusive=True, group="turn")
+    @work(exclusive=True, group="turn", name="opening", exit_on_error=False)
     async def open_game(self, saves, name, seed, settings) -> None:
         async def shown(story) -> None:
             # The story on screen first; long-term memory, which grows with the story and keeps
@@ -107,12 +108,8 @@ class PlayScreen(PlayTurns, PlayReader):
             except asyncio.TimeoutError:
                 pass  # a slow screen: memory opens all the same
 
-        try:
-            game = await Game.open(settings, saves, name, seed, self.app.model, reading=not self.throwaway,
-                                   playtest=self.throwaway, shown=shown)
-        except PlayerError as error:
-            self.post_message(GameFailed(one_line(error)))
-            return
+        game = await Game.open(settings, saves, name, seed, self.app.model, reading=not self.throwaway,
+                               playtest=self.throwaway, shown=shown)  # a failure: `worker_failed`
         self.post_message(GameReady(game))
 
     @on(StoryRead)
@@ -123,12 +120,33 @@ class PlayScreen(PlayTurns, PlayReader):
             self.query_one(StatusLine).state("opening long-term memory…", busy=True)
         self.call_after_refresh(self._painted.set)
 
-    @on(GameFailed)
-    def game_failed(self, message: GameFailed) -> None:
+    # -- a worker's failure: said in one place ---------------------------------------------
+    @on(Worker.StateChanged)
+    def worker_failed(self, event: Worker.StateChanged) -> None:
+        """Every worker of this screen raises its failure and posts nothing about it; it is said
+        here, by what failed. The turn's failure goes on the problem bar (with "Try again", unless
+        no model could be made: that waits for the settings to change); the story that cannot be
+        opened sends the player back to the title, saying why; a change, a copy, an export or a
+        branch that could not be made is a notice. A failure that is no `PlayerError` is a bug,
+        and fails the app loudly as Textual's own handler would."""
+        if event.state is not WorkerState.ERROR:
+            return
+        error = event.worker.error
+        if not isinstance(error, PlayerError):
+            raise error
+        if event.worker.name == "opening":
+            self.game_failed(one_line(error))
+        elif event.worker.group == "turn":
+            if event.worker is self.turn.worker:  # a turn stopped or replaced since is stale
+                self.turn_failed(error)
+        else:
+            self.notify(one_line(error), severity="error")
+
+    def game_failed(self, error: str) -> None:
         """The slot cannot be opened (in use by another game, damaged...): back to the title, saying why."""
         if self not in self.app.screen_stack:
             return
-        self.app.notify(message.error, title="Cannot open the story", severity="error", timeout=8)
+        self.app.notify(error, title="Cannot open the story", severity="error", timeout=8)
         while self.app.screen is not self:  # e.g. the help, opened while the slot was opening
             self.app.pop_screen()
         self.dismiss()
@@ -235,14 +253,10 @@ class PlayScreen(PlayTurns, PlayReader):
 
         self.app.push_screen(EditScreen("Edit the last paragraph", last.version.paragraph), done)
 
-    @work(group="changes")
+    @work(group="changes", exit_on_error=False)
     async def change(self, saving, said: str = "") -> None:
         """A change the player made, saved in its worker (a journal record is a disk sync)."""
-        try:
-            await saving
-        except PlayerError as error:
-            self.notify(one_line(error), severity="error")
-            return
+        await saving
         self.show_story()
         if said:
             self.notify(said)
@@ -270,19 +284,15 @@ class PlayScreen(PlayTurns, PlayReader):
         if name:
             self.copy_worker(name)
 
-    @work(group="saves")
+    @work(group="saves", exit_on_error=False)
     async def copy_worker(self, name: str) -> None:
         source = self.slot.name
-        try:
-            await self.game.save_as(name)
-        except PlayerError as error:
-            self.post_message(Said(one_line(error), error=True))
-            return
+        await self.game.save_as(name)
         self.post_message(Said(f"saved a copy as {name}; you are still playing {source}"))
 
     @on(Said)
     def said(self, message: Said) -> None:
-        self.notify(message.text, severity="error" if message.error else "information")
+        self.notify(message.text)
 
     def action_export(self) -> None:
         from pathlib import Path
@@ -294,19 +304,15 @@ class PlayScreen(PlayTurns, PlayReader):
         if choice:
             self.export_worker(*choice)
 
-    @work(group="saves")
+    @work(group="saves", exit_on_error=False)
     async def export_worker(self, fmt: str, path: str) -> None:
         """An e-book of a long story takes a moment: written in a thread, the screen goes on."""
-        try:
-            if self.app.is_web:
-                from game.ui.delivery import deliver_export
+        if self.app.is_web:
+            from game.ui.delivery import deliver_export
 
-                self.post_message(Said(f"{await deliver_export(self.app, self.game, fmt, path)}: downloading to your browser"))
-                return
-            target = await self.game.export(fmt, path)
-        except PlayerError as error:
-            self.post_message(Said(one_line(error), error=True))
+            self.post_message(Said(f"{await deliver_export(self.app, self.game, fmt, path)}: downloading to your browser"))
             return
+        target = await self.game.export(fmt, path)
         self.post_message(Said(f"transcript written to {target}"))
 
     def action_settings(self) -> None:
