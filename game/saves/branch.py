@@ -7,8 +7,6 @@ be recalled there. The header names the parent and the fork step, for the story 
 """
 from __future__ import annotations
 
-import json
-import os
 import shutil
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,9 +14,9 @@ from pathlib import Path
 from game.core import records as r
 from game.core.models import Step
 from game.core.story import Story, replay as replay_records, replaying
-from game.saves.journal import Journal, encode
+from game.saves.journal import Journal
 from game.saves.names import SlotError, check_name, unique_slot
-from game.saves.slot import HEADER, JOURNAL, MemoryConfig, Slot, SlotExists, replay, slot_folder, sync_folder, write_atomic
+from game.saves.slot import JOURNAL, MemoryConfig, Slot, SlotExists, replay, slot_folder
 
 
 def free_slot(root: Path, name: str) -> Path:
@@ -48,7 +46,7 @@ def make_branch(root: Path, name: str, records: list[dict], parent: str, fork_st
     except OSError as error:
         raise SlotError(f"slot {name}: could not save the branch ({error.strerror or error}); nothing else changed") from None
     try:
-        slot._take_lock()
+        slot.take_lock()
     except SlotError:
         if made:
             shutil.rmtree(path, ignore_errors=True)
@@ -57,16 +55,7 @@ def make_branch(root: Path, name: str, records: list[dict], parent: str, fork_st
         if slot.journal.read().records:
             made = False  # another's slot: never removed
             raise SlotExists(f"slot {name} already exists in {root}")
-        slot.story, slot.origin = story, {"parent": parent, "fork_step": fork_step}
-        _write_whole_slot(slot, records)
-        # Opened as any slot is, from its own journal, under the lock still held. A new slot:
-        # whatever a Chroma server holds under its name is not its own, so memory is rebuilt
-        # from the journal whatever it shows.
-        reading = slot.journal.read()
-        slot.story = replay(reading, name)
-        slot._unlevel = reading if reading.torn_tail or reading.open_end else None
-        slot.open_memory(evidence=False)
-        slot.level_journal()
+        slot.fill(records, story, {"parent": parent, "fork_step": fork_step})  # under the lock still held
     except OSError as error:
         slot.close()
         if made:
@@ -78,19 +67,6 @@ def make_branch(root: Path, name: str, records: list[dict], parent: str, fork_st
             shutil.rmtree(path, ignore_errors=True)
         raise
     slot.close()
-
-
-def _write_whole_slot(slot: Slot, records: list[dict]) -> None:
-    """The header first, with the origin that only it holds, synced; the journal's arrival
-    (one rename, after its bytes are synced) is what makes the slot exist."""
-    write_atomic(slot.path / HEADER, json.dumps(slot._header(), indent=1))
-    tmp = slot.path / (JOURNAL + ".tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(b"".join(encode(record) for record in records))
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, slot.path / JOURNAL)
-    sync_folder(slot.path)
 
 
 def replay_checked(records: list[dict], name: str) -> Story:

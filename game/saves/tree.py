@@ -11,8 +11,7 @@ from pathlib import Path
 
 from game.core.text import last_played, safe
 from game.saves.names import SlotError
-from game.saves.slot import origin_of
-from game.saves.folder import list_slots, read_header
+from game.saves.folder import list_slots, origin_of, read_header
 
 
 @dataclass
