@@ -104,7 +104,8 @@ def main() -> int:
     print(text)
     if args.quick:
         assert len(stalls) == args.steps, stalls
-        quick_check({"worst stall ms": max(stalls), "open ms": result["open"] * 1000, "undo ms": result["undo"] * 1000,
+        quick_check({"worst stall ms": max(stalls), "open ms": result["open"] * 1000, "begin ms": result["begin"] * 1000,
+                     "undo ms": result["undo"] * 1000,
                      "close ms": result["close"] * 1000, "step ms": statistics.median(result["seconds"]) * 1000})
     if args.write:
         write_section("Event loop", text)
