@@ -103,6 +103,10 @@ class OpenAIBackend:
             # openai's own Timeout: the class of whichever HTTP library this openai talks through
             timeout=openai.Timeout(self.policy.timeout, connect=min(10.0, self.policy.timeout)),
         )
+        # openai imports its chat resources on first use, some 50 ms of imports: here, where the
+        # backend is made (in a thread, game/session/model.py), rather than on the event loop
+        # as the first paragraph is asked for.
+        self._client.chat.completions  # noqa: B018
 
     async def close(self) -> None:
         await self._client.close()

@@ -7,6 +7,7 @@ its cleanup from one place, and no face reaches past it to the engine or the sav
 from __future__ import annotations
 
 import asyncio
+import gc
 import shutil
 import tempfile
 from pathlib import Path
@@ -73,6 +74,7 @@ class Game:
             except PlayerError:
                 game.abandon()  # its memory could not be opened: let go of the slot
                 raise
+        await _seen_through(asyncio.to_thread(_settle), game)
         return game
 
     @classmethod
@@ -291,6 +293,17 @@ async def _seen_through(work, game: Game | None):
         task.add_done_callback(close)
         raise
     return result if game is None else game
+
+
+def _settle() -> None:
+    """The heap as it stands once a game is open, collected and then frozen (`gc.freeze`): left as
+    it is, Python's occasional full collection walks every object Chroma, the embedder and the
+    story hold, on whichever thread allocates, and a step on the event loop paid 50-70 ms for it
+    (bench/stall.py). Frozen objects are still freed when their last reference goes; only the
+    cyclic collector passes them by. Done while the game opens, in a thread, where the player
+    waits anyway."""
+    gc.collect()
+    gc.freeze()
 
 
 def _listeners(hear: Sink | None) -> tuple:
