@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Awaitable, Callable
 
 from game.core.errors import PlayerError
-from game.core.events import Options, Sink, Text
+from game.core.events import Sink
 from game.core.settings import Settings
 from game.engine import edits
 from game.engine.narrator import Narrator
@@ -154,15 +154,15 @@ class Game:
     async def begin(self, hear: Sink | None = None):
         """The opening paragraph (step 0), if the story has none yet. `hear` is given the turn's
         events as they come (game/core/events.py)."""
-        return await (await self.narrator()).begin(*_listeners(hear))
+        return await (await self.narrator()).begin(hear)
 
     async def tell(self, action: str, hear: Sink | None = None):
         """The next step, for the player's `action`. Nothing is saved unless all of it is told."""
-        return await (await self.narrator()).step(action, *_listeners(hear))
+        return await (await self.narrator()).step(action, hear)
 
     async def retry(self, hear: Sink | None = None):
         """The last step told again; the telling before is kept as a version to flip back to."""
-        return await (await self.narrator()).retry(*_listeners(hear))
+        return await (await self.narrator()).retry(hear)
 
     # -- the player's own changes: one journal record each --------------------------------
     async def undo(self):
@@ -304,13 +304,6 @@ def _settle() -> None:
     waits anyway."""
     gc.collect()
     gc.freeze()
-
-
-def _listeners(hear: Sink | None) -> tuple:
-    """The narrator's three listeners (text, notice, options), each giving `hear` its event."""
-    if hear is None:
-        return None, None, None
-    return (lambda text: hear(Text(text))), hear, (lambda options: hear(Options(tuple(options))))
 
 
 def _begun_with(slot: Slot, seed) -> Slot:
