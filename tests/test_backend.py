@@ -8,6 +8,7 @@ import pytest
 from game.core.models import GENERIC_OPTIONS, Bookkeeping
 from game.llm.base import InvalidOutput, ModelError
 from game.llm.jsonout import first_json_object, parse_as
+from tests.heard import Heard
 
 
 MESSAGES = [{"role": "user", "content": "The reader's action: look"}]
@@ -98,14 +99,14 @@ async def test_step_falls_back_when_bookkeeping_stays_invalid(server, saves, see
     old_memory = game.story.memory
     # the narration call succeeds; every bookkeeping answer is prose, not JSON
     server.say(GALLERY, *(["**Memory:** no json here"] * 3))
-    notices = []
-    step = await game.step("Step onto the gallery.", on_notice=notices.append)
+    heard = Heard()
+    step = await game.step("Step onto the gallery.", heard)
     assert step.version.paragraph.startswith("You step out onto the gallery")
     assert step.version.fallback and step.version.memory == old_memory
     # Options made from the story (here the seed's own, not yet taken), not the generic lines.
     assert len(set(step.version.options)) == 3 and set(step.version.options) & set(game.story.seed.options)
     assert step.version.options != GENERIC_OPTIONS
-    assert any("kept the previous one" in n.text for n in notices)
+    assert any("kept the previous one" in n.text for n in heard.notices)
     assert game.story.taken == 1
     await end_game(game)
 
