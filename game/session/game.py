@@ -300,8 +300,10 @@ def _settle() -> None:
     it is, Python's occasional full collection walks every object Chroma, the embedder and the
     story hold, on whichever thread allocates, and a step on the event loop paid 50-70 ms for it
     (bench/stall.py). Frozen objects are still freed when their last reference goes; only the
-    cyclic collector passes them by. Done while the game opens, in a thread, where the player
-    waits anyway."""
+    cyclic collector passes them by, so what an earlier freeze kept is thawed and collected first
+    (a game closed since leaves no cycle behind for good). Done while the game opens, in a
+    thread, where the player waits anyway."""
+    gc.unfreeze()
     gc.collect()
     gc.freeze()
 
