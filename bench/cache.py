@@ -113,10 +113,11 @@ async def play_standin(steps: int) -> dict:
         real = backend.structured
 
         async def structured(*args, **kwargs):
+            before = backend.usage.completion_tokens  # a structured call returns its answer alone: its cost is the tally's growth
             try:
                 return await real(*args, **kwargs)
             finally:
-                generated.append(backend.last.completion_tokens)
+                generated.append(backend.usage.completion_tokens - before)
 
         backend.structured = structured
         slot = Slot.create(Path(folder), "cache", seed, Preferences(paragraph_words=140))
@@ -287,7 +288,8 @@ async def play_llama(steps: int, kind: tuple[str, ...], rows: dict) -> None:
             step = slot.story.steps[n]
             marks = (len(old.firsts), len(old.timings))
             asked = old_layout.narration(slot.story, n, step.action, memory, step.version.recalled, [])
-            async for _ in old.stream(asked, max_tokens=540, temperature=0.8):
+            told = old.stream(asked, max_tokens=540, temperature=0.8)
+            async for _ in told:
                 pass
             try:
                 notes = await old.structured(old_layout.bookkeeping(memory, step.action, step.version.paragraph,
@@ -306,7 +308,7 @@ async def play_llama(steps: int, kind: tuple[str, ...], rows: dict) -> None:
                 first = sentences(step.version.paragraph)[:1]
                 memory = clip_words(" ".join([memory, *first]).strip(), 200)
             previous = memory
-            rows["old"].append(_row(old, marks, generated=old.last.completion_tokens))
+            rows["old"].append(_row(old, marks, generated=told.usage.completion_tokens))
             print(f"{kind or 'default'} step {n}: first word new {rows['new'][-1]['first']:.2f} s (read {rows['new'][-1]['read']}), "
                   f"old {rows['old'][-1]['first']:.2f} s (read {rows['old'][-1]['read']})", flush=True)
         slot.close()

@@ -2,9 +2,10 @@
 so what is timed is the engine itself (recall, prompt assembly, commit, index)."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import AsyncIterator
 
-from game.llm.base import CallRecord, Usage
+from game.llm.base import CallUsage, Reply, Usage
 
 
 class InstantBackend:
@@ -14,12 +15,16 @@ class InstantBackend:
         self.paragraphs = paragraphs  # callable: step number -> paragraph
         self.memory_sentence = memory_sentence or (lambda n: paragraphs(n) if n else "The story begins.")
         self.usage = Usage()
-        self.last = CallRecord()
         self.calls = 0  # paragraphs asked for, a telling again not counted
         self.memory = ""
         self._asked = None  # the messages of the last paragraph asked for
 
-    async def stream(self, messages, *, max_tokens, temperature, on_notice=None) -> AsyncIterator[str]:
+    keeps_cache = False
+
+    def stream(self, messages, *, max_tokens, temperature, on_notice=None) -> Reply:
+        return Reply(lambda reply: self._told(reply, messages))
+
+    async def _told(self, reply: Reply, messages) -> AsyncIterator[str]:
         # The guards may ask for a paragraph again with the same messages; a model that answers
         # from a script says the same again, so step n always gets paragraph n (and the script
         # never runs out before the story does).
@@ -29,10 +34,10 @@ class InstantBackend:
             self._asked = asked
         text = self.paragraphs(self.calls)
         prompt = sum(len(m["content"]) for m in messages) // 4
-        self.last = CallRecord(prompt, len(text) // 4)
         self.usage.add(prompt, len(text) // 4)
         for start in range(0, len(text), 64):
             yield text[start:start + 64]
+        reply.end("stop", CallUsage(prompt, len(text) // 4))
 
     async def structured(self, messages, schema, *, max_tokens, temperature, on_notice=None, on_text=None):
         # Like a model asked for a summary of at most 200 words: about 180 words from the start,
@@ -46,6 +51,15 @@ class InstantBackend:
 
     async def context_window(self) -> None:
         return None  # no window of its own: the engine's setting holds
+
+    def start(self) -> None:
+        pass  # nothing runs: the script is in this process
+
+    def open_story(self, saves: Path, name: str) -> None:
+        pass
+
+    async def keep_story(self) -> None:
+        pass
 
     async def close(self) -> None:
         pass

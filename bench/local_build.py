@@ -59,17 +59,18 @@ async def one_round(child, index: int) -> dict:
     started = time.perf_counter()
     first = None
     pieces = 0
+    reply = backend.stream(messages, max_tokens=120, temperature=0.8)
     try:
-        async for _ in backend.stream(messages, max_tokens=120, temperature=0.8):
+        async for _ in reply:
             pieces += 1
             if first is None:
                 first = time.perf_counter() - started
     finally:
         await backend.close()
     total = time.perf_counter() - started
-    tokens = backend.last.completion_tokens
+    tokens = reply.usage.completion_tokens
     return {"first": first or total, "rate": max(0, tokens - 1) / max(total - (first or total), 1e-9),
-            "prompt": backend.last.prompt_tokens, "tokens": tokens}
+            "prompt": reply.usage.prompt_tokens, "tokens": tokens}
 
 
 def main() -> int:

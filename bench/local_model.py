@@ -23,6 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from game.core.calls import Reply  # noqa: E402
+
 SEED = '''title = "The Last Lamplighter"
 genre = "fantasy"
 premise = "In a city whose gas lamps keep the fog-things away, the last lamplighter finds a street that was never on any map."
@@ -40,7 +42,7 @@ class Timed:
         self.model = backend.model
         self.calls: list[dict] = []
 
-    def __getattr__(self, name):  # usage, last, context_window, token_scale: the backend's own
+    def __getattr__(self, name):  # usage, keeps_cache, open_story...: the backend's own
         return getattr(self.backend, name)
 
     @property
@@ -50,23 +52,31 @@ class Timed:
     async def context_window(self):
         return await self.backend.context_window()
 
-    async def stream(self, messages, **kwargs):
+    def stream(self, messages, **kwargs) -> Reply:
+        return Reply(lambda reply: self._timed(reply, messages, kwargs))
+
+    async def _timed(self, reply: Reply, messages, kwargs):
         started = time.perf_counter()
         first = None
-        async for piece in self.backend.stream(messages, **kwargs):
+        told = self.backend.stream(messages, **kwargs)
+        async for piece in told:
             if first is None:
                 first = time.perf_counter() - started
             yield piece
+        reply.end(told.finish, told.usage)
         self.calls.append({"kind": "paragraph", "seconds": time.perf_counter() - started, "first": first or 0.0,
-                           "prompt": self.backend.last.prompt_tokens, "tokens": self.backend.last.completion_tokens})
+                           "prompt": told.usage.prompt_tokens, "tokens": told.usage.completion_tokens})
 
     async def structured(self, messages, schema, **kwargs):
+        # A structured call returns its answer alone: what it cost is the tally's growth.
         started = time.perf_counter()
+        prompt, completion = self.backend.usage.prompt_tokens, self.backend.usage.completion_tokens
         try:
             return await self.backend.structured(messages, schema, **kwargs)
         finally:
             self.calls.append({"kind": "bookkeeping", "seconds": time.perf_counter() - started,
-                               "prompt": self.backend.last.prompt_tokens, "tokens": self.backend.last.completion_tokens})
+                               "prompt": self.backend.usage.prompt_tokens - prompt,
+                               "tokens": self.backend.usage.completion_tokens - completion})
 
     async def close(self) -> None:
         await self.backend.close()

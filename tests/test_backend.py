@@ -8,6 +8,7 @@ import pytest
 from game.core.models import GENERIC_OPTIONS, Bookkeeping
 from game.llm.base import InvalidOutput, ModelError
 from game.llm.jsonout import first_json_object, parse_as
+from tests.heard import Heard
 
 
 MESSAGES = [{"role": "user", "content": "The reader's action: look"}]
@@ -32,6 +33,24 @@ async def test_stream_recovers_from_each_fault(server, fault, backend_for):
     assert len(notices) == 1 and "trying again" in notices[0].text
     if fault == "cut":
         assert notices[0].restart  # part of the text had been sent; the consumer must drop it
+    await backend.close()
+
+
+async def test_a_call_returns_its_own_ending_and_cost(server, backend_for):
+    """A streamed call's finish and usage are read from its reply, not from the backend: a second
+    call made before the first is read leaves the first's ending as it was."""
+    backend = backend_for(server)
+    server.finishes.append("length")
+    first = backend.stream(MESSAGES, max_tokens=100, temperature=0.5)
+    with pytest.raises(RuntimeError):
+        first.finish  # not ended before it is read to its end
+    assert "".join([piece async for piece in first])
+    second = backend.stream(MESSAGES + [{"role": "user", "content": "and more " * 50}], max_tokens=100, temperature=0.5)
+    assert "".join([piece async for piece in second])
+    assert (first.finish, second.finish) == ("length", "stop")
+    assert 0 < first.usage.prompt_tokens < second.usage.prompt_tokens and first.usage.completion_tokens > 0
+    with pytest.raises(RuntimeError):
+        [piece async for piece in first]  # a reply streams once
     await backend.close()
 
 
@@ -80,14 +99,14 @@ async def test_step_falls_back_when_bookkeeping_stays_invalid(server, saves, see
     old_memory = game.story.memory
     # the narration call succeeds; every bookkeeping answer is prose, not JSON
     server.say(GALLERY, *(["**Memory:** no json here"] * 3))
-    notices = []
-    step = await game.step("Step onto the gallery.", on_notice=notices.append)
+    heard = Heard()
+    step = await game.step("Step onto the gallery.", heard)
     assert step.version.paragraph.startswith("You step out onto the gallery")
     assert step.version.fallback and step.version.memory == old_memory
     # Options made from the story (here the seed's own, not yet taken), not the generic lines.
     assert len(set(step.version.options)) == 3 and set(step.version.options) & set(game.story.seed.options)
     assert step.version.options != GENERIC_OPTIONS
-    assert any("kept the previous one" in n.text for n in notices)
+    assert any("kept the previous one" in n.text for n in heard.notices)
     assert game.story.taken == 1
     await end_game(game)
 
@@ -214,14 +233,15 @@ async def test_the_token_estimate_is_calibrated_by_the_servers_counts(server, ba
     backend = backend_for(server)
     assert backend.token_scale == 1.0
     await backend.structured(LONG, Bookkeeping, max_tokens=200, temperature=0.2)
-    assert backend.token_scale != 1.0 and backend.last.prompt_tokens > 0  # usage.prompt_tokens taught it
+    assert backend.token_scale != 1.0 and backend.usage.prompt_tokens > 0  # usage.prompt_tokens taught it
     # A server that reports no usage but has llama-cpp-python's tokenizer endpoint: its counts teach it.
     server.usage = False
     server.tokenizer = lambda text: 2 * tokens(text)
     counting = backend_for(server)
-    text = "".join([piece async for piece in counting.stream(LONG, max_tokens=50, temperature=0.5)])
+    reply = counting.stream(LONG, max_tokens=50, temperature=0.5)
+    text = "".join([piece async for piece in reply])
     assert text and abs(counting.token_scale - 2.0) < 0.01
-    assert counting.last.prompt_tokens == 2 * tokens(LONG[0]["content"])
+    assert reply.usage.prompt_tokens == 2 * tokens(LONG[0]["content"])
     slot = Slot.create(saves, "counted", load_seed(seed_path))
     narrator = Narrator(slot, counting, EngineSettings(prompt_tokens=3000))
     assert (await narrator.budget()).total == 1500  # twice the tokens a word: half the estimated budget

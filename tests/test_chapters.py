@@ -6,7 +6,9 @@ import json
 
 import pytest
 
+from game.core.events import Options
 from game.core.text import tokens
+from tests.heard import Heard
 
 
 def _chars(messages: list[dict]) -> str:
@@ -86,8 +88,9 @@ async def test_the_options_arrive_before_the_notes_are_done(server, saves, seed_
     seen: list[tuple[list[str], int]] = []
     pieces: list[str] = []
 
-    def on_options(options):
-        seen.append((options, len(server.requests)))
+    def on_options(event):
+        if isinstance(event, Options):
+            seen.append((list(event.options), len(server.requests)))
 
     real = game.backend.structured
 
@@ -98,7 +101,7 @@ async def test_the_options_arrive_before_the_notes_are_done(server, saves, seed_
         return await real(*args, on_text=hear, **kwargs)
 
     game.backend.structured = structured
-    step = await game.step("Read the logbook.", on_options=on_options)
+    step = await game.step("Read the logbook.", on_options)
     assert len(seen) == 1 and seen[0][0] == step.version.options
     text = "".join(pieces)
     # Heard once their list closed, before the note that follows them had streamed.
@@ -112,21 +115,21 @@ async def test_a_paragraph_cut_at_its_limit_is_reported_and_loses_its_half_sente
     whole = ("The gull lifts off the rail and wheels away over the black water, crying once. Below the gallery the "
              "sea heaves against the rocks, and spray climbs the tower as high as the first window.")
     server.say(f"{whole} The lamp turns once, twice, and then the")
-    notices = []
-    step = await game.step("Watch the lamp.", on_notice=notices.append)
+    heard = Heard()
+    step = await game.step("Watch the lamp.", heard)
     assert step.version.paragraph == whole
-    assert any("reached its length limit" in n.text for n in notices)
+    assert any("reached its length limit" in n.text for n in heard.notices)
     await end_game(game)
 
 
 async def test_the_budget_fits_the_servers_window(server, saves, seed_path, end_game, new_game):
     game = await new_game(server, saves, seed_path)
     server.window = 2048
-    notices = []
-    await game.step("Read the logbook.", on_notice=notices.append)
+    heard = Heard()
+    await game.step("Read the logbook.", heard)
     assert game.window == 2048
     budget = await game.budget()
-    assert budget.total <= 2048 - 360 - 700 and any("too small for a good story" in n.text for n in notices)
+    assert budget.total <= 2048 - 360 - 700 and any("too small for a good story" in n.text for n in heard.notices)
     await end_game(game)
 
 

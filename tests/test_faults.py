@@ -19,6 +19,7 @@ from game.saves.journal import Journal
 from game.saves.names import SlotError
 from game.saves.slot import JOURNAL, Slot
 
+from tests.heard import Heard
 from tests.standin import StandIn
 
 pytestmark = pytest.mark.slow  # faults waited out for real (timeouts, a disk filled up in a process of its own)
@@ -309,9 +310,8 @@ async def test_after_a_failed_memory_write_chroma_is_asked_nothing_more(server, 
         raise RuntimeError("database or disk is full")
 
     monkeypatch.setattr(chroma.Collection, "upsert", failing)
-    notices = []
     for action in ("Check the lamp.", "Read the logbook.", "Go down the stairs."):
-        await game.step(action, on_notice=notices.append)
+        await game.step(action, Heard())
     assert calls == [calls[0]]  # asked once; after it failed, never again
     assert "could not write" in game.store.memory.broken
     await end_game(game)

@@ -11,6 +11,7 @@ from bench.quality import degenerate, paragraphs_of, repeats_sentence
 from game.cli import main
 from game.core.models import GENERIC_OPTIONS
 from game.engine import guards
+from tests.heard import Heard
 from tests.standin import StandIn, WeakBrain
 
 pytestmark = pytest.mark.slow  # whole stories told through the guards, a weak model's every habit
@@ -27,13 +28,13 @@ def notes(options, note="The keeper's logbook was found open."):
 async def test_an_echoing_paragraph_is_saved_clean_and_said_quietly(server, saves, seed_path, end_game, new_game, caplog):
     game = await new_game(server, saves, seed_path)
     server.say(f"## The next paragraph\nThe reader's action: Read the logbook.\n{LONG}\n(the reader chose: Read the logbook.)")
-    shown, heard = [], []
+    heard = Heard()
     with caplog.at_level(logging.INFO, logger="recurrent.guards"):
-        step = await game.step("Read the logbook.", on_text=shown.append, on_notice=heard.append)
+        step = await game.step("Read the logbook.", heard)
     assert step.version.paragraph == LONG
-    remarks = [n for n in heard if n.quiet]
+    remarks = [n for n in heard.notices if n.quiet]
     assert remarks and remarks[-1].restart and "echoed prompt line" in remarks[-1].text
-    assert shown[-1] == LONG  # what streamed is replaced by what is kept
+    assert heard.text[-1] == LONG  # what streamed is replaced by what is kept
     assert any(r.name == "recurrent.guards" and "echoed prompt line" in r.getMessage() for r in caplog.records)
     await end_game(game)
 
@@ -42,20 +43,20 @@ async def test_a_good_paragraph_and_good_options_pass_without_a_word(server, sav
     game = await new_game(server, saves, seed_path)
     offered = ["Read the last entry aloud.", "Climb up to the lens.", "Search the desk drawers."]
     server.say(LONG, notes(offered))
-    heard = []
-    step = await game.step("Read the logbook.", on_notice=heard.append)
+    heard = Heard()
+    step = await game.step("Read the logbook.", heard)
     assert step.version.paragraph == LONG and step.version.options == offered
-    assert not heard and len(server.chat_requests()) == 2  # nothing asked again
+    assert not heard.notices and len(server.chat_requests()) == 2  # nothing asked again
     await end_game(game)
 
 
 async def test_a_short_paragraph_is_told_once_more_and_the_longer_kept(server, saves, seed_path, end_game, new_game):
     game = await new_game(server, saves, seed_path)
     server.say("You read it.", "Nothing.")  # short twice: the longer of the two is kept
-    heard = []
-    step = await game.step("Read the logbook.", on_notice=heard.append)
+    heard = Heard()
+    step = await game.step("Read the logbook.", heard)
     assert len(server.narrations()) == 2 and step.version.paragraph == "You read it."
-    assert any(n.quiet and n.restart and "telling it again" in n.text for n in heard)
+    assert any(n.quiet and n.restart and "telling it again" in n.text for n in heard.notices)
     server.say("You read it.")  # short, then the stand-in's own paragraph, which is long enough
     step = await game.step("Read it again, slowly.")
     assert len(server.narrations()) == 4 and step.version.paragraph.startswith("You read it again, slowly.")
@@ -79,14 +80,14 @@ async def test_degenerate_options_are_asked_again_then_made_from_the_story(serve
     game = await new_game(server, saves, seed_path)
     server.say(LONG, notes(["the case of", "the case of the", "the case of the"]),
                notes(["options", "options", "Climb up to the lens."]))
-    heard, offered = [], []
-    step = await game.step("Read the logbook.", on_notice=heard.append, on_options=offered.append)
+    heard = Heard()
+    step = await game.step("Read the logbook.", heard)
     options = step.version.options
     assert len(server.chat_requests()) == 3  # the paragraph, the notes, the notes once more
     assert options[0] == "Climb up to the lens." and len(guards.options(options, LONG, "Read the logbook.")) == 3
     assert not set(options) & set(GENERIC_OPTIONS)  # the story had enough to offer
-    assert offered == [options]  # the degenerate options never reached the player
-    assert any(n.quiet and "made from the story" in n.text for n in heard)
+    assert heard.options == [options]  # the degenerate options never reached the player
+    assert any(n.quiet and "made from the story" in n.text for n in heard.notices)
     assert not step.version.fallback  # the memory was the model's own
     await end_game(game)
 

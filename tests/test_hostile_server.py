@@ -14,6 +14,7 @@ from game.llm import jsonout
 from game.llm.base import ModelError
 from game.saves.journal import Journal
 from game.saves.slot import JOURNAL, Slot
+from tests.heard import Heard
 from tests.standin import Brain, StandIn
 
 pytestmark = pytest.mark.slow  # each waits out a hostile server's pings, deadlines or 30 MB answers
@@ -225,10 +226,10 @@ async def test_a_paragraph_ending_in_an_echoed_label_is_not_told_again(saves, se
     with StandIn(brain=Echoing()) as server:
         game = await new_game(server, saves, seed_path)
         before = len(server.narrations())
-        notices = []
-        step = await game.step("Check the lamp.", on_notice=notices.append)
+        heard = Heard()
+        step = await game.step("Check the lamp.", heard)
         told = server.narrations()[before:]
-        assert len(told) == 1 and not any("telling it again" in n.text for n in notices)
+        assert len(told) == 1 and not any("telling it again" in n.text for n in heard.notices)
         assert "Remembered" not in step.version.paragraph and step.version.paragraph.startswith("You check the lamp.")
         await end_game(game)
 
@@ -236,9 +237,9 @@ async def test_a_paragraph_ending_in_an_echoed_label_is_not_told_again(saves, se
 async def test_a_stream_that_is_always_cut_keeps_only_whole_sentences(server, saves, seed_path, new_game, end_game):
     game = await new_game(server, saves, seed_path)
     server.fail("cut-stop", "cut-stop", "cut-stop")
-    notices = []
-    step = await game.step("Check the lamp.", on_notice=notices.append)
-    assert sum("telling it again" in n.text and n.restart for n in notices) == 2
+    heard = Heard()
+    step = await game.step("Check the lamp.", heard)
+    assert sum("telling it again" in n.text and n.restart for n in heard.notices) == 2
     # The third telling is kept, its cut sentence dropped: only whole sentences (the guards may drop more).
     assert step.version.paragraph.endswith("You check the lamp.") and len(step.version.paragraph.split()) <= 5
     await end_game(game)

@@ -77,8 +77,9 @@ async def test_the_token_estimate_learns_the_servers_tokenizer(llama_server):
     backend = OpenAIBackend(base_url=url, api_key="", model=model, policy=RetryPolicy(timeout=120))
     russian = "Мария говорит, что речная карта спрятана в сундуке у мельницы, и просит никому не говорить. " * 3
     messages = [{"role": "user", "content": russian}]
-    text = "".join([piece async for piece in backend.stream(messages, max_tokens=8, temperature=0.0)])
+    reply = backend.stream(messages, max_tokens=8, temperature=0.0)
+    text = "".join([piece async for piece in reply])
     await backend.close()
     counted = count_tokens(url, russian)
-    assert text and counted and backend.last.prompt_tokens == counted
+    assert text and counted and reply.usage.prompt_tokens == counted
     assert backend.token_scale == pytest.approx(counted / tokens(russian), rel=0.01) and backend.token_scale != 1.0

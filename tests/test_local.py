@@ -171,11 +171,11 @@ def test_stream_structured_usage_and_cancel():
 
     async def go():
         try:
-            pieces = [p async for p in backend.stream(
-                [{"role": "user", "content": "Describe a lighthouse at night in two sentences."}],
-                max_tokens=40, temperature=0.7)]
+            reply = backend.stream([{"role": "user", "content": "Describe a lighthouse at night in two sentences."}],
+                                   max_tokens=40, temperature=0.7)
+            pieces = [p async for p in reply]
             assert "".join(pieces).strip()
-            assert backend.last.completion_tokens > 0 and backend.last.prompt_tokens > 5
+            assert reply.usage.completion_tokens > 0 and reply.usage.prompt_tokens > 5 and reply.finish
             messages = [
                 {"role": "system", "content": "You keep the notes of an interactive story. Answer in JSON."},
                 {"role": "user", "content": "Story so far: Wren enters the forest. New paragraph: She finds a well "

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from game.cli import main
+from game.core.events import Text
 from game.core.models import Preferences
 from game.engine.narrator import EngineSettings, Narrator, StepError
 from game.saves.slot import Slot
@@ -53,8 +54,8 @@ def test_sigill_mid_step_ends_the_step_and_the_next_starts_a_fresh_child(tmp_pat
             first = backend.child.pid
             killed = []
 
-            def on_text(_piece: str) -> None:
-                if not killed:  # the paragraph is streaming: the model is mid-step
+            def on_text(event) -> None:
+                if isinstance(event, Text) and not killed:  # the paragraph is streaming: the model is mid-step
                     killed.append(first)
                     os.kill(first, signal.SIGILL)
 

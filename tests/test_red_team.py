@@ -213,28 +213,26 @@ def test_a_branch_racing_a_new_game_of_the_same_name_never_mixes_them(game_env, 
     import sys
     from pathlib import Path
 
-    from game.saves import branch as branching
     from game.saves.check import check
+    from game.saves.slot import Slot
 
     assert main(["write", "--story", str(seed_path), "--slot", "source", "--steps", "2"]) == 0
     capsys.readouterr()
     root = Path(__file__).resolve().parents[1]
     raced = {}
-    writing = branching._write_whole_slot
+    writing = Slot.fill  # the branch writes its slot whole, under the lock it took before checking the name
 
-    def racing(slot, records):
+    def racing(slot, records, story, origin):
         game = subprocess.run([sys.executable, "-m", "game", "write", "--story", str(seed_path), "--slot", "race",
                                "--steps", "1"], env={**os.environ, "PYTHONPATH": str(root)}, cwd=root,
                               capture_output=True, text=True, timeout=120)
         raced.update(code=game.returncode, err=game.stderr)
-        writing(slot, records)
+        writing(slot, records, story, origin)
 
-    monkeypatch.setattr(branching, "_write_whole_slot", racing)
+    monkeypatch.setattr(Slot, "fill", racing)
     assert main(["saves", "branch", "source", "--at", "1", "--as", "race"]) == 0, capsys.readouterr()
     assert raced["code"] == 1 and raced["err"].count("\n") == 1 and "race" in raced["err"], raced
     assert check(saves, "race").ok
-    from game.saves.slot import Slot
-
     with Slot.open(saves, "race", memory=False) as slot:
         assert slot.origin.get("parent") == "source" and slot.story.taken == 1
 

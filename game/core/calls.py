@@ -3,7 +3,7 @@ while they wait, and how they fail. Backends (game/llm) speak these; the engine 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import AsyncIterator, Callable
 
 from game.core.errors import PlayerError
 from game.core.redact import redact
@@ -56,12 +56,62 @@ class Notice:
 Listener = Callable[[Notice], None]
 
 
-@dataclass
-class CallRecord:
-    """What one call cost, and how it ended."""
+@dataclass(frozen=True)
+class CallUsage:
+    """What one call cost: its tokens, and how much of its prompt the server's cache held."""
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    finish: str = ""  # why the answer ended: "stop", or "length" when it reached max_tokens
     read: int | None = None  # prompt tokens the server read afresh, when it says (llama.cpp's timings)
     reused: int | None = None  # prompt tokens it took from its cache, when it says
+
+
+class Reply:
+    """One streamed call, as it comes back: iterate it for the text; once the text has ended,
+    `finish` and `usage` say how it ended and what it cost (simonw/llm's `Response` shape).
+
+    What one call learnt lives on its reply, never on the backend, so two calls in flight (or a
+    call and the next one) cannot read each other's ending. The backend makes the reply with the
+    function that streams it; that function calls `end` when the server has said its last word.
+    """
+
+    def __init__(self, pieces: Callable[["Reply"], AsyncIterator[str]]) -> None:
+        self._pieces = pieces
+        self._stream: AsyncIterator[str] | None = None
+        self._finish: str | None = None
+        self._usage = CallUsage()
+
+    def __aiter__(self) -> AsyncIterator[str]:
+        if self._stream is not None:
+            raise RuntimeError("a reply streams once")
+        self._stream = self._pieces(self)
+        return self._stream
+
+    def end(self, finish: str, usage: CallUsage) -> None:
+        """The backend's word that the text is whole: why it ended, and what the call cost. A
+        call tried again ends again, and the last try's ending is the one read."""
+        self._finish, self._usage = finish, usage
+
+    @property
+    def ended(self) -> bool:
+        return self._finish is not None
+
+    @property
+    def finish(self) -> str:
+        """Why the text ended: "stop", or "length" when it reached max_tokens."""
+        return self._ending()[0]
+
+    @property
+    def usage(self) -> CallUsage:
+        return self._ending()[1]
+
+    def _ending(self) -> tuple[str, CallUsage]:
+        if self._finish is None:
+            raise RuntimeError("the reply has not ended: read it to its end first")
+        return self._finish, self._usage
+
+    async def aclose(self) -> None:
+        """Stop the stream where it is (a player's Esc): the connection closes with it."""
+        close = getattr(self._stream, "aclose", None)
+        if close is not None:
+            await close()

@@ -2,8 +2,9 @@
 
 A step streams its paragraph (`Text`), may say something on the way (`Notice`: a retry, a
 restart, a guard's remark) and hears its options before the rest of its notes (`Options`).
-`Game.begin`, `tell` and `retry` take one function that hears them all, so a face maps each
-kind to one thing of its own (the TUI: one Textual message each; `write`: a line on stderr).
+The narrator's `begin`, `step` and `retry` (and the `Game`'s `begin`, `tell` and `retry`) take
+one function that hears them all, so a face maps each kind to one thing of its own (the TUI: one
+Textual message each; `write`: a line on stderr).
 """
 from __future__ import annotations
 

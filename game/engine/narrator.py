@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Callable
 
 from game.core import records as r
-from game.core.calls import InvalidOutput, ModelError, Notice
+from game.core.calls import CallUsage, InvalidOutput, ModelError, Notice, Reply
+from game.core.events import Event, Options, Sink, Text
 from game.core.models import Bookkeeping, Notes, Recalled, Step, Version
 from game.core.text import clip_words, safe, sentences, tokens
 from game.core.world import triggered
@@ -27,10 +27,6 @@ from game.engine.prompts import (BEGIN, Budget, bookkeeping_messages, chapter_to
 from game.engine.protocols import Backend, Store
 from game.engine.recall import recall
 
-TextListener = Callable[[str], None]
-NoticeListener = Callable[[Notice], None]
-
-OptionsListener = Callable[[list[str]], None]
 
 MAX_ACTION_CHARS = 4000  # a paragraph of instructions at most; a pasted file is a mistake
 CONTINUE = "Continue the story."
@@ -48,6 +44,11 @@ class EngineSettings:
     # none, so a server that keeps its cache gets its whole window (`Narrator.budget`), others 3,000.
     prompt_tokens: int | None = 3000
     context: int | None = None  # the server's context window when the server does not say
+
+
+def _say(hear: Sink | None, event: Event) -> None:
+    if hear is not None:
+        hear(event)
 
 
 def pick(text: str, options: list[str], empty: str = "continue") -> str:
@@ -79,48 +80,44 @@ class Narrator:
         await edits.save(self.store, record)
 
     # -- taking steps -------------------------------------------------------------------
-    async def begin(self, on_text: TextListener | None = None, on_notice: NoticeListener | None = None,
-                    on_options: OptionsListener | None = None) -> Step:
-        """The opening paragraph (step 0): the seed's, or one the model writes."""
+    async def begin(self, hear: Sink | None = None) -> Step:
+        """The opening paragraph (step 0): the seed's, or one the model writes. `hear` is given the
+        turn's events as they come (game/core/events.py: text, notices, the options)."""
         if self.story.steps:
             return self.story.steps[0]
         opening = self.story.seed.opening.strip()
         if opening and len(self.story.seed.options) == 3:  # the author wrote it all: no model call
-            if on_text:
-                on_text(opening)
+            _say(hear, Text(opening))
             version = Version(seq=-1, paragraph=opening, memory="", options=list(self.story.seed.options))
         elif opening:
-            if on_text:
-                on_text(opening)
-            budget = await self.budget(on_notice)
+            _say(hear, Text(opening))
+            budget = await self.budget(hear)
             narration = narration_messages(self.story, 0, BEGIN, [], [], budget)
-            version = await self._bookkeep(narration, opening, 0, False, on_notice, on_options, action=BEGIN)
+            version = await self._bookkeep(narration, opening, 0, False, hear, action=BEGIN)
         else:
-            version = await self._tell(0, BEGIN, on_text, on_notice, on_options)
+            version = await self._tell(0, BEGIN, hear)
         step = Step(number=0, action="", version=version)
         return await self._commit(r.Told(step=step))
 
-    async def step(self, action: str, on_text: TextListener | None = None, on_notice: NoticeListener | None = None,
-                   on_options: OptionsListener | None = None) -> Step:
+    async def step(self, action: str, hear: Sink | None = None) -> Step:
         if not self.story.steps:
-            await self.begin(None, on_notice)
+            await self.begin(lambda event: _say(hear, event) if isinstance(event, Notice) else None)
         action = safe(action).strip() or CONTINUE
         if len(action) > MAX_ACTION_CHARS:
             raise StepError(f"an action can be at most {MAX_ACTION_CHARS:,} characters; this one has {len(action):,}")
         number = len(self.story.steps)
-        version = await self._tell(number, action, on_text, on_notice, on_options)
+        version = await self._tell(number, action, hear)
         step = Step(number=number, action=action, version=version)
         return await self._commit(r.Told(step=step))
 
-    async def retry(self, on_text: TextListener | None = None, on_notice: NoticeListener | None = None,
-                    on_options: OptionsListener | None = None) -> Step:
+    async def retry(self, hear: Sink | None = None) -> Step:
         """The last step told again; the earlier telling is kept as an alternative. Its request is
         the one that told it before, so a server's cache has all of it."""
         steps = self.story.steps
         if not steps or (len(steps) == 1 and self.story.seed.opening.strip()):
             raise StepError("there is no step to retry yet")  # an author's opening is not the model's to retell
         last = steps[-1]
-        version = await self._tell(last.number, last.action or BEGIN, on_text, on_notice, on_options)
+        version = await self._tell(last.number, last.action or BEGIN, hear)
         step = Step(number=last.number, action=last.action, version=version,
                     alternatives=[last.version, *last.alternatives])
         return await self._commit(r.Retold(step=step))
@@ -163,7 +160,7 @@ class Narrator:
         # model that rambles is stopped before it fills the chapter (its half sentence is dropped).
         return max(64, self.story.prefs.paragraph_words * 2), NOTES_TOKENS + self.settings.memory_words * 2
 
-    async def budget(self, on_notice: NoticeListener | None = None) -> Budget:
+    async def budget(self, hear: Sink | None = None) -> Budget:
         """The prompt's budget: the player's ceiling, fitted to the server's context window with
         room for the paragraph, the request for notes and the notes themselves."""
         if self._window_asked is not self.backend:
@@ -175,16 +172,14 @@ class Narrator:
             # only each step's new turn, so a chapter as long as its window costs nothing more a step,
             # and fewer chapter closes mean fewer prompts read again from the recap on. Elsewhere
             # (a hosted API bills every prompt token) the prompt stays at its usual ceiling.
-            keeps = getattr(self.backend, "keeps_cache", False)
-            total = self.window if keeps and self.window else PROMPT_TOKENS
+            total = self.window if self.backend.keeps_cache and self.window else PROMPT_TOKENS
         if self.window:
             paragraph, notes = self._reply_tokens()
             total = min(total, self.window - paragraph - notes - 200)
             if total < SMALL_WINDOW and not self._small_said:
                 self._small_said = True
-                if on_notice:
-                    on_notice(Notice(f"the model's context window is {self.window} tokens: too small for a good story "
-                                     "(it will forget sooner); give the model a window of 4,096 tokens or more"))
+                _say(hear, Notice(f"the model's context window is {self.window} tokens: too small for a good story "
+                                  "(it will forget sooner); give the model a window of 4,096 tokens or more"))
         # The budget is in real tokens; the prompt is measured with the estimate, which the backend
         # has calibrated against the server's own counts (a language its tokenizer splits finely).
         scale = self.backend.token_scale or 1.0
@@ -193,29 +188,27 @@ class Narrator:
         return budget
 
     # -- one telling ----------------------------------------------------------------------
-    async def _tell(self, number: int, action: str, on_text, on_notice, on_options=None) -> Version:
+    async def _tell(self, number: int, action: str, hear: Sink | None) -> Version:
         story = self.story
-        budget = await self.budget(on_notice)
+        budget = await self.budget(hear)
         start, turns = chapter_turns(story, number, budget)
         told = {(p.step, p.text) for n in range(start, number) for p in story.steps[n].version.recalled}
         try:
             found = await asyncio.to_thread(recall, self.store.memory, story, number, action, before=start)
         except Exception as error:  # Chroma failing must not stop the story; the store rebuilds its index
-            if on_notice:
-                on_notice(Notice(f"long-term memory could not be searched this step ({type(error).__name__}); going on without it"))
+            _say(hear, Notice(f"long-term memory could not be searched this step ({type(error).__name__}); going on without it"))
             found = []
         recalled = [passage for passage in found if (passage.step, passage.text) not in told]  # already in the chapter
         lore, _left_out = lore_that_fits(lore_in_play(story, number, action, start), budget)
         messages = narration_messages(story, number, action, recalled, lore, budget)
         self.last_prompt_tokens = sum(tokens(m["content"]) for m in messages)
         paragraph_tokens, _notes = self._reply_tokens()
-        paragraph = await self._guarded(messages, paragraph_tokens, number, on_text, on_notice)
-        narrated = self.backend.last
+        paragraph, narrated = await self._guarded(messages, paragraph_tokens, number, hear)
         # The chapter closes at this step when its turns, this one and one more like it, would pass
         # their budget: the bookkeeping then writes the recap the next chapter starts from.
         turn = tokens(messages[-1]["content"]) + tokens(paragraph)
         closes = number > 0 and chapter_tokens(story, number, budget) + 2 * turn > budget.chapter
-        version = await self._bookkeep(messages, paragraph, number, closes, on_notice, on_options, action=action)
+        version = await self._bookkeep(messages, paragraph, number, closes, hear, action=action)
         return version.model_copy(update={
             "recalled": recalled,
             "world": [entry.name for entry in lore],
@@ -223,49 +216,48 @@ class Narrator:
             "completion_tokens": narrated.completion_tokens,
         })
 
-    async def _narrate(self, messages, max_tokens: int, on_text, on_notice) -> str:
+    async def _narrate(self, messages, max_tokens: int, hear: Sink | None) -> tuple[str, Reply]:
+        """The paragraph as told, and the reply it came in (how it ended, what it cost)."""
         pieces: list[str] = []
 
         def notice(event: Notice) -> None:
             if event.restart:
                 pieces.clear()  # the stream starts over; what was shown is void
-            if on_notice:
-                on_notice(event)
+            _say(hear, event)
 
+        reply = self.backend.stream(messages, max_tokens=max_tokens, temperature=self.settings.temperature,
+                                    on_notice=notice)
         try:
-            async for piece in self.backend.stream(messages, max_tokens=max_tokens,
-                                                   temperature=self.settings.temperature, on_notice=notice):
+            async for piece in reply:
                 piece = safe(piece)
                 pieces.append(piece)
-                if on_text:
-                    on_text(piece)
+                _say(hear, Text(piece))
         except ModelError as error:
             raise StepError(f"the story could not go on: {error}", error.hint) from None
         paragraph = "".join(pieces).strip()
-        if getattr(self.backend.last, "finish", "") == "length":
+        if reply.finish == "length":
             whole = whole_sentences(paragraph)
-            if on_notice:
-                on_notice(Notice(f"the paragraph reached its length limit ({max_tokens} tokens)"
-                                 + ("; its last, unfinished sentence was dropped" if whole != paragraph else "")))
+            _say(hear, Notice(f"the paragraph reached its length limit ({max_tokens} tokens)"
+                              + ("; its last, unfinished sentence was dropped" if whole != paragraph else "")))
             paragraph = whole
         if not paragraph:
             raise StepError("the model returned an empty paragraph; try again")
-        return paragraph
+        return paragraph, reply
 
-    async def _bookkeep(self, narration, paragraph: str, number: int, closes: bool, on_notice, on_options,
+    async def _bookkeep(self, narration, paragraph: str, number: int, closes: bool, hear: Sink | None,
                         action: str = "") -> Version:
-        """The notes for `paragraph`: options first (heard by `on_options` as soon as they arrive),
-        a note, and at a chapter's close the recap of the whole story."""
+        """The notes for `paragraph`: options first (`hear` hears them as soon as they arrive), a
+        note, and at a chapter's close the recap of the whole story."""
         story = self.story
         previous = recap_for(story, number)
         messages = bookkeeping_messages(narration, paragraph, self.settings.memory_words, closes)
-        watcher = OptionsWatcher(on_options, check=lambda found: guards.options(found, paragraph, action))
+        offered = (lambda options: hear(Options(tuple(options)))) if hear is not None else None
+        watcher = OptionsWatcher(offered, check=lambda found: guards.options(found, paragraph, action))
 
         def notice(event: Notice) -> None:
             if event.restart:
                 watcher.restart()
-            if on_notice:
-                on_notice(event)
+            _say(hear, event)
 
         schema = Bookkeeping if closes else Notes
         notes_tokens = NOTES_TOKENS + (self.settings.memory_words * 2 if closes else 0)
@@ -281,14 +273,13 @@ class Narrator:
         except InvalidOutput as error:
             # The server answers but not in JSON: keep the paragraph the player has already read,
             # keep the old memory and offer options made from the story rather than fail the step.
-            if on_notice:
-                on_notice(Notice(f"could not update the story's memory ({error}); kept the previous one"))
+            _say(hear, Notice(f"could not update the story's memory ({error}); kept the previous one"))
             options, note, fallback = [], "", True
             memory = mechanical_recap(story, number, paragraph, self.settings.memory_words) if closes else previous
         except ModelError as error:
             raise StepError(f"the story could not go on: {error}", error.hint) from None
         options, note, memory = await self._guard_notes(messages, options, note, memory if closes else None,
-                                                        paragraph, number, action, on_notice)
+                                                        paragraph, number, action, hear)
         memory = memory if memory is not None else previous
         watcher.heard(options)
         # seq is the record's own, set when the step is committed
@@ -296,51 +287,48 @@ class Narrator:
                        chapter=closes)
 
     # -- the guards: a floor under what the model writes (guards.py) -----------------------
-    async def _guarded(self, messages, max_tokens: int, number: int, on_text, on_notice) -> str:
+    async def _guarded(self, messages, max_tokens: int, number: int, hear: Sink | None) -> tuple[str, CallUsage]:
         """The paragraph with its guards applied, within TELLINGS tellings. A stream cut short
         and then ended with finish_reason "stop" stops mid-word, and the server says nothing of
         it: it is told again. So is a paragraph that is too short once its guards have cut it
-        (nothing left at all: told as often as the tellings allow). The longest kept wins."""
+        (nothing left at all: told as often as the tellings allow). The longest kept wins, with
+        what its telling cost."""
         earlier = [step.version.paragraph for step in self.story.steps[max(0, number - 3):number]]
         floor = min(guards.MIN_WORDS, self.story.prefs.paragraph_words // 2)
         best = None
+        usage = CallUsage()
         for attempt in range(1, TELLINGS + 1):
-            raw = await self._narrate(messages, max_tokens, on_text, on_notice)
+            raw, reply = await self._narrate(messages, max_tokens, hear)
             told = guards.paragraph(raw, earlier)
-            best = told if best is None else guards.better(best, told)
+            if best is None or guards.better(best, told) is told:
+                best, usage = told, reply.usage
             if attempt == TELLINGS:
                 break
             # Judged on the prose alone: an echoed label at the end ("### Remembered") is not a cut.
-            cut = getattr(self.backend.last, "finish", "") != "length" and ends_mid_sentence(guards.scaffolding(raw)[0])
+            cut = reply.finish != "length" and ends_mid_sentence(guards.scaffolding(raw)[0])
             if cut:
-                if on_notice:
-                    # Quiet: a weak model that stops mid-sentence is told again the same way.
-                    on_notice(Notice("the paragraph stopped mid-sentence (its stream was cut short); telling it again",
-                                     restart=True, quiet=True))
+                # Quiet: a weak model that stops mid-sentence is told again the same way.
+                _say(hear, Notice("the paragraph stopped mid-sentence (its stream was cut short); telling it again",
+                                  restart=True, quiet=True))
                 continue
             if len(best.text.split()) >= floor or (attempt == 2 and best.text):
                 break
-            if on_notice:
-                on_notice(Notice(guards.said("the paragraph", [*told.fired, "too short, telling it again"]),
-                                 restart=True, quiet=True))
+            _say(hear, Notice(guards.said("the paragraph", [*told.fired, "too short, telling it again"]),
+                              restart=True, quiet=True))
         if not best.text:
             raise StepError("the model wrote no usable paragraph (only the prompt's own words, or a repeat); try again",
                             "Try again; a larger model keeps to the story more often.")
-        if best.fired:
-            if on_notice:  # what was shown as it streamed is replaced by what is kept
-                on_notice(Notice(guards.said("the paragraph", best.fired), restart=True, quiet=True))
-            if on_text:
-                on_text(best.text)
-        return best.text
+        if best.fired:  # what was shown as it streamed is replaced by what is kept
+            _say(hear, Notice(guards.said("the paragraph", best.fired), restart=True, quiet=True))
+            _say(hear, Text(best.text))
+        return best.text, usage
 
     async def _guard_notes(self, messages, options: list[str], note: str, memory: str | None, paragraph: str,
-                           number: int, action: str, on_notice) -> tuple[list[str], str, str | None]:
+                           number: int, action: str, hear: Sink | None) -> tuple[list[str], str, str | None]:
         """Usable options (the model asked once more, then options made from the story), a note
         and a memory (`None`: not this step's to write) cut back to their distinct sentences."""
         def say(what: str, fired: list[str], detail: str = "") -> None:
-            text = guards.said(what, fired, detail)
-            if on_notice:
-                on_notice(Notice(text, quiet=True))
+            _say(hear, Notice(guards.said(what, fired, detail), quiet=True))
 
         good = guards.options(options, paragraph, action)
         if options and len(good) < 3:

@@ -6,11 +6,12 @@ server and a temporary folder.
 """
 from __future__ import annotations
 
-from typing import AsyncIterator, Callable, Protocol, TypeVar
+from pathlib import Path
+from typing import Callable, Protocol, TypeVar
 
 from pydantic import BaseModel
 
-from game.core.calls import CallRecord, Listener, Message, Usage
+from game.core.calls import Listener, Message, Reply, Usage
 from game.core.records import Change, Record
 from game.core.story import Story
 
@@ -18,24 +19,38 @@ T = TypeVar("T", bound=BaseModel)
 
 
 class Backend(Protocol):
-    """A text generator. `stream` yields prose; `structured` returns a validated pydantic model.
-    `context_window` is the server's, when it says (None when it does not); `token_scale` is
-    real tokens per estimated one, which the budget divides by."""
+    """A text generator, and everything the engine and the session ask of one.
+
+    `stream` returns a `Reply`: iterate it for the prose, then read its `finish` and `usage`;
+    `structured` returns a validated pydantic model. `usage` is the running tally of every call.
+    A backend with nothing to do for one of the rest does nothing (a server elsewhere has no
+    process to `start` and keeps no story's cache to `open_story` or `keep_story`)."""
 
     model: str
     usage: Usage
-    last: CallRecord
+    keeps_cache: bool  # the server keeps this story's prompt cached step to step (one player, one slot)
 
     @property
-    def token_scale(self) -> float: ...
+    def token_scale(self) -> float:
+        """Real tokens per estimated one; the budget divides by it."""
 
-    async def context_window(self) -> int | None: ...
+    async def context_window(self) -> int | None:
+        """The server's context window, when it says (None when it does not)."""
 
     def stream(self, messages: list[Message], *, max_tokens: int, temperature: float,
-               on_notice: Listener | None = None) -> AsyncIterator[str]: ...
+               on_notice: Listener | None = None) -> Reply: ...
 
     async def structured(self, messages: list[Message], schema: type[T], *, max_tokens: int, temperature: float,
                          on_notice: Listener | None = None, on_text: Callable[[str], None] | None = None) -> T: ...
+
+    def start(self) -> object:
+        """Start what the backend runs (the local model's child process). Blocking: call it in a thread."""
+
+    def open_story(self, saves: Path, name: str) -> None:
+        """Slot `name` of `saves` is told from now on (the local model restores its saved cache)."""
+
+    async def keep_story(self) -> None:
+        """Keep what the server holds of the story for next time; best-effort, never raises."""
 
     async def close(self) -> None: ...
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from game.core.calls import CallRecord, InvalidOutput, Listener, Message, ModelError, Notice, Usage
+from game.core.calls import CallUsage, InvalidOutput, Listener, Message, ModelError, Notice, Reply, Usage
 
-__all__ = ["CallRecord", "InvalidOutput", "Listener", "Message", "ModelError", "Notice", "RetryPolicy", "Usage"]
+__all__ = ["CallUsage", "InvalidOutput", "Listener", "Message", "ModelError", "Notice", "Reply", "RetryPolicy", "Usage"]
 
 
 @dataclass

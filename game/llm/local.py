@@ -27,7 +27,7 @@ from typing import AsyncIterator, TypeVar
 
 from pydantic import BaseModel
 
-from game.core.calls import CallRecord, Listener, Message, ModelError, Notice, Usage
+from game.core.calls import CallUsage, Listener, Message, ModelError, Notice, Reply, Usage
 from game.llm.base import RetryPolicy
 from game.llm.calibrate import Calibration
 from game.llm.grammar import grammar_text
@@ -159,10 +159,6 @@ class LocalBackend:
         self.kv = folder and kvcache.StoryCache(folder, self._slot_action, self._model_identity)
         self._identity: str | None = None
 
-    @property
-    def last(self) -> CallRecord:
-        return self._server.last if self._server is not None else CallRecord()
-
     # -- the child ---------------------------------------------------------------------------
     def start(self) -> LocalModel:
         """The running child, started (blocking: a second or two) if there is none or it died."""
@@ -231,9 +227,9 @@ class LocalBackend:
         if self.kv is not None and self.child is not None:
             await self.kv.before(messages)  # a save under way finishes; a story opened again is restored
 
-    def _said(self, messages: list[Message], on_notice: Listener | None) -> None:
+    def _said(self, messages: list[Message], usage: CallUsage, on_notice: Listener | None) -> None:
         if self.kv is not None:
-            self.kv.heard(messages, self.last.read, self.last.reused, on_notice)
+            self.kv.heard(messages, usage.read, usage.reused, on_notice)
 
     def talk(self, engine: str) -> dict:
         """How the game talks to `engine`'s server (a benchmark may try another way)."""
@@ -254,17 +250,21 @@ class LocalBackend:
         return await asyncio.to_thread(child.gone, 2.0)
 
     # -- the Backend interface ----------------------------------------------------------------
-    async def stream(self, messages: list[Message], *, max_tokens: int, temperature: float,
-                     on_notice: Listener | None = None) -> AsyncIterator[str]:
+    def stream(self, messages: list[Message], *, max_tokens: int, temperature: float,
+               on_notice: Listener | None = None) -> Reply:
+        return Reply(lambda reply: self._stream(reply, messages, max_tokens, temperature, on_notice))
+
+    async def _stream(self, reply: Reply, messages, max_tokens, temperature, on_notice) -> AsyncIterator[str]:
         server = await self._ready(on_notice)
         await self._before(messages)
-        pieces = server.stream(messages, max_tokens=max_tokens, temperature=temperature, on_notice=on_notice)
+        told = server.stream(messages, max_tokens=max_tokens, temperature=temperature, on_notice=on_notice)
         try:
-            async for piece in pieces:
+            async for piece in told:
                 yield piece
         finally:
-            await pieces.aclose()  # closes the connection: the child stops at its next token
-        self._said(messages, on_notice)
+            await told.aclose()  # closes the connection: the child stops at its next token
+        reply.end(told.finish, told.usage)  # the child's server ended it: the same ending, passed on
+        self._said(messages, told.usage, on_notice)
 
     async def structured(self, messages: list[Message], schema: type[T], *, max_tokens: int, temperature: float,
                          on_notice: Listener | None = None, on_text=None) -> T:

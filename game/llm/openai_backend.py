@@ -16,12 +16,13 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+from pathlib import Path
 from typing import AsyncIterator, Awaitable, Callable, TypeVar
 
 import openai
 from pydantic import BaseModel
 
-from game.core.calls import SETTINGS_HINT, CallRecord, InvalidOutput, Listener, Message, ModelError, Notice, Usage
+from game.core.calls import CallUsage, InvalidOutput, Listener, Message, ModelError, Notice, Reply, Usage
 from game.core.redact import keep_secret, redact
 from game.core.text import safe, tokens
 from game.llm import formats as ladder
@@ -30,28 +31,10 @@ from game.llm.base import RetryPolicy
 from game.llm.calibrate import Calibration, count_tokens
 from game.llm.calllog import Call, note
 from game.llm.jsonout import parse_as, response_format, strict_schema
+from game.llm.failures import (Garbled, NotOpenAI, Overdue, Stalled, StreamCut, cache_counts, describe, retry_hint,
+                                server_says)
 
 T = TypeVar("T", bound=BaseModel)
-
-
-class StreamCut(Exception):
-    """The server closed a stream before saying it was finished."""
-
-
-class Garbled(Exception):
-    """The server sent a stream event that is not JSON."""
-
-
-class NotOpenAI(Exception):
-    """The server answered, but not the way an OpenAI-compatible API does (a web page, say)."""
-
-
-class Stalled(Exception):
-    """The server kept a stream open but sent nothing, keep-alive comments at most, for too long."""
-
-
-class Overdue(Exception):
-    """One call took longer than the most a call may take (the total deadline)."""
 
 
 # How much text a call may bring back for each token asked for. A token is about four
@@ -71,92 +54,13 @@ FORMATS = ladder.LADDER
 # included, whatever HTTP library it talks through (httpx, then httpx2 from 3.x on): we name
 # none of that library's classes, so a release of it cannot change what we catch.
 LOST = (openai.APIConnectionError,)
-# Every way one try of a call can fail that `_describe` knows how to tell.
+# Every way one try of a call can fail that `describe` (failures.py) knows how to tell.
 FAILED = (openai.APIError, StreamCut, Garbled, NotOpenAI, Stalled, Overdue)
 
 
-def _server_says(error: Exception, limit: int = 160) -> str:
-    """The server's own reason, short and safe to print."""
-    body = getattr(error, "body", None)
-    if isinstance(body, dict):
-        body = body.get("error", body)
-        body = body.get("message") if isinstance(body, dict) else body
-    text = " ".join(redact(safe(str(body or ""))).split())
-    return text[:limit]
-
-
-def _retry_hint(error: Exception) -> float | None:
-    response = getattr(error, "response", None)
-    if response is None:
-        return None
-    for header, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        value = response.headers.get(header)
-        if value:
-            try:
-                return float(value) * scale
-            except ValueError:
-                return None
-    return None
-
-
-# What the player can do, by what went wrong (shown under the problem; the UI matches no text).
-RUNNING = f"Check that the server is running, or {SETTINGS_HINT[0].lower()}{SETTINGS_HINT[1:]}"
-WAIT = "Wait a moment and try again."
-KEY = "Set OPENAI_API_KEY before starting the game."
-MODEL = "Set the model in Settings, or with --model or RECURRENT_MODEL."
-
-
-def _describe(error: Exception, base_url: str, model: str, policy: RetryPolicy) -> tuple[str, bool, str]:
-    """One plain sentence for the player, whether trying again may help, and what they can do."""
-    base_url = redact(base_url)  # a password in the URL is a key too
-    if isinstance(error, Stalled):
-        return f"the model server sent nothing for {policy.timeout:g} s (keep-alives at most)", True, RUNNING
-    if isinstance(error, Overdue):
-        return (f"the model's answer took longer than {policy.deadline:g} s, the most one call may take", False,
-                "Raise the deadline (RECURRENT_DEADLINE, in seconds), or use a faster model or server.")
-    if isinstance(error, NotOpenAI):
-        return (f"the server at {base_url} did not answer like an OpenAI-compatible API "
-                "(check the URL: it usually ends in /v1)"), False, SETTINGS_HINT
-    if isinstance(error, openai.RateLimitError):
-        if getattr(error, "code", None) == "insufficient_quota" or "quota" in _server_says(error).lower():
-            return (f"the model server says the account is out of quota or credit ({_server_says(error)})", False,
-                    "Add credit to the account, or " + SETTINGS_HINT[0].lower() + SETTINGS_HINT[1:])
-        return "the model server is rate limiting us", True, WAIT
-    if isinstance(error, openai.APITimeoutError):
-        return "the model server is slow to answer", True, RUNNING
-    if isinstance(error, openai.APIConnectionError):
-        return f"cannot reach the model server at {base_url}", True, RUNNING
-    if isinstance(error, openai.AuthenticationError):
-        return f"the model server at {base_url} refused the API key (check OPENAI_API_KEY)", False, KEY
-    if isinstance(error, openai.NotFoundError):
-        return f"the model server at {base_url} has no model {model!r} (set --model or RECURRENT_MODEL)", False, MODEL
-    if isinstance(error, openai.APIStatusError):
-        retry = error.status_code >= 500 or error.status_code in (408, 409)
-        reason = _server_says(error)
-        return f"the model server answered {error.status_code}" + (f": {reason}" if reason else ""), retry, RUNNING
-    if isinstance(error, StreamCut):
-        return "the model's answer was cut short", True, "Try again."
-    if isinstance(error, Garbled):
-        return "the model server sent a garbled answer", True, "Try again."
-    return f"the model call failed ({type(error).__name__})", False, "Try again."
-
-
-def _cache_counts(timings: dict, usage) -> tuple[int | None, int | None]:
-    """(prompt tokens read afresh, prompt tokens reused from the server's cache), where the server
-    says: llama.cpp's `timings` (prompt_n, cache_n), else OpenAI's usage.prompt_tokens_details."""
-    read, reused = timings.get("prompt_n"), timings.get("cache_n")
-    if isinstance(read, int) and isinstance(reused, int):
-        return read, reused
-    details = getattr(usage, "prompt_tokens_details", None)
-    cached = getattr(details, "cached_tokens", None)
-    total = getattr(usage, "prompt_tokens", None)
-    if isinstance(cached, int) and isinstance(total, int):
-        return total - cached, cached
-    return None, None
-
-
-
 class OpenAIBackend:
+    keeps_cache = False  # a server shared with others (or billing each prompt token) keeps no story's cache for us
+
     def __init__(
         self,
         *,
@@ -175,8 +79,7 @@ class OpenAIBackend:
         self.base_url = base_url
         self.model = model
         self.policy = policy or RetryPolicy()
-        self.usage = Usage()
-        self.last = CallRecord()
+        self.usage = Usage()  # the running tally of every call; one call's own is on its Reply
         self.extra_body = extra_body or {}
         self.prose_body = prose_body or {}  # added to prose requests only (a repetition penalty)
         self.formats = formats
@@ -200,9 +103,23 @@ class OpenAIBackend:
             # openai's own Timeout: the class of whichever HTTP library this openai talks through
             timeout=openai.Timeout(self.policy.timeout, connect=min(10.0, self.policy.timeout)),
         )
+        # openai imports its chat resources on first use, some 50 ms of imports: here, where the
+        # backend is made (in a thread, game/session/model.py), rather than on the event loop
+        # as the first paragraph is asked for.
+        self._client.chat.completions  # noqa: B018
 
     async def close(self) -> None:
         await self._client.close()
+
+    # A server elsewhere has no process to start and keeps no story's cache between sessions.
+    def start(self) -> None:
+        pass
+
+    def open_story(self, saves: Path, name: str) -> None:
+        pass
+
+    async def keep_story(self) -> None:
+        pass
 
     def _body(self, extra: dict | None = None) -> dict | None:
         body = {**self.extra_body, **(extra or {})}
@@ -217,26 +134,30 @@ class OpenAIBackend:
             why = await self.gone()
             if why:
                 raise ModelError(why, "Try again: the next call starts the model afresh.") from error
-        reason, retry, hint = _describe(error, self.base_url, self.model, self.policy)
+        reason, retry, hint = describe(error, self.base_url, self.model, self.policy)
         if not retry or attempt + 1 >= self.policy.attempts:
             raise ModelError(reason, hint) from error
-        delay = self.policy.delay(attempt, _retry_hint(error))
+        delay = self.policy.delay(attempt, retry_hint(error))
         if on_notice:
             on_notice(Notice(f"{reason}; trying again in {delay:.1f} s", restart=restart))
         await asyncio.sleep(delay)
 
-    async def stream(
+    def stream(
         self,
         messages: list[Message],
         *,
         max_tokens: int,
         temperature: float,
         on_notice: Listener | None = None,
-    ) -> AsyncIterator[str]:
+    ) -> Reply:
+        """The answer as prose: iterate the reply for its pieces, then read its finish and usage."""
+        return Reply(lambda reply: self._tries(reply, messages, max_tokens, temperature, on_notice))
+
+    async def _tries(self, reply: Reply, messages, max_tokens, temperature, on_notice) -> AsyncIterator[str]:
         for attempt in range(self.policy.attempts):
             sent_any = False
             try:
-                async for piece in self._stream_once(messages, max_tokens, temperature,
+                async for piece in self._stream_once(reply, messages, max_tokens, temperature,
                                                      {"extra_body": self._body(self.prose_body)}):
                     sent_any = True
                     yield piece
@@ -263,7 +184,9 @@ class OpenAIBackend:
         except UNREADABLE:
             raise Garbled() from None
 
-    async def _stream_once(self, messages, max_tokens, temperature, asking: dict) -> AsyncIterator[str]:
+    async def _stream_once(self, reply: Reply, messages, max_tokens, temperature, asking: dict) -> AsyncIterator[str]:
+        """One try of a streamed call; `reply` is ended with its finish and usage once the server has
+        said its last word (a try cut short ends nothing)."""
         ends = self._ends()
         call = self._call = self._sent("streamed", messages, asking)
         stream = await self._create(ends, messages=messages, max_tokens=max_tokens, temperature=temperature,
@@ -313,7 +236,7 @@ class OpenAIBackend:
         prompt = await self._prompt_tokens(messages, usage.prompt_tokens if usage else None)
         completion = usage.completion_tokens if usage else len(text)
         self.usage.add(prompt, completion)
-        self.last = CallRecord(prompt, completion, finish, *_cache_counts(timings, usage))
+        reply.end(finish, CallUsage(prompt, completion, *cache_counts(timings, usage)))
         call.done(prompt, completion, finish, "".join(text))
 
     async def _chunks(self, stream, ends: float):
@@ -391,7 +314,8 @@ class OpenAIBackend:
 
     async def _streamed_answer(self, messages, schema, max_tokens, temperature, wanted, on_text) -> str:
         pieces = []
-        async for piece in self._stream_once(messages, max_tokens, temperature, self._asking(wanted, schema, max_tokens)):
+        asking = self._asking(wanted, schema, max_tokens)
+        async for piece in Reply(lambda reply: self._stream_once(reply, messages, max_tokens, temperature, asking)):
             pieces.append(piece)
             on_text(piece)
         return "".join(pieces)
@@ -414,7 +338,6 @@ class OpenAIBackend:
         prompt = await self._prompt_tokens(messages, usage.prompt_tokens if usage else None)
         completion = usage.completion_tokens if usage else tokens(text)
         self.usage.add(prompt, completion)
-        self.last = CallRecord(prompt, completion, finish)
         call.done(prompt, completion, finish, text)
         return text
 
@@ -460,7 +383,7 @@ class OpenAIBackend:
         """A refusal that names the way structured output was asked, on any status (llama-cpp-python
         answers 500): step down the ladder as far as the server's words say. False if it does not
         apply, or no rung is left."""
-        said = _server_says(error, limit=2000)
+        said = server_says(error, limit=2000)
         if wanted is None or not ladder.names_format(said):
             return False
         rung = ladder.after_refusal(self.formats, wanted, said)

@@ -32,7 +32,7 @@ from typing import AsyncIterator, TypeVar
 
 from pydantic import BaseModel
 
-from game.core.calls import Listener, Message
+from game.core.calls import Listener, Message, Reply
 from game.core.hosts import is_loopback
 from game.llm import kvcache
 from game.llm.openai_backend import OpenAIBackend
@@ -144,17 +144,21 @@ class KeptServerBackend(OpenAIBackend):
         return self.kv.opened if self.kv is not None else None
 
     # -- the Backend interface, with the cache around it -------------------------------------------
-    async def stream(self, messages: list[Message], *, max_tokens: int, temperature: float,
-                     on_notice: Listener | None = None) -> AsyncIterator[str]:
+    def stream(self, messages: list[Message], *, max_tokens: int, temperature: float,
+               on_notice: Listener | None = None) -> Reply:
+        return Reply(lambda reply: self._kept_stream(reply, messages, max_tokens, temperature, on_notice))
+
+    async def _kept_stream(self, reply: Reply, messages, max_tokens, temperature, on_notice) -> AsyncIterator[str]:
         await self._before(messages)
-        pieces = super().stream(messages, max_tokens=max_tokens, temperature=temperature, on_notice=on_notice)
+        told = super().stream(messages, max_tokens=max_tokens, temperature=temperature, on_notice=on_notice)
         try:
-            async for piece in pieces:
+            async for piece in told:
                 yield piece
         finally:
-            await pieces.aclose()
+            await told.aclose()
+        reply.end(told.finish, told.usage)  # the server's own ending, passed on
         if self.kv is not None:
-            self.kv.heard(messages, self.last.read, self.last.reused, on_notice)
+            self.kv.heard(messages, told.usage.read, told.usage.reused, on_notice)
 
     async def structured(self, messages: list[Message], schema: type[T], *, max_tokens: int, temperature: float,
                          on_notice: Listener | None = None, on_text=None) -> T:

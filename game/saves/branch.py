@@ -7,20 +7,17 @@ be recalled there. The header names the parent and the fork step, for the story 
 """
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import signal
 from datetime import datetime, timezone
 from pathlib import Path
 
 from game.core import records as r
 from game.core.models import Step
 from game.core.story import Story, replay as replay_records, replaying
-from game.saves.journal import Journal, encode
+from game.saves import header as headers
+from game.saves.journal import Journal
 from game.saves.names import SlotError, check_name, unique_slot
-from game.saves.slot import (HEADER, JOURNAL, MARKER, MemoryConfig, Slot, SlotExists, replay, slot_folder, slot_ident, sync_folder,
-                              write_atomic)
+from game.saves.slot import JOURNAL, MemoryConfig, Slot, SlotExists, replay, slot_folder
 
 
 def free_slot(root: Path, name: str) -> Path:
@@ -51,7 +48,7 @@ def make_branch(root: Path, name: str, records: list[dict], parent: str, fork_st
     except OSError as error:
         raise SlotError(f"slot {name}: could not save the branch ({error.strerror or error}); nothing else changed") from None
     try:
-        slot._take_lock()
+        slot.take_lock()
     except SlotError:
         if made:  # the folder is the lock holder's now, whoever made it: only an empty one is taken back
             try:
@@ -63,10 +60,10 @@ def make_branch(root: Path, name: str, records: list[dict], parent: str, fork_st
         if slot.journal.read().records:
             made = False  # another's slot: never removed
             raise SlotExists(f"slot {name} already exists in {root}")
-        slot.story, slot.origin = story, {"parent": parent, "fork_step": fork_step}
+        origin = {"parent": parent, "fork_step": fork_step}
         if parent_id:  # the parent's identity: a later slot of its name is not its parent
-            slot.origin["parent_id"] = parent_id
-        _write_whole_slot(slot, records)
+            origin["parent_id"] = parent_id
+        slot.fill(records, story, origin)  # under the lock still held
     except OSError as error:
         slot.close()
         if made:
@@ -78,36 +75,6 @@ def make_branch(root: Path, name: str, records: list[dict], parent: str, fork_st
             shutil.rmtree(path, ignore_errors=True)
         raise
     slot.close()
-
-
-def _write_whole_slot(slot: Slot, records: list[dict]) -> None:
-    """Everything but the journal first: the header (with the origin that only it holds), synced,
-    and long-term memory built from `records`, with its marker. Then the journal, whose arrival
-    (one rename, after its bytes are synced) is what makes the slot exist. Killed at any instant,
-    a branch leaves no slot or a whole one, never a journal whose memory is missing or partial.
-    A new slot: whatever a Chroma server holds under its name, or a branch killed here before
-    left in its folder, is not its own, so memory is built afresh whatever it shows."""
-    write_atomic(slot.path / HEADER, json.dumps(slot._header(), indent=1))
-    (slot.path / MARKER).unlink(missing_ok=True)
-    slot.open_memory(evidence=False)  # no marker: made to hold exactly the entries of `records`
-    memory, slot.memory = slot.memory, None
-    memory.close()  # its writes are done before the journal says the slot exists
-    stop_here("branch-memory")
-    tmp = slot.path / (JOURNAL + ".tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(b"".join(encode(record) for record in records))
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, slot.path / JOURNAL)
-    sync_folder(slot.path)
-    stop_here("branch-journal")
-
-
-def stop_here(point: str) -> None:
-    """A test's way to kill a branch at `point`: with RECURRENT_TEST_STOP=`point` in its environment
-    the process stops itself there (SIGSTOP), and the test kills it at that very instant."""
-    if os.environ.get("RECURRENT_TEST_STOP") == point:
-        os.kill(os.getpid(), signal.SIGSTOP)
 
 
 def replay_checked(records: list[dict], name: str) -> Story:
@@ -198,7 +165,7 @@ def branch_at(root: Path, name: str, step: int, new: str | None = None, config=N
         raise SlotError(f"slot {name} has steps 0 to {story.taken}: a branch starts at one of them, not at {step}")
     new = new or branch_name(root, name, step)
     records = records_upto(story, step, pinned_at(reading.records, step))
-    make_branch(root, new, records, parent=name, fork_step=step, config=config, parent_id=slot_ident(source))
+    make_branch(root, new, records, parent=name, fork_step=step, config=config, parent_id=headers.ident(source))
     return new
 
 
@@ -231,4 +198,4 @@ def copy_slot(root: Path, source: str, target: str, config: MemoryConfig | None 
     reading = whole(Journal(src / JOURNAL).read(), source)
     story = replay(reading, source)  # refuse to copy a story that does not replay
     make_branch(root, target, reading.records, parent=source, fork_step=story.taken, config=config,
-                parent_id=slot_ident(src))
+                parent_id=headers.ident(src))

@@ -21,9 +21,10 @@ from game.saves.branch import make_branch
 from game.saves.journal import Journal, Reading, encode
 from game.saves.salvage import remembered, salvage
 from game.saves.names import SlotError
-from game.saves.slot import (HEADER, JOURNAL, LOCK, MARKER, MEMORY, SCHEMA, MemoryConfig, Slot, SlotInUse, cut_short,
-                             read_only_disk, replay, slot_folder, slot_ident)
-from game.saves.folder import good_header
+from game.saves.slot import (JOURNAL, LOCK, MARKER, MEMORY, SCHEMA, MemoryConfig, Slot, SlotInUse, cut_short,
+                             read_only_disk, replay, slot_folder)
+from game.saves import header as headers
+from game.saves.header import HEADER, HeaderProblem
 
 
 @dataclass
@@ -50,21 +51,11 @@ def _marker_seq(path: Path) -> int | None:
 def _header_problem(path: Path) -> str | None:
     """None when header.json is fine or simply missing (a crash before it was first written)."""
     try:
-        raw = (path / HEADER).read_bytes()
-    except FileNotFoundError:
-        return None
-    except OSError as error:
-        return f"header.json cannot be read ({error.strerror or error})"
-    try:
-        header = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return "header.json is damaged (not JSON)"
-    if not isinstance(header, dict) or not {"title", "steps"} <= set(header):
-        return "header.json is damaged (title or steps missing)"
-    if not good_header(header):
-        return "header.json is damaged (a field of the wrong kind)"
-    if isinstance(header.get("schema"), int) and header["schema"] > SCHEMA:
-        return f"header.json is from a newer version of Recurrent (save format {header['schema']})"
+        header = headers.read(path)
+    except HeaderProblem as problem:
+        return str(problem)
+    if header is not None and header.save_format is not None and header.save_format > SCHEMA:
+        return f"header.json is from a newer version of Recurrent (save format {header.save_format})"
     return None
 
 
@@ -91,7 +82,7 @@ def check(root: Path, name: str, config: MemoryConfig | None = None) -> Report:
         return _check(root, name, config)
     holder = Slot(root, name, config)
     try:
-        holder._take_lock()
+        holder.take_lock()
     except SlotInUse:
         raise
     except SlotError:
@@ -198,7 +189,7 @@ def _repair(root: Path, name: str, config: MemoryConfig | None = None) -> list[s
     done: list[str] = []
     stamp = time.strftime("%Y%m%d-%H%M%S")
     slot = Slot(root, name, config)
-    slot._take_lock()  # held to the end: no game plays the slot while it is rebuilt
+    slot.take_lock()  # held to the end: no game plays the slot while it is rebuilt
     try:
         reading = slot.journal.read()
         if not reading.records:
@@ -263,7 +254,7 @@ def _put_back(slot: Slot, reading: Reading, memory: dict, stamp: str) -> list[st
             f"record(s); the original journal is kept as journal.damaged-{stamp}"]
     if result.branch:
         branch = _free_name(slot.root, f"{slot.name}-recovered")
-        make_branch(slot.root, branch, result.branch, slot.name, result.fork_step, slot.config, slot_ident(path))
+        make_branch(slot.root, branch, result.branch, slot.name, result.fork_step, slot.config, headers.ident(path))
         done.append(f"{result.left} record(s) after the damage could not follow the story: they are in the new slot "
                     f"{branch}, which branches off after step {result.fork_step}")
     return done

@@ -2,43 +2,35 @@
 journal), and deleting a slot with everything that belongs to it."""
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 
 from game.core.paths import forget_kv
-from game.core.text import safe
 from game.saves.journal import Journal
 from game.saves.names import SlotError
-from game.saves.slot import HEADER, JOURNAL, SCHEMA, Slot, replay, slot_folder
+from game.saves import header as headers
+from game.saves.header import Header, HeaderProblem
+from game.saves.slot import JOURNAL, Slot, replay, slot_folder
 
 
 def read_header(root: Path, name: str) -> dict:
-    """The slot's header, or one rebuilt from its journal when the header is missing, garbage or
-    of the wrong shape. Its "slot" is always the folder's name (a copied folder keeps the other's)."""
+    """The slot's header as a listing shows it, or one rebuilt from its journal when the header is
+    missing, damaged or of the wrong shape. Its "slot" is always the folder's name (a copied
+    folder keeps the other's)."""
     path = slot_folder(root, name)
     try:
-        header = json.loads((path / HEADER).read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
+        header = headers.read(path)
+    except HeaderProblem:
         header = None
-    if not good_header(header):
-        reading = Journal(path / JOURNAL).read()
-        story = replay(reading, name)
-        header = {"schema": SCHEMA, "title": story.seed.title, "genre": story.seed.genre,
-                  "steps": story.taken, "words": story.words(), "updated": None}
-    for key in ("title", "genre", "updated", "opened"):  # written by an older version, or by hand: no escapes
-        if isinstance(header.get(key), str):
-            header[key] = safe(header[key])
-    return {**header, "slot": name}
+    if header is None:
+        story = replay(Journal(path / JOURNAL).read(), name)
+        header = Header(title=story.seed.title, genre=story.seed.genre, steps=story.taken, words=story.words())
+    return header.listing(name)
 
 
-def good_header(header) -> bool:
-    def number(value) -> bool:
-        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-    return (isinstance(header, dict) and isinstance(header.get("title"), str) and number(header.get("steps"))
-            and (header.get("words") is None or number(header.get("words")))
-            and isinstance(header.get("genre", ""), str) and isinstance(header.get("updated") or "", str))
+def origin_of(listing: dict) -> dict:
+    """The parent, fork step and parent's identity a listing names ({} for a story's first slot);
+    `read_header` keeps them only when parent and fork step are both sound."""
+    return {key: listing[key] for key in ("parent", "fork_step", "parent_id") if key in listing}
 
 
 def list_slots(root: Path) -> list[str]:
@@ -61,12 +53,5 @@ def delete_slot(root: Path, name: str) -> None:
     slot = Slot(root, name)
     if not (slot.path / JOURNAL).exists():
         raise SlotError(f"no slot named {name} in {slot.root}")
-    slot._take_lock()
-    try:
-        shutil.rmtree(slot.path)
-    except OSError as error:
-        slot.close()
-        raise SlotError(f"slot {name}: could not delete it all ({error.strerror or error})") from None
-    finally:
-        slot._lock = None
+    slot.remove()
     forget_kv(root, name)  # the local model's saved cache of this story goes with it

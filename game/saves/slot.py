@@ -11,6 +11,7 @@ import errno
 import json
 import os
 import shutil
+import signal
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -24,10 +25,11 @@ from game.core.records import SCHEMA, Change, RecordError, save_format
 from game.core.seed import Seed
 from game.core.story import Story
 from game.core.story import replay as replay_records
-from game.saves.journal import Journal, Reading
+from game.saves import header as headers
+from game.saves.header import HEADER, Header, HeaderProblem
+from game.saves.journal import Journal, Reading, encode
 from game.saves.names import SlotError, check_name
 
-HEADER = "header.json"
 JOURNAL = "journal.jsonl"
 MEMORY = "memory"
 MARKER = "index.json"
@@ -158,7 +160,7 @@ class Slot:
         self.said = ""  # what opening did that the player should hear of (memory rebuilt), one line
 
     # -- opening and closing ----------------------------------------------------------
-    def _take_lock(self) -> None:
+    def take_lock(self) -> None:
         self._lock = FileLock(str(self.path / LOCK), timeout=0)
         try:
             self._lock.acquire()
@@ -168,6 +170,48 @@ class Slot:
         except OSError as error:  # a read-only or full disk, a folder we may not write to
             self._lock = None
             raise SlotError(f"slot {self.name}: cannot open it for writing ({error.strerror or error})") from None
+
+    def remove(self) -> None:
+        """The slot's folder deleted with everything in it, under its lock: no game plays it meanwhile."""
+        self.take_lock()
+        try:
+            shutil.rmtree(self.path)
+        except OSError as error:
+            self.close()
+            raise SlotError(f"slot {self.name}: could not delete it all ({error.strerror or error})") from None
+        finally:
+            self._lock = None  # its file went with the folder
+
+    def fill(self, records: list[dict], story: Story, origin: dict) -> None:
+        """A new slot (its lock held, its journal empty) made whole from `records`, the raw journal
+        records that tell `story`, with `origin` (a branch's parent, fork step and parent's identity).
+
+        Everything but the journal first: the header (with the origin that only it holds), synced,
+        and long-term memory built from `story`, with its marker. Then the journal, whose arrival
+        (one rename, after its bytes are synced) is what makes the slot exist. Killed at any
+        instant, it leaves no slot or a whole one, never a journal whose memory is missing or
+        partial. A new slot: whatever a Chroma server holds under its name, or a fill killed
+        here before left in its folder, is not its own, so memory is built afresh."""
+        self.story, self.origin = story, dict(origin)
+        self.write_header(sync=True)
+        (self.path / MARKER).unlink(missing_ok=True)
+        self.open_memory(evidence=False)  # no marker: made to hold exactly the entries of `story`
+        memory, self.memory = self.memory, None
+        memory.close()  # its writes are done before the journal says the slot exists
+        stop_here("branch-memory")
+        tmp = self.path / (JOURNAL + ".tmp")
+        with open(tmp, "wb") as handle:
+            handle.write(b"".join(encode(record) for record in records))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, self.path / JOURNAL)
+        sync_folder(self.path)
+        stop_here("branch-journal")
+        reading = self.journal.read()
+        self.story = replay(reading, self.name)
+        self._unlevel = reading if reading.torn_tail or reading.open_end else None
+        self.open_memory(evidence=False)  # level with the journal now: its marker says so
+        self.level_journal()
 
     def close(self) -> None:
         if self.memory is not None:
@@ -195,7 +239,7 @@ class Slot:
             slot.path.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise SlotError(f"slot {name}: cannot make its folder in {slot.root} ({error.strerror or error})") from None
-        slot._take_lock()
+        slot.take_lock()
         try:
             reading = slot.journal.read()  # again, now that the slot is ours
             if reading.records:
@@ -223,7 +267,7 @@ class Slot:
         slot = cls(root, name, config)
         if not (slot.path / JOURNAL).exists():
             raise SlotError(f"no slot named {name} in {slot.root}")
-        slot._take_lock()
+        slot.take_lock()
         try:
             reading = slot.journal.read()
             if reading.damaged_line is not None:
@@ -398,7 +442,7 @@ class Slot:
 
     def _remember(self, change: Change) -> None:
         """Hand long-term memory the change the journal now holds (it catches up if it cannot)."""
-        header = self._header()
+        header = self.header()
         if self.memory is None:
             self.write_header(header)
             return
@@ -422,40 +466,32 @@ class Slot:
             self.index_stale = True
             self.write_header(header)
 
-    # -- the header ---------------------------------------------------------------------
+    # -- the header (header.py: the record, read there and nowhere else) -------------------
     def _refresh_header(self) -> None:
         """After a crash the header (written last, for listings) can lag the journal: level it.
         A branch's origin lives only in its header, so it is read first and written on."""
         try:
-            header = json.loads((self.path / HEADER).read_text(encoding="utf-8"))
-            # A copied folder (`cp -a saves/A saves/B`) carries A's header: a slot is its folder's name.
-            current = (isinstance(header, dict) and header.get("steps") == self.story.taken
-                       and header.get("schema") == SCHEMA and header.get("slot") == self.name)
-        except (OSError, ValueError, RecursionError):
-            header, current = None, False
-        self.origin = origin_of(header)
-        self.ident = ident_of(header)
-        if current:
-            self.updated = header.get("updated") if isinstance(header.get("updated"), str) else None
+            header = headers.read(self.path)
+        except HeaderProblem:
+            header = None
+        self.origin = header.origin if header is not None else {}
+        # A copied folder (`cp -a saves/A saves/B`) carries A's header: a slot is its folder's name,
+        # and its identity is its own (B is no branch of A's, nor A itself).
+        self.ident = header.id if header is not None and header.slot == self.name else None
+        if (header is not None and header.steps == self.story.taken and header.save_format == SCHEMA
+                and header.slot == self.name and header.id is not None):
+            self.updated = header.updated
         else:
             self.write_header()
 
-    def _header(self) -> dict:
+    def header(self, **changed) -> Header:
+        """The slot's header as it stands now (its story, its origin), with `changed` fields."""
         story = self.story
         if self.ident is None:
             self.ident = uuid.uuid4().hex  # a new slot's, or one whose header never held one
-        return {
-            "schema": SCHEMA,
-            "slot": self.name,
-            "id": self.ident,
-            "title": story.seed.title,
-            "genre": story.seed.genre,
-            "steps": story.taken,
-            "words": story.words(),
-            "updated": _now(),
-            "embedder": self.config.embedder,
-            **self.lineage(),
-        }
+        fields = dict(save_format=SCHEMA, slot=self.name, id=self.ident, title=story.seed.title, genre=story.seed.genre,
+                      steps=story.taken, words=story.words(), updated=_now(), embedder=self.config.embedder)
+        return Header(**{**fields, **self.lineage(), **changed})
 
     def lineage(self) -> dict:
         """Where this slot came from, for the map and for exports: parent, fork step and choice."""
@@ -471,49 +507,27 @@ class Slot:
     def mark_opened(self) -> None:
         """Say in the header that a game opened the slot now: Continue goes back to the story last
         opened, even when no step was played in it since."""
-        self.write_header({**self._header(), "updated": self.updated, "opened": _now()})
+        self.write_header(self.header(updated=self.updated, opened=_now()))
 
-    def write_header(self, header: dict | None = None) -> None:
+    def write_header(self, header: Header | None = None, sync: bool = False) -> None:
         # Written after the index in the background: listings may lag one step behind for a
-        # moment; the journal is the truth and `read_header` falls back to it.
-        header = header or self._header()
-        self.updated = header.get("updated")
+        # moment; the journal is the truth and `read_header` falls back to it. A branch's header
+        # holds its origin, which no journal does: that one is synced (`sync`) and must not fail.
+        header = header or self.header()
+        self.updated = header.updated
         try:
-            write_atomic(self.path / HEADER, json.dumps(header, indent=1), sync=False)
+            write_atomic(self.path / HEADER, header.text(), sync=sync)
         except OSError:
-            pass  # the header is a convenience for listings; the journal is the truth
+            if sync:
+                raise
+            # otherwise the header is a convenience for listings; the journal is the truth
 
 
-def origin_of(header) -> dict:
-    """The parent and fork step a header names, when it names sound ones ({} for a story's first
-    slot), and the parent's identity when the header holds it (branches made before it did not)."""
-    if not isinstance(header, dict):
-        return {}
-    parent, fork = header.get("parent"), header.get("fork_step")
-    if not isinstance(parent, str) or isinstance(fork, bool) or not isinstance(fork, int) or fork < 0:
-        return {}
-    origin = {"parent": parent, "fork_step": fork}
-    if isinstance(header.get("parent_id"), str):
-        origin["parent_id"] = header["parent_id"]
-    return origin
-
-
-def ident_of(header) -> str | None:
-    """The identity a slot's header holds: made once with the slot, kept each time the header is
-    written. A slot deleted and another made under its name have different ones, so a branch of
-    the first is never taken for a branch of the second."""
-    ident = header.get("id") if isinstance(header, dict) else None
-    return ident if isinstance(ident, str) and ident else None
-
-
-def slot_ident(path: Path) -> str | None:
-    """The identity in the header of the slot at `path` (None when it holds none or cannot be read)."""
-    try:
-        return ident_of(json.loads((path / HEADER).read_text(encoding="utf-8")))
-    except (OSError, ValueError, RecursionError):
-        return None
-
-
+def stop_here(point: str) -> None:
+    """A test's way to kill a slot being made at `point`: with RECURRENT_TEST_STOP=`point` in its
+    environment the process stops itself there (SIGSTOP), and the test kills it at that instant."""
+    if os.environ.get("RECURRENT_TEST_STOP") == point:
+        os.kill(os.getpid(), signal.SIGSTOP)
 
 
 def record_of(entry_id: str) -> int | None:

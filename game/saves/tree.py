@@ -11,8 +11,7 @@ from pathlib import Path
 
 from game.core.text import last_played, safe
 from game.saves.names import SlotError
-from game.saves.slot import ident_of, origin_of
-from game.saves.folder import list_slots, read_header
+from game.saves.folder import list_slots, origin_of, read_header
 
 
 @dataclass
@@ -48,7 +47,7 @@ def _node(root: Path, name: str) -> Node:
     steps = header.get("steps")
     return Node(name, title=safe(str(header.get("title", "?"))), steps=steps if isinstance(steps, int) else "?",
                 updated=header.get("updated") if isinstance(header.get("updated"), str) else None,
-                choice=safe(str(header.get("choice") or "")), id=ident_of(header), **origin_of(header))
+                choice=safe(str(header.get("choice") or "")), id=header.get("id"), **origin_of(header))
 
 
 def forest(root: Path) -> list[Node]:

@@ -7,13 +7,14 @@ its cleanup from one place, and no face reaches past it to the engine or the sav
 from __future__ import annotations
 
 import asyncio
+import gc
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Awaitable, Callable
 
 from game.core.errors import PlayerError
-from game.core.events import Options, Sink, Text
+from game.core.events import Sink
 from game.core.settings import Settings
 from game.engine import edits
 from game.engine.narrator import Narrator
@@ -74,6 +75,7 @@ class Game:
             except PlayerError:
                 game.abandon()  # its memory could not be opened: let go of the slot
                 raise
+        await _seen_through(asyncio.to_thread(_settle), game)
         return game
 
     @classmethod
@@ -146,25 +148,24 @@ class Game:
         backend = await self.model.ready()
         if self._narrator is None or self._narrator.backend is not backend:
             self._narrator = Narrator(self.slot, backend, engine_settings(self.settings))
-            opened = getattr(backend, "open_story", None)  # the local model restores its saved cache
-            if opened is not None and self.throwaway is None:
-                opened(self.slot.root, self.slot.name)
+            if self.throwaway is None:  # a playtest leaves no cache behind
+                backend.open_story(self.slot.root, self.slot.name)  # the local model restores its saved cache
         return self._narrator
 
     async def begin(self, hear: Sink | None = None):
         """The opening paragraph (step 0), if the story has none yet. `hear` is given the turn's
         events as they come (game/core/events.py)."""
-        return await (await self.narrator()).begin(*_listeners(hear))
+        return await (await self.narrator()).begin(hear)
 
     async def tell(self, action: str, hear: Sink | None = None):
         """The next step, for the player's `action`. Nothing is saved unless all of it is told."""
-        step = await (await self.narrator()).step(action, *_listeners(hear))
+        step = await (await self.narrator()).step(action, hear)
         self._keep_at_chapter(step.number)
         return step
 
     async def retry(self, hear: Sink | None = None):
         """The last step told again; the telling before is kept as a version to flip back to."""
-        return await (await self.narrator()).retry(*_listeners(hear))
+        return await (await self.narrator()).retry(hear)
 
     def _keep_at_chapter(self, number: int) -> None:
         """Step `number` was the first of a new chapter: what every request of that chapter begins
@@ -175,10 +176,9 @@ class Game:
         steps = self.story.steps
         if self.throwaway is not None or number < 2 or number >= len(steps) or not steps[number - 1].version.chapter:
             return
-        keep = getattr(self._narrator.backend if self._narrator else None, "keep_story", None)
-        if keep is None or (self._keeping is not None and not self._keeping.done()):
+        if self._narrator is None or (self._keeping is not None and not self._keeping.done()):
             return
-        self._keeping = asyncio.ensure_future(keep())  # best-effort: it never raises
+        self._keeping = asyncio.ensure_future(self._narrator.backend.keep_story())  # best-effort: it never raises
 
     # -- the player's own changes: one journal record each --------------------------------
     async def undo(self):
@@ -266,9 +266,9 @@ class Game:
             if self._keeping is not None:
                 await self._keeping  # a chapter's save under way finishes first
             await asyncio.to_thread(self._close_slot)
-            keep = getattr(self._narrator.backend if self._narrator else None, "keep_story", None)
-            if keep is not None and self.throwaway is None and self.slot.path.exists():
-                await keep()  # the local model saves its cache, after the slot is closed: every step is in the journal
+            if self._narrator is not None and self.throwaway is None and self.slot.path.exists():
+                # The local model saves its cache, after the slot is closed: every step is in the journal.
+                await self._narrator.backend.keep_story()
             if self._own_model:
                 await self.model.close()
         finally:
@@ -316,11 +316,17 @@ async def _seen_through(work, game: Game | None):
     return result if game is None else game
 
 
-def _listeners(hear: Sink | None) -> tuple:
-    """The narrator's three listeners (text, notice, options), each giving `hear` its event."""
-    if hear is None:
-        return None, None, None
-    return (lambda text: hear(Text(text))), hear, (lambda options: hear(Options(tuple(options))))
+def _settle() -> None:
+    """The heap as it stands once a game is open, collected and then frozen (`gc.freeze`): left as
+    it is, Python's occasional full collection walks every object Chroma, the embedder and the
+    story hold, on whichever thread allocates, and a step on the event loop paid 50-70 ms for it
+    (bench/stall.py). Frozen objects are still freed when their last reference goes; only the
+    cyclic collector passes them by, so what an earlier freeze kept is thawed and collected first
+    (a game closed since leaves no cycle behind for good). Done while the game opens, in a
+    thread, where the player waits anyway."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def _begun_with(slot: Slot, seed) -> Slot:

@@ -12,6 +12,7 @@ import threading
 
 from game.core.errors import PlayerError
 from game.core.settings import Settings
+from game.engine.protocols import Backend
 
 
 class NoModel(PlayerError):
@@ -20,7 +21,7 @@ class NoModel(PlayerError):
 
 
 class Model:
-    def __init__(self, settings: Settings, backend=None) -> None:
+    def __init__(self, settings: Settings, backend: Backend | None = None) -> None:
         self.settings = settings
         self._backend = backend  # a backend given ready-made (the tests, `write`) is used as it is
         self._lock = threading.Lock()
@@ -30,7 +31,7 @@ class Model:
         """The backend if it has been made, else None (never makes one)."""
         return self._backend
 
-    def get(self):
+    def get(self) -> Backend:
         """The backend for the current settings, made on first use. Blocking: call it in a thread."""
         with self._lock:
             if self._backend is None:
@@ -42,7 +43,7 @@ class Model:
                     raise NoModel(str(error), error.hint) from None
             return self._backend
 
-    async def ready(self):
+    async def ready(self) -> Backend:
         """The backend, made in a thread so the event loop never waits on a probe."""
         if self._backend is not None:
             return self._backend
@@ -52,16 +53,13 @@ class Model:
         """Make the backend and start what it runs (the local model's child process), in a
         thread while the player reads. A failure is said later, when a step needs the model."""
         try:
-            backend = self.get()
-            start = getattr(backend, "start", None)  # only the local model has a process to start
-            if start is not None:
-                start()
+            self.get().start()  # the local model's child process; a server elsewhere has nothing to start
         except Exception:  # noqa: BLE001 - said when a step asks for the model
             pass
 
     @property
     def name(self) -> str:
-        return getattr(self._backend, "model", "") or self.settings.model or "no model"
+        return (self._backend.model if self._backend is not None else "") or self.settings.model or "no model"
 
     @property
     def tokens_used(self) -> int:

@@ -1,4 +1,5 @@
-"""A turn's life cycle as messages: workers post these, screen handlers own the state.
+"""A turn's life cycle as messages: workers post these, screen handlers own the state. A worker's
+failure is no message of ours: it raises, and the screen's `Worker.StateChanged` handler says it.
 
 Messages are dataclasses (toolong's habit): what they carry is their signature."""
 from __future__ import annotations
@@ -44,16 +45,6 @@ class TurnFinished(Message):
     step: object
 
 
-@dataclass
-class TurnFailed(Message):
-    """The turn ended with nothing saved: the error's line and its hint."""
-
-    turn: int
-    error: str
-    hint: str = ""
-    retry: bool = True  # trying again may help (not when no backend could be made)
-
-
 def turn_message(turn: int, event: Event) -> Message:
     """The one Textual message for each kind of a turn's event."""
     if isinstance(event, Text):
@@ -79,18 +70,11 @@ class GameReady(Message):
 
 
 @dataclass
-class GameFailed(Message):
-    """The playthrough could not be opened (in use by another game, damaged...)."""
-
-    error: str
-
-
-@dataclass
 class Said(Message):
-    """Something to tell the player, from a worker (a copy saved, or why it was not)."""
+    """Something to tell the player from a worker that did its work (a copy saved, an export
+    written); a worker that failed raises, and its screen's one handler says why."""
 
     text: str
-    error: bool = False
 
 
 @dataclass

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -22,7 +25,10 @@ def narration_requests(server) -> list[list[dict]]:
     return [r["messages"] for r in server.narrations()]
 
 
-async def test_the_tui_and_write_send_the_same_narration_request(ui_env, saves, app_for, monkeypatch, tmp_path):
+async def test_the_tui_write_and_the_plain_face_send_the_same_narration_request(ui_env, saves, app_for, monkeypatch,
+                                                                               tmp_path):
+    """The same story and the same choice make the same request, byte for byte, from every face.
+    (Changed for issue 22: the plain face of issue 21 is held to it as well as `write`.)"""
     server = ui_env
     monkeypatch.setenv("RECURRENT_TONE", "wry and warm")  # the player's own settings reach both faces
     monkeypatch.setenv("RECURRENT_PERSON", "third")
@@ -40,8 +46,15 @@ async def test_the_tui_and_write_send_the_same_narration_request(ui_env, saves, 
     assert await asyncio.to_thread(main, ["write", "--story", str(TOWER), "--slot", "cli", "--steps", "1",
                                           "--actions", str(actions)]) == 0
     cli = narration_requests(server)
-    assert len(tui) == len(cli) == 1
-    assert json.dumps(tui[0]) == json.dumps(cli[0])  # byte for byte
+    server.requests.clear()
+    server.brain.counter = 0
+    plain = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "game", "play", "--plain", "--story", str(TOWER), "--slot", "plain"],
+        input="1\nquit\n", capture_output=True, text=True, env={**os.environ, "TERM": "dumb"}, cwd=tmp_path, timeout=120)
+    assert plain.returncode == 0, plain.stderr
+    typed = narration_requests(server)
+    assert len(tui) == len(cli) == len(typed) == 1
+    assert json.dumps(tui[0]) == json.dumps(cli[0]) == json.dumps(typed[0])  # byte for byte
     rules = tui[0][0]["content"]
     assert EVERYONE in rules  # the seed's content rating, not the default
     assert "wry and warm" in rules and "third person" in rules

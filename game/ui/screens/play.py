@@ -1,7 +1,8 @@
 """The play screen: the story so far, the paragraph being told, three options and the action box.
 
 The App opens the playthrough (a `Game`) through the door, off the event loop; the turns live
-in play_turns.py and the reader (search, branches, the map) in play_reader.py. Workers only
+in play_turns.py, the reader (search, branches, the map) in play_reader.py, and copies of the
+story (save as, export) in play_copies.py. Workers only
 post messages; the handlers own the screen's state.
 """
 from __future__ import annotations
@@ -13,10 +14,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Input, Static, Button
+from textual.worker import Worker, WorkerState
 
 from game.core.errors import PlayerError, one_line
 from game.session import CONTINUE, Game
-from game.ui.messages import GameFailed, GameReady, Said, StoryRead
+from game.ui.messages import GameReady, StoryRead
+from game.ui.screens.play_copies import PlayCopies
 from game.ui.screens.play_reader import PlayReader
 from game.ui.screens.play_turns import PlayTurns, Turn
 from game.ui.screens.play_verbs import write_transcript
@@ -29,28 +32,40 @@ from game.ui.widgets.story_log import StoryLog, flip_index
 HINT = "What do you do? 1-3 picks an option, Enter alone continues"
 
 
-class PlayScreen(PlayTurns, PlayReader):
-    BINDINGS = [
-        Binding("escape", "stop", "Stop", id="stop"),
-        Binding("ctrl+z", "undo", "Undo", id="undo"),
-        Binding("ctrl+r", "retry", "Retry", id="retry"),
-        Binding("alt+left", "flip(-1)", "Older version", show=False, id="older-version"),
-        Binding("alt+right", "flip(1)", "Newer version", show=False, id="newer-version"),
-        Binding("f4", "edit", "Edit", id="edit"),
-        Binding("f2", "memory", "Memory", id="memory"),
-        Binding("m", "memory", "Memory", show=False, id="memory-alt"),
-        Binding("ctrl+s", "save_as", "Save as", id="save-as"),
-        Binding("ctrl+o", "export", "Export", show=False, id="export"),
-        Binding("ctrl+f", "search", "Search the story", show=False, id="search"),
-        Binding("ctrl+b", "branch", "Branch here", show=False, id="branch"),
-        Binding("f3", "map", "Story map", show=False, id="story-map"),
-        Binding("pageup", "read(-1)", "Read back", show=False, id="read-back"),
-        Binding("pagedown", "read(1)", "Read on", show=False, id="read-on"),
-        Binding("ctrl+home", "first_step", "The story's first step", show=False, id="first-step"),
-        Binding("ctrl+end", "newest_step", "The newest step", show=False, id="newest-step"),
-        Binding("f5", "settings", "Settings", show=False, id="settings"),
-        Binding("ctrl+t", "title", "Title", show=False, id="title"),
-    ]
+# What a key's action needs to be offered: a paragraph being told (Esc stops it), or an open
+# story with none being told; KEPT also a story that is kept (a playtest is neither saved nor
+# branched). Keys with no need work always (reading back, the title).
+BUSY, STORY, KEPT = "busy", "story", "kept"
+
+
+def _keys(*rows: tuple[Binding, str | None]) -> tuple[list[Binding], dict[str, str | None]]:
+    """The screen's bindings, and what each one's action needs, from one table: a key added
+    here cannot be left out of `check_action`."""
+    return [binding for binding, _ in rows], {binding.action.split("(")[0]: needs for binding, needs in rows}
+
+
+class PlayScreen(PlayTurns, PlayReader, PlayCopies):
+    BINDINGS, NEEDS = _keys(
+        (Binding("escape", "stop", "Stop", id="stop"), BUSY),
+        (Binding("ctrl+z", "undo", "Undo", id="undo"), STORY),
+        (Binding("ctrl+r", "retry", "Retry", id="retry"), STORY),
+        (Binding("alt+left", "flip(-1)", "Older version", show=False, id="older-version"), STORY),
+        (Binding("alt+right", "flip(1)", "Newer version", show=False, id="newer-version"), STORY),
+        (Binding("f4", "edit", "Edit", id="edit"), STORY),
+        (Binding("f2", "memory", "Memory", id="memory"), STORY),
+        (Binding("m", "memory", "Memory", show=False, id="memory-alt"), STORY),
+        (Binding("ctrl+s", "save_as", "Save as", id="save-as"), KEPT),
+        (Binding("ctrl+o", "export", "Export", show=False, id="export"), STORY),
+        (Binding("ctrl+f", "search", "Search the story", show=False, id="search"), STORY),
+        (Binding("ctrl+b", "branch", "Branch here", show=False, id="branch"), KEPT),
+        (Binding("f3", "map", "Story map", show=False, id="story-map"), KEPT),
+        (Binding("pageup", "read(-1)", "Read back", show=False, id="read-back"), None),
+        (Binding("pagedown", "read(1)", "Read on", show=False, id="read-on"), None),
+        (Binding("ctrl+home", "first_step", "The story's first step", show=False, id="first-step"), None),
+        (Binding("ctrl+end", "newest_step", "The newest step", show=False, id="newest-step"), None),
+        (Binding("f5", "settings", "Settings", show=False, id="settings"), STORY),
+        (Binding("ctrl+t", "title", "Title", show=False, id="title"), None),
+    )
 
     def __init__(self, name: str, seed=None, throwaway: bool = False) -> None:
         super().__init__()
@@ -95,7 +110,7 @@ class PlayScreen(PlayTurns, PlayReader):
             self.notify("A playtest, in a throwaway slot: nothing of it is kept. Ctrl+T goes back to the studio.",
                         timeout=8)
 
-    @work(exclusive=True, group="turn")
+    @work(exclusive=True, group="turn", name="opening", exit_on_error=False)
     async def open_game(self, saves, name, seed, settings) -> None:
         async def shown(story) -> None:
             # The story on screen first; long-term memory, which grows with the story and keeps
@@ -107,12 +122,8 @@ class PlayScreen(PlayTurns, PlayReader):
             except asyncio.TimeoutError:
                 pass  # a slow screen: memory opens all the same
 
-        try:
-            game = await Game.open(settings, saves, name, seed, self.app.model, reading=not self.throwaway,
-                                   playtest=self.throwaway, shown=shown)
-        except PlayerError as error:
-            self.post_message(GameFailed(one_line(error)))
-            return
+        game = await Game.open(settings, saves, name, seed, self.app.model, reading=not self.throwaway,
+                               playtest=self.throwaway, shown=shown)  # a failure: `worker_failed`
         self.post_message(GameReady(game))
 
     @on(StoryRead)
@@ -123,12 +134,33 @@ class PlayScreen(PlayTurns, PlayReader):
             self.query_one(StatusLine).state("opening long-term memory…", busy=True)
         self.call_after_refresh(self._painted.set)
 
-    @on(GameFailed)
-    def game_failed(self, message: GameFailed) -> None:
+    # -- a worker's failure: said in one place ---------------------------------------------
+    @on(Worker.StateChanged)
+    def worker_failed(self, event: Worker.StateChanged) -> None:
+        """Every worker of this screen raises its failure and posts nothing about it; it is said
+        here, by what failed. The turn's failure goes on the problem bar (with "Try again", unless
+        no model could be made: that waits for the settings to change); the story that cannot be
+        opened sends the player back to the title, saying why; a change, a copy, an export or a
+        branch that could not be made is a notice. A failure that is no `PlayerError` is a bug,
+        and fails the app loudly as Textual's own handler would."""
+        if event.state is not WorkerState.ERROR:
+            return
+        error = event.worker.error
+        if not isinstance(error, PlayerError):
+            raise error
+        if event.worker.name == "opening":
+            self.game_failed(one_line(error))
+        elif event.worker.group == "turn":
+            if event.worker is self.turn.worker:  # a turn stopped or replaced since is stale
+                self.turn_failed(error)
+        else:
+            self.notify(one_line(error), severity="error")
+
+    def game_failed(self, error: str) -> None:
         """The slot cannot be opened (in use by another game, damaged...): back to the title, saying why."""
         if self not in self.app.screen_stack:
             return
-        self.app.notify(message.error, title="Cannot open the story", severity="error", timeout=8)
+        self.app.notify(error, title="Cannot open the story", severity="error", timeout=8)
         while self.app.screen is not self:  # e.g. the help, opened while the slot was opening
             self.app.pop_screen()
         self.dismiss()
@@ -186,13 +218,13 @@ class PlayScreen(PlayTurns, PlayReader):
         self.query_one("#problem").display = False
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
-        if action == "stop":
+        """Whether a key is offered now (None: shown, but dimmed), by what its action needs (`NEEDS`)."""
+        needs = self.NEEDS.get(action)
+        if needs == BUSY:
             return self.busy
-        if action == "save_as" and self.throwaway:
-            return False  # a playtest is not kept
-        if action in ("branch", "map") and self.throwaway:
-            return False  # nor branched
-        if action in ("undo", "retry", "flip", "edit", "memory", "save_as", "export", "settings", "search", "branch", "map"):
+        if needs == KEPT and self.throwaway:
+            return False  # a playtest is not kept, nor branched
+        if needs in (STORY, KEPT):
             return None if self.busy or self.slot is None else True
         return True
 
@@ -235,14 +267,10 @@ class PlayScreen(PlayTurns, PlayReader):
 
         self.app.push_screen(EditScreen("Edit the last paragraph", last.version.paragraph), done)
 
-    @work(group="changes")
+    @work(group="changes", exit_on_error=False)
     async def change(self, saving, said: str = "") -> None:
         """A change the player made, saved in its worker (a journal record is a disk sync)."""
-        try:
-            await saving
-        except PlayerError as error:
-            self.notify(one_line(error), severity="error")
-            return
+        await saving
         self.show_story()
         if said:
             self.notify(said)
@@ -258,56 +286,6 @@ class PlayScreen(PlayTurns, PlayReader):
             self.show_story()
 
         self.app.go("memory", self.game, then=closed)
-
-    def action_save_as(self) -> None:
-        from game.ui.screens.dialogs import AskScreen
-
-        shelf = self.app.shelf
-        self.app.push_screen(AskScreen("Save a copy of this story as (a new slot)", shelf.unique(self.slot.name),
-                                       check=shelf.free), self.save_copy)
-
-    def save_copy(self, name: str | None) -> None:
-        if name:
-            self.copy_worker(name)
-
-    @work(group="saves")
-    async def copy_worker(self, name: str) -> None:
-        source = self.slot.name
-        try:
-            await self.game.save_as(name)
-        except PlayerError as error:
-            self.post_message(Said(one_line(error), error=True))
-            return
-        self.post_message(Said(f"saved a copy as {name}; you are still playing {source}"))
-
-    @on(Said)
-    def said(self, message: Said) -> None:
-        self.notify(message.text, severity="error" if message.error else "information")
-
-    def action_export(self) -> None:
-        from pathlib import Path
-
-        # In a browser the file downloads there: its name only, no folder of the server's.
-        self.app.go("export", Path("") if self.app.is_web else Path.home(), self.slot.name, then=self.export)
-
-    def export(self, choice: tuple[str, str] | None) -> None:
-        if choice:
-            self.export_worker(*choice)
-
-    @work(group="saves")
-    async def export_worker(self, fmt: str, path: str) -> None:
-        """An e-book of a long story takes a moment: written in a thread, the screen goes on."""
-        try:
-            if self.app.is_web:
-                from game.ui.delivery import deliver_export
-
-                self.post_message(Said(f"{await deliver_export(self.app, self.game, fmt, path)}: downloading to your browser"))
-                return
-            target = await self.game.export(fmt, path)
-        except PlayerError as error:
-            self.post_message(Said(one_line(error), error=True))
-            return
-        self.post_message(Said(f"transcript written to {target}"))
 
     def action_settings(self) -> None:
         self.app.go("settings", then=self.settings_changed)

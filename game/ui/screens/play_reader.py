@@ -5,8 +5,7 @@ from textual import on, work
 from textual.screen import Screen
 from textual.widgets import Input
 
-from game.core.errors import PlayerError, one_line
-from game.ui.messages import Branched, Said
+from game.ui.messages import Branched
 from game.ui.widgets.search import SearchBar
 from game.ui.widgets.story_log import StoryLog, find
 
@@ -83,14 +82,10 @@ class PlayReader(Screen):
         self.app.push_screen(AskScreen(question, shelf.branch_name(name, step), check=shelf.free),
                              lambda new: new and self.branch_worker(step, new))
 
-    @work(group="saves")
+    @work(group="saves", exit_on_error=False)
     async def branch_worker(self, step: int, new: str) -> None:
         source = self.slot.name
-        try:
-            made = await self.game.branch(step, new)
-        except PlayerError as error:
-            self.post_message(Said(one_line(error), error=True))
-            return
+        made = await self.game.branch(step, new)  # a failure: PlayScreen.worker_failed says it
         self.post_message(Branched(made, source, step))
 
     @on(Branched)

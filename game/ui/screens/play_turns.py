@@ -13,9 +13,9 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Button, Input
 
-from game.core.errors import PlayerError, one_line
+from game.core.errors import PlayerError, one_line, with_hint
 from game.session import CONTINUE, NoModel, pick
-from game.ui.messages import TurnFailed, TurnFinished, TurnNotice, TurnOptions, TurnText, turn_message
+from game.ui.messages import TurnFinished, TurnNotice, TurnOptions, TurnText, turn_message
 from game.ui.screens.play_verbs import typed_verb, write_transcript
 from game.ui.widgets.options import OptionBar, OptionButton
 from game.ui.widgets.story_log import StoryLog
@@ -33,6 +33,7 @@ class Turn:
     options: list[str] | None = None  # the new step's options, once they have streamed in
     queued: tuple[str, str] | None = None  # (action, typed) given while the notes were still coming
     remarks: list[str] = field(default_factory=list)  # what the guards did to the model's words this turn
+    worker: object = None  # the worker telling it: a failure of any other is stale
 
 
 class PlayTurns(Screen):
@@ -67,26 +68,22 @@ class PlayTurns(Screen):
         else:
             log.start(None if kind == "begin" else ("(continue)" if action == CONTINUE else action))
         self.show_status("narrating… Esc stops")
-        self.tell(self.turn.number, kind, action)
+        self.turn.worker = self.tell(self.turn.number, kind, action)
 
-    @work(exclusive=True, group="turn")
+    @work(exclusive=True, group="turn", exit_on_error=False)
     async def tell(self, turn: int, kind: str, action: str) -> None:
+        """The turn told through the `Game`; its failure is said by PlayScreen.worker_failed."""
         game = self.game
 
         def hear(event) -> None:
             self.post_message(turn_message(turn, event))
 
-        try:
-            if kind == "begin":
-                step = await game.begin(hear)
-            elif kind == "retry":
-                step = await game.retry(hear)
-            else:
-                step = await game.tell(action, hear)
-        except PlayerError as error:
-            # No backend could be made: trying again waits for the settings to change.
-            self.post_message(TurnFailed(turn, one_line(error), error.hint, retry=not isinstance(error, NoModel)))
-            return
+        if kind == "begin":
+            step = await game.begin(hear)
+        elif kind == "retry":
+            step = await game.retry(hear)
+        else:
+            step = await game.tell(action, hear)
         self.post_message(TurnFinished(turn, step))
 
     @on(TurnText)
@@ -151,14 +148,13 @@ class PlayTurns(Screen):
             self.edited_memory = (steps[-1].version.seq, text)
             self.notify("your edit of the memory was kept for the new telling")
 
-    @on(TurnFailed)
-    def turn_failed(self, message: TurnFailed) -> None:
-        if message.turn != self.turn.number:
-            return
+    def turn_failed(self, error: PlayerError) -> None:
+        """Nothing of the turn was saved: the story as it was, the typed action back in the box,
+        and the problem with its hint. No model could be made: trying again waits for the settings."""
+        self.turn.worker = None
         self.end_turn(restore=True)
         self.show_story()
-        self.show_problem(f"{message.error.rstrip('.')}. {message.hint}" if message.hint else message.error,
-                          retry=message.retry)
+        self.show_problem(with_hint(error), retry=not isinstance(error, NoModel))
 
     def end_turn(self, restore: bool = False) -> None:
         self.busy = False
@@ -181,6 +177,7 @@ class PlayTurns(Screen):
             return
         self.workers.cancel_group(self, "turn")
         self.turn.number += 1  # whatever the cancelled worker still posts is stale
+        self.turn.worker = None  # and so is its failure, if it failed before it heard the stop
         saved = self.slot.story.seq != self.turn.before  # the step made it in before the stop
         self.end_turn(restore=not saved)
         if saved and self.turn.kind == "retry":
