@@ -507,7 +507,7 @@ def test_a_branch_that_loses_the_race_for_a_new_slot_never_removes_the_winners_f
 
     assert main(["write", "--story", str(seed_path), "--slot", "source", "--steps", "2"]) == 0
     capsys.readouterr()
-    real = Slot._take_lock
+    real = Slot.take_lock
 
     def beaten(self):
         if self.name != "race":
@@ -515,7 +515,7 @@ def test_a_branch_that_loses_the_race_for_a_new_slot_never_removes_the_winners_f
         (self.path / "journal.jsonl").write_bytes(b"the winner's journal\n")  # what the winner wrote under its lock
         raise SlotInUse(f"slot {self.name} is in use by another game")
 
-    monkeypatch.setattr(Slot, "_take_lock", beaten)
+    monkeypatch.setattr(Slot, "take_lock", beaten)
     with pytest.raises(SlotError) as caught:
         branching.branch_at(saves, "source", 1, "race")
     assert "race" in str(caught.value) and "\n" not in str(caught.value)
