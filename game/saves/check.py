@@ -21,8 +21,8 @@ from game.saves.branch import make_branch
 from game.saves.journal import Journal, Reading, encode
 from game.saves.salvage import remembered, salvage
 from game.saves.names import SlotError
-from game.saves.slot import (JOURNAL, LOCK, MARKER, MEMORY, SCHEMA, MemoryConfig, Slot, SlotInUse, cut_short,
-                             read_only_disk, replay, slot_folder)
+from game.saves.disk import read_only_disk
+from game.saves.slot import JOURNAL, LOCK, MARKER, MEMORY, SCHEMA, MemoryConfig, Slot, SlotInUse, cut_short, replay, slot_folder
 from game.saves import header as headers
 from game.saves.header import HEADER, HeaderProblem
 

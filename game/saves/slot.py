@@ -7,11 +7,9 @@ leaves a slot whose journal is complete; opening it brings the index level again
 """
 from __future__ import annotations
 
-import errno
 import json
 import os
 import shutil
-import signal
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -26,6 +24,7 @@ from game.core.seed import Seed
 from game.core.story import Story
 from game.core.story import replay as replay_records
 from game.saves import header as headers
+from game.saves.disk import disk_full, stop_here, sync_folder, write_atomic
 from game.saves.header import HEADER, Header, HeaderProblem
 from game.saves.journal import Journal, Reading, encode
 from game.saves.names import SlotError, check_name
@@ -78,50 +77,8 @@ def slot_folder(root: Path, name: str) -> Path:
     return path
 
 
-def read_only_disk(path: Path) -> bool:
-    """Whether `path` is on a file system mounted read-only: nothing can write a slot there, so
-    reading one needs no lock (taking the lock is itself a write, and fails)."""
-    try:
-        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
-    except (OSError, AttributeError):
-        return False
-
-
-def disk_full(path: Path, error: BaseException) -> bool:
-    """Whether `error` is a full disk's (SQLite's "database or disk is full", ENOSPC), or the disk
-    of `path` has no room left: an index that cannot be opened for lack of room is not damaged."""
-    text = str(error).lower()
-    if getattr(error, "errno", None) == errno.ENOSPC or "disk is full" in text or "no space left" in text:
-        return True
-    try:
-        return os.statvfs(path).f_bavail == 0
-    except OSError:
-        return False
-
-
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def write_atomic(path: Path, text: str, sync: bool = True) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        if sync:
-            handle.flush()
-            os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
-def sync_folder(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError:
-        pass  # some file systems cannot sync a folder; the journal itself is synced
 
 
 def replay(reading: Reading, name: str) -> Story:
@@ -521,13 +478,6 @@ class Slot:
             if sync:
                 raise
             # otherwise the header is a convenience for listings; the journal is the truth
-
-
-def stop_here(point: str) -> None:
-    """A test's way to kill a slot being made at `point`: with RECURRENT_TEST_STOP=`point` in its
-    environment the process stops itself there (SIGSTOP), and the test kills it at that instant."""
-    if os.environ.get("RECURRENT_TEST_STOP") == point:
-        os.kill(os.getpid(), signal.SIGSTOP)
 
 
 def record_of(entry_id: str) -> int | None:

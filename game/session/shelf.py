@@ -15,7 +15,8 @@ from game.saves.branch import branch_at, branch_name, free_slot
 from game.saves.export import FORMATS, check_out, format_of, markdown, named_format, render, write_transcript
 from game.saves.journal import Journal
 from game.saves.names import SlotError, check_name, slug, unique_slot
-from game.saves.slot import JOURNAL, Slot, SlotInUse, read_only_disk, replay, slot_folder
+from game.saves.disk import read_only_disk
+from game.saves.slot import JOURNAL, Slot, SlotInUse, replay, slot_folder
 from game.saves.folder import delete_slot, list_slots, origin_of, read_header
 from game.saves.tree import Node, describe, forest, tree_lines, tree_of
 from game.session.settings import memory_config
