@@ -136,10 +136,10 @@ def test_the_story_map_shows_branches_copies_and_orphans(game_env, saves, seed_p
     assert lines[0] == "The Lighthouse at Skerry Point" and lines[1].startswith("trunk · 4 steps · last played ")
     left = read_header(saves, "left")
     assert f"├── left · from step 2: {left['choice']} · 3 steps" in lines[2]
-    assert lines[3].startswith("│   └── deeper · from step 1 (not played on yet) · 1 steps")
+    assert lines[3].startswith("│   └── deeper · from step 1 (not played on yet) · 1 step")
     assert lines[4].startswith("└── copy · from step 4 (not played on yet) · 4 steps")
     code, out, _ = run(capsys, "saves", "tree")
-    assert code == 0 and "\n".join(lines) in out and "alone · 1 steps" in out
+    assert code == 0 and "\n".join(lines) in out and "alone · 1 step " in out
     code, out, _ = run(capsys, "saves", "tree", "alone")
     assert code == 0 and "trunk" not in out
     assert run(capsys, "saves", "delete", "trunk")[0] == 0

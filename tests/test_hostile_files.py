@@ -256,7 +256,7 @@ def test_a_header_of_the_wrong_kinds_is_listed_from_the_journal(game_env, saves,
     code, out, err = run(capsys, "saves", "list")
     assert code == 0, err
     assert [line.split()[0] for line in out.splitlines()] == ["a", "b", "c"]
-    assert all("The Lighthouse at Skerry Point" in line and " 1 steps" in line for line in out.splitlines())
+    assert all("The Lighthouse at Skerry Point" in line and " 1 step " in line for line in out.splitlines())
     code, out, err = run(capsys, "saves", "check", "b")
     assert code == 1 and err.startswith("b: header.json is damaged (a field of the wrong kind)")
     assert run(capsys, "saves", "repair", "b")[0] == 0 and run(capsys, "saves", "check", "b")[0] == 0

@@ -116,7 +116,7 @@ async def _tell(game: Game, args, lines: list[str]) -> None:
         progress.close()
     if args.steps:
         why = " (the model's bookkeeping was not valid JSON)" if fallbacks else ""
-        sys.stderr.write(f"wrote {args.steps} steps to slot {game.name}; {fallbacks} fell back to the previous memory "
+        sys.stderr.write(f"wrote {args.steps} step{'' if args.steps == 1 else 's'} to slot {game.name}; {fallbacks} fell back to the previous memory "
                          f"and options made from the story{why}\n")
         sys.stderr.flush()
     elif game.fresh:  # closing a new slot with nothing but its seed removes it (Game.close)

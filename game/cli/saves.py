@@ -68,7 +68,7 @@ def _list(args) -> int:
         if "error" in row:
             print(f"{name:<{width}}  {row['error']}")
         else:
-            print(f"{name:<{width}}  {safe(row['title'])[:36]:<36} {row['steps']:>6} steps "
+            print(f"{name:<{width}}  {safe(row['title'])[:36]:<36} {row['steps']:>6} {'step ' if row['steps'] == 1 else 'steps'} "
                   f"{row.get('words') or 0:>8} words  {safe(str(row.get('updated') or ''))}")
     return 0
 

@@ -98,7 +98,7 @@ def describe(node: Node) -> str:
         parts.append(f"{fork}: {node.choice}" if node.choice else f"{fork} (not played on yet)")
     elif node.orphan:
         parts.append(f"a branch of {node.parent} (deleted) from step {node.fork_step}")
-    parts += [f"{node.steps} steps", f"last played {node.played}"]
+    parts += [f"{node.steps} step" if node.steps == 1 else f"{node.steps} steps", f"last played {node.played}"]
     return " · ".join(parts)
 
 
