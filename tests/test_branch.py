@@ -14,6 +14,7 @@ from game.saves.branch import copy_slot
 from game.saves.slot import JOURNAL, Slot
 from game.saves.folder import read_header
 from game.saves.tree import forest, tree_lines, tree_of
+from game.engine import edits
 from tests.test_write import run
 
 
@@ -89,16 +90,16 @@ async def test_a_branch_keeps_every_telling_the_players_corrections_and_the_note
     await game.retry()
     await game.retry()
     first = game.story.steps[1].alternatives[-1]
-    await game.flip(1, game.story.steps[1].alternatives.index(first))  # the first telling, chosen again
+    await edits.flip(game.store, 1, game.story.steps[1].alternatives.index(first))  # the first telling, chosen again
     await game.step("Check the lamp.")
-    await game.edit(2, "You check the lamp. The wick is trimmed, the oil full, and a gull feather lies on the lens.")
-    await game.set_pinned(["The storm lasts three days.", "Ada is afraid of heights."])
+    await edits.edit(game.store, 2, "You check the lamp. The wick is trimmed, the oil full, and a gull feather lies on the lens.")
+    await edits.set_pinned(game.store, ["The storm lasts three days.", "Ada is afraid of heights."])
     pieces = game.story.entries_of(game.story.steps[2])
-    await game.forget(pieces[-1].id)
-    await game.amend(pieces[0].id, "Ada checks the lamp; the oil is full.")
+    await edits.forget(game.store, pieces[-1].id)
+    await edits.amend(game.store, pieces[0].id, "Ada checks the lamp; the oil is full.")
     await game.step("Climb to the gallery.")
     await game.step("Look down at the rocks.")
-    await game.set_pinned(["The storm lasts three days.", "Ada is afraid of heights.", "The keeper drowned."])  # learnt at step 4
+    await edits.set_pinned(game.store, ["The storm lasts three days.", "Ada is afraid of heights.", "The keeper drowned."])  # learnt at step 4
     await game.step("Go back inside.")
     raw = Journal(saves / "test" / JOURNAL).read().records
     await end_game(game)

@@ -8,6 +8,7 @@ from game.engine.narrator import EngineSettings, Narrator
 from game.engine.prompts import chapter_start
 from game.saves.branch import branch_at
 from game.saves.slot import Slot
+from game.engine import edits
 
 pytestmark = pytest.mark.slow  # stories told and branched with long-term memory
 
@@ -105,7 +106,7 @@ async def test_a_telling_not_chosen_is_never_recalled(server, saves, seed_path, 
     stored = " ".join(game.store.memory.collection.get(include=["documents"])["documents"]).lower()
     assert "sealskin" not in stored and "sand and a smell of tar" in stored
     # Flipped back to, the first telling is remembered, and the second forgotten.
-    await game.flip(1, 0)
+    await edits.flip(game.store, 1, 0)
     step = await game.step("Think about the sea chest and what lay inside it.")
     assert any("sealskin" in r.text.lower() for r in step.version.recalled)
     stored = " ".join(game.store.memory.collection.get(include=["documents"])["documents"]).lower()

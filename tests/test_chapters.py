@@ -8,6 +8,7 @@ import pytest
 
 from game.core.events import Options
 from game.core.text import tokens
+from game.engine import edits
 from tests.heard import Heard
 
 
@@ -71,11 +72,11 @@ async def test_retry_sends_the_same_request_and_undo_drops_the_turn(server, save
     told = server.narrations()[-1]
     await game.retry()
     assert server.narrations()[-1]["messages"] == told["messages"]  # a full cache hit
-    await game.undo()
+    await edits.undo(game.store)
     await game.step("Check the lamp.")
     again = server.narrations()[-1]["messages"]
     assert again == told["messages"]  # the undone turn is gone from the conversation
-    await game.edit(1, "You read the logbook. One page is torn out, and the ink on the next is still wet.")
+    await edits.edit(game.store, 1, "You read the logbook. One page is torn out, and the ink on the next is still wet.")
     await game.step("Look at the torn page.")
     edited = server.narrations()[-1]["messages"]
     assert any(m["content"].startswith("You read the logbook. One page is torn out") for m in edited)

@@ -134,7 +134,7 @@ def test_steps_land_in_the_slots_server_collection(env, chroma_server, capsys):
 
 
 def test_undo_removes_entries_from_the_server(env, chroma_server):
-    from game.engine.narrator import Narrator
+    from game.engine import edits
     from game.saves.slot import MemoryConfig, Slot
     from game.stories.loader import load_seed
 
@@ -144,7 +144,7 @@ def test_undo_removes_entries_from_the_server(env, chroma_server):
     assert main(["write", "--story", str(story), "--slot", "undo", "--steps", "2", "--out", str(env / "a.md")]) == 0
     with Slot.open(env / "saves", "undo", MemoryConfig(host=host, port=port)) as slot:
         before = slot.memory.count()
-        asyncio.run(Narrator(slot, backend=None).undo())
+        asyncio.run(edits.undo(slot))
         assert 0 < slot.memory.count() < before
         assert slot.memory.stored_ids() == {entry.id for entry in slot.story.entries()}
     assert load_seed(story).title == "The Night Ferry"

@@ -7,6 +7,7 @@ import pytest
 
 from game.engine.narrator import CONTINUE, StepError, pick
 from game.saves.slot import Slot
+from game.engine import edits
 
 
 
@@ -60,14 +61,14 @@ async def test_undo_removes_step_and_its_memories(server, saves, seed_path, end_
     count = game.store.memory.count()
     step = await game.step("Search the keeper's cot for letters.")
     assert game.store.memory.count() > count
-    undone = await game.undo()
+    undone = await edits.undo(game.store)
     assert undone.number == step.number
     assert game.story.taken == 1
     assert game.store.memory.count() == count
     assert not any(e.step == 2 for e in game.store.memory.known.values())
-    await game.undo()
+    await edits.undo(game.store)
     with pytest.raises(StepError):
-        await game.undo()  # the opening cannot be undone
+        await edits.undo(game.store)  # the opening cannot be undone
     await end_game(game)
 
 
@@ -79,7 +80,7 @@ async def test_retry_keeps_earlier_versions_to_flip(server, saves, seed_path, en
     assert second.version.paragraph != first.version.paragraph
     assert [v.paragraph for v in second.alternatives] == [first.version.paragraph]
     ids_now = {e.id for e in game.store.memory.known.values() if e.step == 1}
-    await game.flip(1, 0)
+    await edits.flip(game.store, 1, 0)
     assert game.story.steps[1].version.paragraph == first.version.paragraph
     ids_flipped = {e.id for e in game.store.memory.known.values() if e.step == 1}
     assert ids_now.isdisjoint(ids_flipped) and ids_flipped
@@ -92,7 +93,7 @@ async def test_retry_keeps_earlier_versions_to_flip(server, saves, seed_path, en
 async def test_edit_re_embeds_the_paragraph(server, saves, seed_path, end_game, new_game):
     game = await new_game(server, saves, seed_path)
     await game.step("Check the lamp.")
-    await game.edit(1, "You find a brass compass wedged behind the lens. Its needle points at the village, not north.")
+    await edits.edit(game.store, 1, "You find a brass compass wedged behind the lens. Its needle points at the village, not north.")
     texts = [e.text for e in game.store.memory.known.values() if e.step == 1]
     assert any("brass compass" in t for t in texts)
     hits = game.store.memory.search("the brass compass", limit=3, before_step=5)
@@ -103,12 +104,12 @@ async def test_edit_re_embeds_the_paragraph(server, saves, seed_path, end_game, 
 async def test_memory_pins_forget_and_amend_are_saved(server, saves, seed_path, end_game, new_game):
     game = await new_game(server, saves, seed_path)
     await game.step("Check the lamp.")
-    await game.set_memory("Ada found the lamp cold.")
-    await game.set_pinned(["Ada is afraid of heights."])
+    await edits.set_memory(game.store, "Ada found the lamp cold.")
+    await edits.set_pinned(game.store, ["Ada is afraid of heights."])
     entry = next(e for e in game.store.memory.known.values() if e.kind == "paragraph")
-    await game.amend(entry.id, "The lamp was sabotaged with sand.")
+    await edits.amend(game.store, entry.id, "The lamp was sabotaged with sand.")
     other = next(e for e in game.store.memory.known.values() if e.id != entry.id)
-    await game.forget(other.id)
+    await edits.forget(game.store, other.id)
     await game.step("Look closer at the lamp.")
     request = server.narrations()[-1]
     assert "The story so far: Ada found the lamp cold." in request["messages"][1]["content"]  # the recap opens the chapter
@@ -141,7 +142,7 @@ async def test_cancelling_a_step_leaves_the_story_as_it_was(server, saves, seed_
 @pytest.mark.slow
 async def test_recall_brings_back_a_planted_fact(server, saves, seed_path, end_game, new_game):
     game = await new_game(server, saves, seed_path)
-    await game.edit(0, "You climb the stair. The keeper's spare key hangs on a nail behind the barometer, "
+    await edits.edit(game.store, 0, "You climb the stair. The keeper's spare key hangs on a nail behind the barometer, "
                  "wrapped in red twine. The lamp room is empty and the lens turns for no one.")
     for i in range(30):  # long enough for the opening to leave the chapter the narrator reads word for word
         await game.step(f"Walk the gallery and count the gulls, round {i}.")

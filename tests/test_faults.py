@@ -18,6 +18,7 @@ from game.saves.check import check
 from game.saves.journal import Journal
 from game.saves.names import SlotError
 from game.saves.slot import JOURNAL, Slot
+from game.engine import edits
 
 from tests.heard import Heard
 from tests.standin import StandIn
@@ -172,7 +173,7 @@ async def pad_journal(game, slack: int) -> None:
     size = path.stat().st_size
     probe = len(encode({"seq": game.story.seq + 1, "kind": "memory", "text": ""}))
     filler = (-(size + probe + slack)) % 4096
-    await game.set_memory("x" * filler)
+    await edits.set_memory(game.store, "x" * filler)
     assert (path.stat().st_size + slack) % 4096 == 0
     game.store.memory.flush()
 

@@ -15,6 +15,7 @@ from game.saves.check import check, repair
 from game.saves.names import SlotError, check_name
 from game.saves.branch import copy_slot
 from game.saves.slot import JOURNAL, MARKER, Slot
+from game.engine import edits
 
 
 
@@ -175,7 +176,7 @@ async def test_a_failed_memory_write_never_stops_the_story(server, saves, seed_p
 
     monkeypatch.setattr(collection, "upsert", full_disk)
     entry = next(e for e in game.story.entries() if e.step == 0)
-    await game.amend(entry.id, "The lens was cracked on purpose.")
+    await edits.amend(game.store, entry.id, "The lens was cracked on purpose.")
     step = await game.step("Look at the lens.")  # recall meets the failed write: no exception
     assert step.number == 2
     monkeypatch.setattr(collection, "upsert", real)
@@ -195,7 +196,7 @@ async def test_an_edit_during_a_step_cannot_share_its_memory_ids(server, saves, 
     server.fail("ok", "hold")  # the narration goes through; the bookkeeping call waits
     task = asyncio.create_task(game.step("Check the lamp."))
     await asyncio.to_thread(server.holding.wait, 10)
-    await game.edit(1, "You read the logbook by the light of the great lens, and one page is torn out.")
+    await edits.edit(game.store, 1, "You read the logbook by the light of the great lens, and one page is torn out.")
     server.release.set()
     await task
     ids = [e.id for e in game.story.entries()]

@@ -128,31 +128,6 @@ class Narrator:
         await self._save(record)
         return self.story.steps[-1]
 
-    # -- the player's changes: journal records, saved by game/engine/edits.py --------------
-    async def undo(self) -> Step:
-        return await edits.undo(self.store)
-
-    async def edit(self, number: int, paragraph: str) -> None:
-        await edits.edit(self.store, number, paragraph)
-
-    async def flip(self, number: int, index: int) -> None:
-        await edits.flip(self.store, number, index)
-
-    async def set_memory(self, text: str) -> None:
-        await edits.set_memory(self.store, text)
-
-    async def set_pinned(self, notes: list[str]) -> None:
-        await edits.set_pinned(self.store, notes)
-
-    async def set_prefs(self, prefs) -> None:
-        await edits.set_prefs(self.store, prefs)
-
-    async def forget(self, entry_id: str) -> None:
-        await edits.forget(self.store, entry_id)
-
-    async def amend(self, entry_id: str, text: str) -> None:
-        await edits.amend(self.store, entry_id, text)
-
     # -- the budget ----------------------------------------------------------------------
     def _reply_tokens(self) -> tuple[int, int]:
         """The paragraph's and the notes' token ceilings (a chapter's notes carry the recap)."""
