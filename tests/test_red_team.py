@@ -7,6 +7,7 @@ import pytest
 from game.cli import main
 from game.stories.importers import CardError, import_cards
 from game.stories.shelf import shelf
+from tests.test_faults import fill, tiny_disk  # noqa: F401 - tiny_disk: a fixture, used by name
 
 pytestmark = pytest.mark.slow  # seconds a test: a real model, processes, a browser (pytest -m 'not slow' leaves them out)
 
@@ -433,67 +434,51 @@ def test_any_value_no_seed_takes_is_one_line_naming_the_card_and_the_field(tmp_p
     assert said.startswith(str(card)) and "default" in said and "http" not in said and "\n" not in said, said
 
 
-def test_a_slot_on_a_read_only_disk_can_be_checked_and_shown(game_env, tmp_path, seed_path, capsys, monkeypatch):
+@pytest.fixture
+def kept_on_a_small_disk(game_env, tiny_disk, seed_path, capsys, monkeypatch):
+    """Slot `kept`, two steps told, on a real 8 MB tmpfs: (the mount point, the saves folder)."""
+    saves = tiny_disk / "saves"
+    monkeypatch.setenv("RECURRENT_SAVES_DIR", str(saves))
+    assert main(["write", "--story", str(seed_path), "--slot", "kept", "--steps", "2"]) == 0
+    capsys.readouterr()
+    return tiny_disk, saves
+
+
+def test_a_slot_on_a_read_only_disk_can_be_checked_and_shown(kept_on_a_small_disk, capsys):
     """A real read-only mount (a backup, a write-protected stick): check and show only read, so
     they answer; they said 'cannot open it for writing', since taking the slot's lock is a write.
     No game can be writing a slot there, so none is waited for."""
     import subprocess
 
-    from tests.test_faults import _tmpfs
-
-    disk = _tmpfs(tmp_path, "8m")
-    point = next(disk)
+    point, _saves = kept_on_a_small_disk
+    assert subprocess.run(["mount", "-o", "remount,ro", str(point)], capture_output=True).returncode == 0
     try:
-        saves = point / "saves"
-        monkeypatch.setenv("RECURRENT_SAVES_DIR", str(saves))
-        assert main(["write", "--story", str(seed_path), "--slot", "kept", "--steps", "2"]) == 0
-        capsys.readouterr()
-        assert subprocess.run(["mount", "-o", "remount,ro", str(point)], capture_output=True).returncode == 0
-        try:
-            assert main(["saves", "check", "kept"]) == 0, capsys.readouterr()
-            assert capsys.readouterr().out.strip().endswith("kept: ok")
-            assert main(["saves", "show", "kept", "--json"]) == 0
-            out, err = capsys.readouterr()
-            assert '"steps": 2' in out and "in use" not in err, err
-            assert main(["write", "--slot", "kept", "--steps", "1"]) == 1  # playing it is still one line
-            assert "Read-only file system" in capsys.readouterr().err
-        finally:
-            subprocess.run(["mount", "-o", "remount,rw", str(point)], capture_output=True)
+        assert main(["saves", "check", "kept"]) == 0, capsys.readouterr()
+        assert capsys.readouterr().out.strip().endswith("kept: ok")
+        assert main(["saves", "show", "kept", "--json"]) == 0
+        out, err = capsys.readouterr()
+        assert '"steps": 2' in out and "in use" not in err, err
+        assert main(["write", "--slot", "kept", "--steps", "1"]) == 1  # playing it is still one line
+        assert "Read-only file system" in capsys.readouterr().err
     finally:
-        disk.close()
+        subprocess.run(["mount", "-o", "remount,rw", str(point)], capture_output=True)
 
 
-def test_a_full_disk_is_not_taken_for_unreadable_memory(game_env, tmp_path, seed_path, capsys, monkeypatch):
+def test_a_full_disk_is_not_taken_for_unreadable_memory(kept_on_a_small_disk, capsys):
     """Opening a slot on a full disk: Chroma cannot open its folder ('database or disk is full').
     That is not damage: the memory folder was moved aside as unreadable and a new one begun,
     so a good index was thrown over. Now: one line that says the disk is full, nothing moved."""
-    from tests.test_faults import _tmpfs
-
-    disk = _tmpfs(tmp_path, "8m")
-    point = next(disk)
-    try:
-        saves = point / "saves"
-        monkeypatch.setenv("RECURRENT_SAVES_DIR", str(saves))
-        assert main(["write", "--story", str(seed_path), "--slot", "kept", "--steps", "2"]) == 0
-        capsys.readouterr()
-        before = sorted(p.name for p in (saves / "kept").iterdir())
-        filler = point / "filler"
-        with open(filler, "wb") as handle:
-            try:
-                while True:
-                    handle.write(b"\0" * 65536)
-            except OSError:
-                pass
-        assert main(["write", "--slot", "kept", "--steps", "1"]) == 1
-        err = capsys.readouterr().err
-        assert err.count("\n") == 1 and "full" in err and "Traceback" not in err, err
-        assert sorted(p.name for p in (saves / "kept").iterdir()) == before  # nothing moved aside
-        filler.unlink()
-        assert main(["saves", "check", "kept"]) == 0
-        assert capsys.readouterr().out.strip() == "kept: ok"  # memory as it was: nothing to catch up
-        assert main(["write", "--slot", "kept", "--steps", "1"]) == 0
-    finally:
-        disk.close()
+    point, saves = kept_on_a_small_disk
+    before = sorted(p.name for p in (saves / "kept").iterdir())
+    filler = fill(point)
+    assert main(["write", "--slot", "kept", "--steps", "1"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "full" in err and "Traceback" not in err, err
+    assert sorted(p.name for p in (saves / "kept").iterdir()) == before  # nothing moved aside
+    filler.unlink()
+    assert main(["saves", "check", "kept"]) == 0
+    assert capsys.readouterr().out.strip() == "kept: ok"  # memory as it was: nothing to catch up
+    assert main(["write", "--slot", "kept", "--steps", "1"]) == 0
 
 
 def test_a_branch_that_loses_the_race_for_a_new_slot_never_removes_the_winners_folder(game_env, saves, seed_path, capsys, monkeypatch):
