@@ -7,7 +7,7 @@ import pytest
 from game.cli import main
 from game.stories.importers import CardError, import_cards
 from game.stories.shelf import shelf
-from tests.test_faults import fill, tiny_disk  # noqa: F401 - tiny_disk: a fixture, used by name
+from tests.test_faults import fill, remount_read_only, tiny_disk  # noqa: F401 - tiny_disk: a fixture, used by name
 
 pytestmark = pytest.mark.slow  # seconds a test: a real model, processes, a browser (pytest -m 'not slow' leaves them out)
 
@@ -451,7 +451,7 @@ def test_a_slot_on_a_read_only_disk_can_be_checked_and_shown(kept_on_a_small_dis
     import subprocess
 
     point, _saves = kept_on_a_small_disk
-    assert subprocess.run(["mount", "-o", "remount,ro", str(point)], capture_output=True).returncode == 0
+    assert remount_read_only(point)
     try:
         assert main(["saves", "check", "kept"]) == 0, capsys.readouterr()
         assert capsys.readouterr().out.strip().endswith("kept: ok")
