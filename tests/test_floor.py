@@ -92,6 +92,49 @@ async def test_degenerate_options_are_asked_again_then_made_from_the_story(serve
     await end_game(game)
 
 
+TOLD = [  # a paragraph of its own for each step: one like the last would be told again
+    "The boat shed is dark and smells of tar. An oar lies snapped across the slipway, its blade still wet, and "
+    "a trail of small bootprints leads from the water to a locker someone has forced open with a knife.",
+    "Up in the keeper's cottage a kettle sits cold on the stove. The bed is made with naval care, yet every "
+    "drawer of the dresser hangs open, and a photograph of two sisters has been torn clean in half.",
+    "The cellar stair creaks under your weight. At the bottom, crates of lamp oil are stacked to the ceiling, "
+    "except for one gap where a crate was dragged away, leaving long pale scars across the flagstones.",
+    "Out on the cliff path the wind tears at your coat. Far below, breakers smash against the rocks, and "
+    "halfway down a ledge you spot a red scarf snagged on a thorn bush, flapping like a signal flag.",
+    "The signal hut's door is swollen shut, and it takes your shoulder to move it. Inside, the telegraph key "
+    "has been wrenched from the bench, its wires cut, and the last message on the pad reads only: tonight.",
+]
+
+
+async def test_options_asked_again_in_vain_are_not_asked_again_for_a_while(server, saves, seed_path, end_game,
+                                                                           new_game, monkeypatch):
+    """A model whose second answer was no better is spared the ask (and the player the wait) for
+    ASK_AGAIN_REST steps, then asked again; an ask that rescues the options is asked next time too."""
+    from game.engine import narrator
+
+    monkeypatch.setattr(narrator, "ASK_AGAIN_REST", 2)
+    game = await new_game(server, saves, seed_path)
+    bad = notes(["the case of", "the case of the", "the case of the"])
+    good = notes(["Climb up to the lens.", "Search the desk drawers.", "Read the last entry aloud."])
+    asked = []  # the requests each step made
+
+    async def step(*answers: str) -> list[str]:
+        before = len(server.chat_requests())
+        server.say(TOLD[len(asked)], *answers)
+        told = await game.step(["Go to the boat shed.", "Climb to the cottage.", "Go down to the cellar.",
+                                "Walk the cliff path.", "Open the signal hut."][len(asked)])
+        asked.append(len(server.chat_requests()) - before)
+        return told.version.options
+
+    await step(bad, bad)  # asked again in vain
+    await step(bad)  # resting: options made from the story at once
+    await step(bad)
+    assert await step(bad, good) == json.loads(good)["options"]  # asked again after the rest, and rescued
+    await step(bad, good)  # so asked again at once
+    assert asked == [3, 2, 2, 3, 3]
+    await end_game(game)
+
+
 async def test_invalid_notes_fall_back_to_options_of_the_story(server, saves, seed_path, end_game, new_game):
     game = await new_game(server, saves, seed_path)
     server.say(LONG, "not json", "still not json", "{nope")

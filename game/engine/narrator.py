@@ -33,6 +33,10 @@ CONTINUE = "Continue the story."
 NOTES_TOKENS = 300  # three options and a note
 SMALL_WINDOW = 1500  # a prompt budget below this forgets too soon for a good story
 PROMPT_TOKENS = 3000  # the prompt's ceiling when the player set none and the server keeps no cache of it
+# A model whose options were asked for once more and came back no better is not asked again for
+# this many steps: the demo model's second answer is no better than its first (bench/quality.py),
+# and every ask is seconds the player waits for the options. After the rest it is asked again.
+ASK_AGAIN_REST = 5
 TELLINGS = 3  # the most tellings of one paragraph: a stream cut short though 'finished', or too little left after the guards
 
 
@@ -71,6 +75,7 @@ class Narrator:
         self.window: int | None = None  # the server's context window, once asked
         self._window_asked = None  # the backend it was asked of
         self._small_said = False
+        self._ask_again_from = 0  # the first step whose unusable options are asked for once more
 
     @property
     def story(self):
@@ -300,19 +305,25 @@ class Narrator:
 
     async def _guard_notes(self, messages, options: list[str], note: str, memory: str | None, paragraph: str,
                            number: int, action: str, hear: Sink | None) -> tuple[list[str], str, str | None]:
-        """Usable options (the model asked once more, then options made from the story), a note
-        and a memory (`None`: not this step's to write) cut back to their distinct sentences."""
+        """Usable options (the model asked once more, unless that was in vain lately, then options
+        made from the story), a note and a memory (`None`: not this step's to write) cut back to
+        their distinct sentences."""
         def say(what: str, fired: list[str], detail: str = "") -> None:
             _say(hear, Notice(guards.said(what, fired, detail), quiet=True))
 
         good = guards.options(options, paragraph, action)
-        if options and len(good) < 3:
+        if options and len(good) < 3 and number < self._ask_again_from:
+            guards.log.info("the options: %d of %r usable; the model is asked again from step %d (its last "
+                            "second answer was no better than its first)", len(good), options, self._ask_again_from)
+        elif options and len(good) < 3:
             guards.log.info("the options: %d of %r usable; asking once more", len(good), options)
             try:
                 again = await self.backend.structured(messages, Notes, max_tokens=NOTES_TOKENS,
                                                       temperature=min(self.settings.temperature, 0.5))
                 good = guards.options([*good, *(safe(o) for o in again.options)], paragraph, action)
                 note = note or safe(again.note)
+                if len(good) < 3:
+                    self._ask_again_from = number + 1 + ASK_AGAIN_REST
             except ModelError:
                 pass  # the options below do; the step is not lost for want of better ones
         if len(good) < 3:
