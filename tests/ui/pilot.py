@@ -28,3 +28,30 @@ def idle(app) -> bool:
 def listed(app) -> bool:
     """The title screen has read the saved stories (it reads them in a thread)."""
     return bool(getattr(app.screen, "listed", False))
+
+
+async def type_text(pilot, text: str, *then: str) -> None:
+    """Type `text` into the focused field as the keyboard would, key by key, then press the keys
+    `then` ("enter"). `pilot.press` waits for the app to go idle twice after every key (40 ms at
+    the least, more on a busy machine): most of a UI test's time went on typing sentences. The
+    same key events are sent here in one burst, in order, and the test waits once, until the
+    field holds them all."""
+    from textual import events
+    from textual.keys import _character_to_key
+
+    app = pilot.app
+    field = app.focused
+    assert field is not None, "nothing has the focus to type into"
+
+    def held() -> str:
+        value = getattr(field, "value", None)
+        return value if isinstance(value, str) else field.text
+
+    wanted = len(held()) + len(text)
+    for char in text:
+        key = events.Key(char if char.isalnum() else _character_to_key(char), char)
+        key.set_sender(app)
+        app._driver.send_message(key)
+    await until(pilot, lambda: len(held()) >= wanted, timeout=15)
+    if then:
+        await pilot.press(*then)

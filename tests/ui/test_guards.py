@@ -5,7 +5,7 @@ from __future__ import annotations
 from game.stories.loader import load_seed
 from game.ui.widgets.story_log import Prose
 from tests.standin import WeakBrain
-from tests.ui.pilot import idle, notices, until
+from tests.ui.pilot import idle, notices, type_text, until
 
 
 async def test_an_echoing_model_shows_a_clean_story_and_a_quiet_status(ui_env, saves, seed_path, app_for):
@@ -14,7 +14,7 @@ async def test_an_echoing_model_shows_a_clean_story_and_a_quiet_status(ui_env, s
     app = app_for(saves, story=load_seed(seed_path), slot="weak")
     async with app.run_test() as pilot:
         await until(pilot, lambda: idle(app))
-        await pilot.press(*"Read the logbook", "enter")
+        await type_text(pilot, "Read the logbook", "enter")
         await until(pilot, lambda: idle(app) and app.screen.slot.story.taken == 1)
         prose = "\n".join(str(widget.render()) for widget in app.screen.query(Prose))
         assert app.screen.slot.story.steps[1].version.paragraph.startswith("You read the logbook.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from game.core.paths import kv_cache_dir
 from game.stories.loader import load_seed
-from tests.ui.pilot import idle, until
+from tests.ui.pilot import idle, type_text, until
 
 
 async def test_the_status_line_shows_fresh_and_reused_tokens_for_the_first_step_after_opening(ui_env, saves, seed_path,
@@ -17,7 +17,7 @@ async def test_the_status_line_shows_fresh_and_reused_tokens_for_the_first_step_
     app = app_for(saves, story=load_seed(seed_path), slot="kept")
     async with app.run_test() as pilot:
         await until(pilot, lambda: idle(app))
-        await pilot.press(*"Read the logbook", "enter")
+        await type_text(pilot, "Read the logbook", "enter")
         await until(pilot, lambda: idle(app) and app.screen.slot.story.taken == 1)
     assert len(list(kv_cache_dir().glob("*.kv"))) == 1  # saved as the game closed
     assert not [p for p in saves.rglob("*") if p.suffix in (".kv", ".part")]
@@ -25,7 +25,7 @@ async def test_the_status_line_shows_fresh_and_reused_tokens_for_the_first_step_
     app = app_for(saves, slot="kept")
     async with app.run_test() as pilot:
         await until(pilot, lambda: idle(app))
-        await pilot.press(*"Check the lamp", "enter")
+        await type_text(pilot, "Check the lamp", "enter")
         await until(pilot, lambda: idle(app) and app.screen.slot.story.taken == 2)
         status = str(app.screen.query_one("#status-state").render())
     assert "resumed:" in status and "reused from the cache" in status and "read fresh" in status, status

@@ -17,7 +17,7 @@ from game.stories.loader import load_seed
 from tests.local_model import needs_llama, seed_file
 from tests.processes import running, wait_for
 
-from tests.ui.pilot import idle, until
+from tests.ui.pilot import idle, type_text, until
 
 pytestmark = needs_llama
 
@@ -42,7 +42,7 @@ async def test_a_model_crash_mid_step_keeps_the_typed_action_and_the_save(local_
         await until(pilot, lambda: idle(app))
         screen = app.screen
         typed = "Kneel by the well and listen"
-        await pilot.press(*typed, "enter")
+        await type_text(pilot, typed, "enter")
         log = screen.query_one("#log")
         await until(pilot, lambda: bool(log.streamed.strip()), timeout=60)  # the paragraph is on its way
         child = app.backend().child.pid

@@ -6,7 +6,7 @@ from textual.widgets import Input
 
 from game.stories.loader import load_seed
 from game.ui.widgets.options import OptionBar
-from tests.ui.pilot import idle, until
+from tests.ui.pilot import idle, type_text, until
 
 
 def shown(app) -> list[str]:
@@ -20,7 +20,7 @@ async def test_options_show_while_the_notes_are_written_and_a_choice_waits(ui_en
         await until(pilot, lambda: idle(app))
         screen = app.screen
         server.fail("hold")  # the paragraph is on its way
-        await pilot.press(*"Look around", "enter")
+        await type_text(pilot, "Look around", "enter")
         await until(pilot, lambda: server.holding.is_set())
         bar = screen.query_one(OptionBar)
         assert screen.busy and bar.has_class("spent") and bar.disabled  # the old options are spent meanwhile
@@ -30,11 +30,11 @@ async def test_options_show_while_the_notes_are_written_and_a_choice_waits(ui_en
         server.holding.clear()
         before = shown(app)
         server.fail("ok", "hold-notes")  # the paragraph goes through; the notes stop after their options
-        await pilot.press(*"Read the logbook", "enter")
+        await type_text(pilot, "Read the logbook", "enter")
         await until(pilot, lambda: server.holding.is_set() and shown(app) != before)
         assert screen.busy and screen.slot.story.taken == 1  # the notes are not done, yet the options are here
         assert not screen.query_one(OptionBar).disabled
-        await pilot.press(*"Ring the bell", "enter")
+        await type_text(pilot, "Ring the bell", "enter")
         assert "queued" in str(screen.query_one("#status-state").render())
         assert screen.query_one("#action", Input).value == ""
         server.release.set()
@@ -50,7 +50,7 @@ async def test_esc_gives_a_queued_choice_back(ui_env, saves, seed_path, app_for)
         await until(pilot, lambda: idle(app))
         screen = app.screen
         server.fail("ok", "hold-notes")
-        await pilot.press(*"Read the logbook", "enter")
+        await type_text(pilot, "Read the logbook", "enter")
         await until(pilot, lambda: server.holding.is_set() and screen.turn.options is not None)
         await pilot.press("2")  # option 2 of the new options, by its key
         await pilot.press("enter")

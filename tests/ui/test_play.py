@@ -1,7 +1,7 @@
 """Pilot tests of playing: new game, choose, type, continue, undo, retry and flip, edit, stop."""
 from __future__ import annotations
 
-from tests.ui.pilot import idle, until
+from tests.ui.pilot import idle, type_text, until
 from textual.widgets import Input
 
 from game.ui.screens.play import PlayScreen
@@ -43,7 +43,7 @@ async def test_choose_type_and_continue(ui_env, saves, seed_path, app_for):
         assert app.screen.slot.story.steps[1].action == "Check the lamp."
         await pilot.click("#option-1")  # an option by button
         await until(pilot, lambda: idle(app) and app.screen.slot.story.taken == 2)
-        await pilot.press(*"I shout [bold]hello[/bold]", "enter")  # own words
+        await type_text(pilot, "I shout [bold]hello[/bold]", "enter")  # own words
         await until(pilot, lambda: idle(app) and app.screen.slot.story.taken == 3)
         assert app.screen.slot.story.steps[3].action == "I shout [bold]hello[/bold]"
         shown = [str(w.render()) for w in app.screen.query(ActionLine)]
@@ -99,7 +99,7 @@ async def test_stop_mid_stream_keeps_the_action(ui_env, saves, seed_path, app_fo
         screen = app.screen
         before = screen.slot.story.seq
         server.fail("hold")
-        await pilot.press(*"open the door", "enter")
+        await type_text(pilot, "open the door", "enter")
         await until(pilot, lambda: screen.busy)
         assert "narrating" in str(screen.query_one("#status-state").render())
         assert box(app).value == ""

@@ -12,7 +12,7 @@ from game.ui.screens.play import PlayScreen
 from game.ui.screens.settings import SettingsScreen
 from game.ui.screens.title import TitleScreen
 
-from tests.ui.pilot import idle, listed, notices, until
+from tests.ui.pilot import idle, listed, notices, type_text, until
 
 
 def box(app) -> Input:
@@ -82,7 +82,7 @@ async def test_retry_keeps_what_is_typed(ui_env, saves, seed_path, app_for, prep
     async with app.run_test() as pilot:
         await until(pilot, lambda: idle(app))
         screen = app.screen
-        await pilot.press(*"half a thought")
+        await type_text(pilot, "half a thought")
         await pilot.press("ctrl+r")
         await until(pilot, lambda: idle(app) and len(screen.slot.story.steps[-1].alternatives) == 1)
         assert box(app).value == "half a thought"
@@ -102,7 +102,7 @@ async def test_title_is_blocked_while_narrating(ui_env, saves, seed_path, app_fo
         await until(pilot, lambda: idle(app))
         screen = app.screen
         server.fail("hold")
-        await pilot.press(*"ring the bell", "enter")
+        await type_text(pilot, "ring the bell", "enter")
         await until(pilot, lambda: screen.busy)
         await pilot.press("ctrl+t")
         await pilot.pause()

@@ -14,7 +14,7 @@ from game.ui.screens.play import PlayScreen
 from game.ui.screens.story_map import StoryMapScreen
 from game.ui.widgets.story_log import KEEP, PAGE, ActionLine, Part, Prose, StoryLog
 from tests.test_book import long_story
-from tests.ui.pilot import idle, notices, until
+from tests.ui.pilot import idle, notices, type_text, until
 
 STEPS = 150
 
@@ -76,7 +76,7 @@ async def test_search_goes_to_each_match_and_lights_it(ui_env, saves, seed_path,
         screen, log = app.screen, app.screen.query_one(StoryLog)
         await pilot.press("ctrl+f")
         await until(pilot, lambda: screen.focused is screen.query_one("#search-box"))
-        await pilot.press(*"thing 1", "enter")  # steps 1, 10-19: back from the end, the newest first
+        await type_text(pilot, "thing 1", "enter")  # steps 1, 10-19: back from the end, the newest first
         await until(pilot, lambda: log.selected == 19)
         count = screen.query_one("#search-count")
         assert str(count.render()) == "11 of 11 · step 19"

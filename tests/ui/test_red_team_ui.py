@@ -7,7 +7,7 @@ from textual.widgets import Input
 from game.saves.folder import list_slots, read_header
 from game.stories.loader import load_seed
 from game.ui.screens.play import PlayScreen
-from tests.ui.pilot import idle, notices, until
+from tests.ui.pilot import idle, notices, type_text, until
 
 pytestmark = pytest.mark.slow
 
@@ -53,7 +53,7 @@ async def test_a_name_typed_with_an_epub_ending_exports_an_epub(ui_env, saves, s
         box = dialog.query_one("#answer", Input)
         box.value = ""
         box.focus()
-        await pilot.press(*str(tmp_path / "x.epub"))
+        await type_text(pilot, str(tmp_path / "x.epub"))
         await until(pilot, lambda: dialog.query_one("#format-epub", RadioButton).value)
         assert not dialog.query_one("#format-md", RadioButton).value
         await pilot.press("enter")

@@ -10,7 +10,7 @@ from game.ui.screens.play import PlayScreen
 from game.ui.screens.settings import SettingsScreen
 from game.ui.screens.title import TitleScreen
 
-from tests.ui.pilot import idle, until
+from tests.ui.pilot import idle, type_text, until
 
 
 async def test_settings_saved_without_the_key(ui_env, saves, tmp_path, app_for):
@@ -53,7 +53,7 @@ async def test_server_down_is_a_plain_sentence_and_the_action_is_kept(ui_env, sa
     app = app_for(saves, slot="down")
     async with app.run_test() as pilot:
         await until(pilot, lambda: idle(app))
-        await pilot.press(*"look out to sea", "enter")
+        await type_text(pilot, "look out to sea", "enter")
         screen = app.screen
         await until(pilot, lambda: screen.query_one("#problem").display and not screen.busy)
         problem = str(screen.query_one("#problem-text").render())
@@ -72,7 +72,7 @@ async def test_model_error_then_try_again(ui_env, saves, seed_path, monkeypatch,
     async with app.run_test() as pilot:
         await until(pilot, lambda: idle(app))
         server.fail("500", "500")
-        await pilot.press(*"wait for the tide", "enter")
+        await type_text(pilot, "wait for the tide", "enter")
         screen = app.screen
         await until(pilot, lambda: screen.query_one("#problem").display and not screen.busy)
         assert "answered 500" in str(screen.query_one("#problem-text").render())
@@ -92,7 +92,7 @@ async def test_no_backend_configured(ui_env, saves, seed_path, monkeypatch, app_
     app = app_for(saves, slot="none")
     async with app.run_test() as pilot:
         await until(pilot, lambda: idle(app))
-        await pilot.press(*"listen", "enter")
+        await type_text(pilot, "listen", "enter")
         screen = app.screen
         assert isinstance(screen, PlayScreen)
         await until(pilot, lambda: screen.query_one("#problem").display and not screen.busy)
@@ -115,7 +115,7 @@ async def test_how_the_story_is_told_changes_from_the_next_step(ui_env, saves, s
         await pilot.press("ctrl+s")
         await until(pilot, lambda: app.screen is play)
         assert play.slot.story.prefs.person == "third" and play.slot.story.prefs.tone == "wry and warm"
-        await pilot.press(*"look out to sea", "enter")
+        await type_text(pilot, "look out to sea", "enter")
         await until(pilot, lambda: idle(app) and play.slot.story.taken == 2)
     system = ui_env.narrations()[-1]["messages"][0]["content"]
     assert "third person" in system and "wry and warm" in system

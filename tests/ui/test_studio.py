@@ -20,7 +20,7 @@ from game.ui.screens.suggestion import StudioPickScreen, SuggestionScreen
 from game.ui.screens.title import TitleScreen
 
 from tests.conftest import SEED
-from tests.ui.pilot import idle, listed, notices, until
+from tests.ui.pilot import idle, listed, notices, type_text, until
 
 COMMENTED = "# An author's comment, kept across saves.\n" + SEED.lstrip()
 
@@ -40,8 +40,10 @@ def checked(app) -> bool:
 
 
 async def type_into(pilot, selector: str, text: str) -> None:
-    pilot.app.screen.query_one(selector).focus()
-    await pilot.press(*text)
+    field = pilot.app.screen.query_one(selector)
+    field.focus()
+    await until(pilot, lambda: pilot.app.focused is field)
+    await type_text(pilot, text)
 
 
 def seed_file_at(tmp_path: Path, text: str = COMMENTED) -> Path:
@@ -55,7 +57,7 @@ async def test_title_first_then_ctrl_s_changes_only_what_changed(ui_env, saves, 
     app = app_for(saves, edit=SeedFile.open(path))
     async with app.run_test() as pilot:
         await until(pilot, lambda: isinstance(app.focused, Input) and app.focused.id == "title")
-        await pilot.press(*" (revised)")
+        await type_text(pilot, " (revised)")
         await until(pilot, lambda: studio(app).unsaved and checked(app))
         assert "unsaved changes" in text_of(app, "#studio-title")
         await pilot.press("ctrl+s")
@@ -125,7 +127,7 @@ async def test_ctrl_q_asks_first_when_there_are_unsaved_changes(ui_env, saves, t
     app = app_for(saves, edit=SeedFile.open(path))
     async with app.run_test() as pilot:
         await until(pilot, lambda: checked(app))
-        await pilot.press(*"!")
+        await type_text(pilot, "!")
         await until(pilot, lambda: studio(app).unsaved)
         await pilot.press("ctrl+q")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
@@ -202,7 +204,7 @@ async def test_playtest_plays_in_a_throwaway_slot_and_comes_back(ui_env, saves, 
     async with app.run_test() as pilot:
         screen = studio(app)
         await until(pilot, lambda: checked(app))
-        await pilot.press(*" II")  # an unsaved change: the playtest plays the seed as it stands
+        await type_text(pilot, " II")  # an unsaved change: the playtest plays the seed as it stands
         await until(pilot, lambda: screen.data["title"].endswith(" II"))
         before = dict(screen.data)
         await pilot.press("f5")
@@ -212,7 +214,7 @@ async def test_playtest_plays_in_a_throwaway_slot_and_comes_back(ui_env, saves, 
         assert play.slot.story.seed.title == "The Lighthouse at Skerry Point II"
         folder = play.game.throwaway
         assert folder.is_dir() and not folder.is_relative_to(saves)
-        await pilot.press(*"Read the logbook.", "enter")
+        await type_text(pilot, "Read the logbook.", "enter")
         await until(pilot, lambda: idle(app) and len(play.slot.story.steps) == 2)
         await pilot.press("ctrl+t")
         await until(pilot, lambda: isinstance(app.screen, StudioScreen))
@@ -317,7 +319,7 @@ async def test_quitting_from_a_playtest_asks_about_the_studios_changes(ui_env, s
     app = app_for(saves, edit=SeedFile.open(seed_file_at(tmp_path)))
     async with app.run_test() as pilot:
         await until(pilot, lambda: checked(app))
-        await pilot.press(*"!")
+        await type_text(pilot, "!")
         await until(pilot, lambda: studio(app).unsaved)
         await pilot.press("f5")
         await until(pilot, lambda: idle(app))

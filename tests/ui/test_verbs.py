@@ -6,7 +6,7 @@ import asyncio
 from textual.widgets import Input
 
 from game.ui.screens.play import PlayScreen
-from tests.ui.pilot import idle, notices, until
+from tests.ui.pilot import idle, notices, type_text, until
 
 
 async def test_typed_verbs_are_verbs_and_sentences_are_actions(ui_env, saves, seed_path, tmp_path, app_for):
@@ -17,19 +17,19 @@ async def test_typed_verbs_are_verbs_and_sentences_are_actions(ui_env, saves, se
         await until(pilot, lambda: idle(app))
         screen = app.screen
         box = screen.query_one("#action", Input)
-        await pilot.press(*"I undo the knot", "enter")  # a sentence: a story action
+        await type_text(pilot, "I undo the knot", "enter")  # a sentence: a story action
         await until(pilot, lambda: idle(app) and screen.slot.story.taken == 1)
         assert screen.slot.story.steps[1].action == "I undo the knot"
-        await pilot.press(*"g", "enter")  # again
+        await type_text(pilot, "g", "enter")  # again
         await until(pilot, lambda: idle(app) and screen.slot.story.taken == 2)
         assert screen.slot.story.steps[2].action == "I undo the knot"
-        await pilot.press(*"undo", "enter")
+        await type_text(pilot, "undo", "enter")
         await until(pilot, lambda: idle(app) and screen.slot.story.taken == 1)
         assert box.value == "I undo the knot"  # the undone action back in the box, as Ctrl+Z does
         box.value = ""
-        await pilot.press(*"status", "enter")
+        await type_text(pilot, "status", "enter")
         await until(pilot, lambda: any("slot verbs, step 1" in text for text in notices(app)))
-        await pilot.press(*"/dance", "enter")
+        await type_text(pilot, "/dance", "enter")
         await until(pilot, lambda: any("/dance is no verb" in text for text in notices(app)))
         assert box.value == "/dance" and screen.slot.story.taken == 1  # a mistake keeps the line
         box.value = ""
@@ -39,11 +39,11 @@ async def test_typed_verbs_are_verbs_and_sentences_are_actions(ui_env, saves, se
         assert "transcript on|off" in help_text and "I undo the knot" in help_text
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, PlayScreen))
-        await pilot.press(*"/help", "enter")
+        await type_text(pilot, "/help", "enter")
         await until(pilot, lambda: app.screen.__class__.__name__ == "HelpScreen")
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, PlayScreen))
-        await pilot.press(*"transcript on", "enter")
+        await type_text(pilot, "transcript on", "enter")
         await pilot.press("1", "enter")
         await until(pilot, lambda: idle(app) and screen.slot.story.taken == 2)
         transcript = tmp_path / "verbs-transcript.md"  # written where the game was started (ui_env's cwd)
@@ -62,7 +62,7 @@ async def test_the_tui_and_write_ask_the_model_the_same(ui_env, saves, seed_path
     async with app.run_test() as pilot:
         await until(pilot, lambda: idle(app))
         for taken, action in enumerate(actions, 1):
-            await pilot.press(*action, "enter")
+            await type_text(pilot, action, "enter")
             await until(pilot, lambda: idle(app) and app.screen.slot.story.taken == taken)
     shown = [r["messages"] for r in ui_env.chat_requests()]
     (tmp_path / "actions.txt").write_text("\n".join(actions) + "\n")
