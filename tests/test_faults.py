@@ -56,6 +56,7 @@ def test_fifty_good_steps_through_thirty_percent_faults(saves, seed_path, tmp_pa
         monkeypatch.setenv("RECURRENT_MODEL", "standin")
         monkeypatch.setenv("RECURRENT_SAVES_DIR", str(saves))
         monkeypatch.setenv("RECURRENT_TIMEOUT", "1")  # a slow answer times out and is retried
+        monkeypatch.setenv("RECURRENT_RETRY_BASE", "0.05")  # the backoff is the faults' own; waiting it out checks nothing
         code, out, err = run(capsys, "write", "--story", str(seed_path), "--slot", "rough", "--steps", "50",
                              "--out", str(tmp_path / "rough.md"))
         sent = list(server.faults_sent)
