@@ -150,6 +150,34 @@ def test_grammar_covers_what_pydantic_models_produce():
         assert isinstance(notes, Notes) and all(place.kind in ("town", "forest") for place in notes.places)
 
 
+async def test_the_prebuilt_engine_is_asked_for_json_whose_every_string_is_bounded(server):
+    """llama.cpp's own server makes the JSON schema its grammar: each string carries the ceiling
+    our grammar would give it, so a rambling option closes instead of running the notes out of
+    tokens (the demo model wrote "You could... You could..." into one for 300 tokens, and the
+    whole call was asked again)."""
+    import json
+
+    from game.core.models import Notes
+    from game.llm import engines
+    from game.llm.grammar import ITEM_CHARS, text_chars
+    from game.llm.local import CHILD_TALK
+    from game.llm.openai_backend import OpenAIBackend
+
+    backend = OpenAIBackend(base_url=server.url, api_key="sk-test", model="local", **CHILD_TALK[engines.PREBUILT])
+    offered = ["Climb the stair.", "Read the logbook.", "Ring the bell."]
+    server.say(json.dumps({"options": offered, "note": "The lamp is out."}))
+    try:
+        notes = await backend.structured([{"role": "user", "content": "Notes, please."}], Notes, max_tokens=300,
+                                         temperature=0.5)
+    finally:
+        await backend.close()
+    assert notes.options == offered
+    [asked] = server.chat_requests()
+    schema = asked["response_format"]["json_schema"]["schema"]
+    assert schema["properties"]["options"]["items"]["maxLength"] == ITEM_CHARS
+    assert 0 < schema["properties"]["note"]["maxLength"] <= text_chars(300)
+
+
 def test_grammar_falls_back_for_patterns():
     from pydantic import BaseModel, Field
 

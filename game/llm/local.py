@@ -30,7 +30,7 @@ from pydantic import BaseModel
 from game.core.calls import CallUsage, Listener, Message, ModelError, Notice, Reply, Usage
 from game.llm.base import RetryPolicy
 from game.llm.calibrate import Calibration
-from game.llm.grammar import grammar_text
+from game.llm.grammar import grammar_text, with_ceilings
 from game.core.paths import kv_cache_dir
 from game.llm import engines
 from game.llm import kvcache
@@ -108,11 +108,14 @@ def check_gguf(path: str | os.PathLike) -> Path:
 
 
 # How the game talks to each engine's server in its child (benchmarks talk to it the same way).
-# llama.cpp's own server turns a JSON schema into a grammar itself; llama-cpp-python's refuses
-# `json_schema` (a 500), so it is given the grammar, made here.
+# llama.cpp's own server turns a JSON schema into a grammar itself, with every string bounded as
+# our grammar bounds it (the demo model otherwise wrote "You could... You could..." into an option
+# until the notes ran out of tokens, and the whole call was asked again); llama-cpp-python's
+# refuses `json_schema` (a 500), so it is given the grammar, made here.
 CHILD_TALK = {
     engines.PREBUILT: {"prose_body": {"repeat_penalty": REPEAT_PENALTY}, "fresh_seed": True,
-                       "formats": ("json_schema", "grammar", "json_object", None), "grammar": grammar_text},
+                       "formats": ("json_schema", "grammar", "json_object", None), "grammar": grammar_text,
+                       "ceilings": with_ceilings},
     engines.COMPILED: {"prose_body": {"repeat_penalty": REPEAT_PENALTY}, "fresh_seed": True,
                        "formats": ("grammar", "json_object", None), "grammar": grammar_text},
 }
