@@ -132,9 +132,10 @@ DRIVER = textwrap.dedent('''
         backend = LocalBackend(threads=1, n_ctx=2048)
         settings = load_settings(memory_words=50)
         game = await Game.open(settings, Path(sys.argv[1]), "well", model=Model(settings, backend))
-        for action in ("Walk into the forest.", "Listen for water."):
-            step = await game.tell(action)
-            print(f"told {step.number} {int(step.version.chapter)}", flush=True)  # acknowledged: in the journal
+        # One step of the model is enough: the save it leads to is the one killed. (It told two,
+        # which proved nothing more for another step of the model's CPU.)
+        step = await game.tell("Walk into the forest.")
+        print(f"told {step.number} {int(step.version.chapter)}", flush=True)  # acknowledged: in the journal
         await game.close()
 
     asyncio.run(main())
@@ -170,9 +171,9 @@ def test_every_acknowledged_step_is_kept_when_the_game_is_killed_while_saving_it
     saves = tmp_path / "saves"
     Slot.create(saves, "well", load_seed(seed_file(tmp_path)).filled(), Preferences(paragraph_words=40)).close()
     returncode, told = _killed_while_saving(DRIVER, saves)
-    assert returncode == -signal.SIGKILL and [number for number, _chapter in told] == [1, 2]
+    assert returncode == -signal.SIGKILL and [number for number, _chapter in told] == [1]
     with Slot.open(saves, "well") as slot:
-        assert [step.number for step in slot.story.steps] == [0, 1, 2]
+        assert [step.number for step in slot.story.steps] == [0, 1]
     key = kv_slot_key(saves, "well")
     folder = KvFolder(kv_cache_dir(), cap=1 << 30)
     assert folder.path(key, ".part").exists() and not folder.path(key, ".kv").exists()

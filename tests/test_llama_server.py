@@ -30,13 +30,13 @@ def patient(monkeypatch):
     monkeypatch.setenv("RECURRENT_TIMEOUT", "120")  # a CPU on a busy machine can take a while to read a prompt
     # Short paragraphs and notes keep each real step to a few seconds on 2 cores.
     monkeypatch.setenv("RECURRENT_MEMORY_WORDS", "50")
-    monkeypatch.setenv("RECURRENT_PARAGRAPH_WORDS", "60")
+    monkeypatch.setenv("RECURRENT_PARAGRAPH_WORDS", "40")
 
 
 async def test_each_request_is_read_from_the_cache_but_for_what_is_new(tmp_path, llama):
     seed = load_seed(seed_file(tmp_path)).filled()
     backend = llama_server.Timed(base_url=llama.url, api_key="", model="smollm2")
-    slot = Slot.create(tmp_path / "saves", "cached", seed, Preferences(paragraph_words=60))
+    slot = Slot.create(tmp_path / "saves", "cached", seed, Preferences(paragraph_words=40))
     narrator = Narrator(slot, backend, EngineSettings(memory_words=50))
     try:
         await narrator.begin()

@@ -250,7 +250,7 @@ def test_write_three_steps_with_the_bundled_model(tmp_path, monkeypatch, capsys)
     monkeypatch.setenv("RECURRENT_MEMORY_WORDS", "50")
     saves = tmp_path / "saves"
     seed = load_seed(seed_file(tmp_path)).filled()
-    Slot.create(saves, "well", seed, Preferences(paragraph_words=60)).close()
+    Slot.create(saves, "well", seed, Preferences(paragraph_words=40)).close()
     out = tmp_path / "story.md"
     started = time.perf_counter()
     code = main(["write", "--backend", "local", "--slot", "well", "--steps", "3", "--saves-dir", str(saves), "--out", str(out)])

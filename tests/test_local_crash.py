@@ -30,13 +30,13 @@ pytestmark = [pytest.mark.slow, needs_llama]  # seconds a test: a real model, pr
 def short_steps(monkeypatch):
     # Short paragraphs and notes keep each real step to a few seconds on 2 cores.
     monkeypatch.setenv("RECURRENT_MEMORY_WORDS", "50")
-    monkeypatch.setenv("RECURRENT_PARAGRAPH_WORDS", "60")
+    monkeypatch.setenv("RECURRENT_PARAGRAPH_WORDS", "40")
     monkeypatch.setenv("RECURRENT_TIMEOUT", "120")  # a CPU on a busy machine can take a while to read a prompt
 
 
 def _slot(saves: Path, folder: Path, name: str) -> None:
     seed = load_seed(seed_file(folder)).filled()
-    Slot.create(saves, name, seed, Preferences(paragraph_words=60)).close()
+    Slot.create(saves, name, seed, Preferences(paragraph_words=40)).close()
 
 
 def test_sigill_mid_step_ends_the_step_and_the_next_starts_a_fresh_child(tmp_path):

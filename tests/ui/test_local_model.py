@@ -36,7 +36,7 @@ def local_env(monkeypatch, tmp_path):
 
 async def test_a_model_crash_mid_step_keeps_the_typed_action_and_the_save(local_env, tmp_path, saves, app_for):
     seed = load_seed(seed_file(tmp_path)).filled()
-    Slot.create(saves, "crash", seed, Preferences(paragraph_words=60)).close()
+    Slot.create(saves, "crash", seed, Preferences(paragraph_words=40)).close()
     app = app_for(saves, slot="crash")
     async with app.run_test() as pilot:
         await until(pilot, lambda: idle(app))
