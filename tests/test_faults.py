@@ -50,13 +50,13 @@ def test_fifty_good_steps_through_thirty_percent_faults(saves, seed_path, tmp_pa
     and a memory. A step whose bookkeeping stays invalid after 3 tries is saved with the previous
     memory and generic options: such a step is counted and reported, not hidden; with 3 tries at
     6% invalid answers it is rare (about 1 run in 100) and this seed has none."""
-    with StandIn(fault_rate=0.3, seed=3, slow_seconds=1.5) as server:
+    with StandIn(fault_rate=0.3, seed=3, slow_seconds=0.6) as server:
         monkeypatch.setenv("OPENAI_BASE_URL", server.url)
         monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
         monkeypatch.setenv("RECURRENT_MODEL", "standin")
         monkeypatch.setenv("RECURRENT_SAVES_DIR", str(saves))
-        monkeypatch.setenv("RECURRENT_TIMEOUT", "1")  # a slow answer times out and is retried
-        monkeypatch.setenv("RECURRENT_RETRY_BASE", "0.05")  # the backoff is the faults' own; waiting it out checks nothing
+        monkeypatch.setenv("RECURRENT_TIMEOUT", "0.3")  # a slow answer times out and is retried
+        monkeypatch.setenv("RECURRENT_RETRY_BASE", "0.01")  # the backoff is the faults' own; waiting it out checks nothing
         code, out, err = run(capsys, "write", "--story", str(seed_path), "--slot", "rough", "--steps", "50",
                              "--out", str(tmp_path / "rough.md"))
         sent = list(server.faults_sent)
