@@ -39,13 +39,14 @@ async def type_text(pilot, text: str, *then: str) -> None:
     from textual import events
     from textual.keys import _character_to_key
 
+    from textual.widgets import Input, TextArea
+
     app = pilot.app
+    await until(pilot, lambda: isinstance(app.focused, (Input, TextArea)), timeout=15)  # a key may have moved it there
     field = app.focused
-    assert field is not None, "nothing has the focus to type into"
 
     def held() -> str:
-        value = getattr(field, "value", None)
-        return value if isinstance(value, str) else field.text
+        return field.value if isinstance(field, Input) else field.text
 
     wanted = len(held()) + len(text)
     for char in text:

@@ -6,7 +6,7 @@ from textual.widgets import OptionList
 from game.ui.screens.memory import MemoryScreen
 from game.ui.screens.play import PlayScreen
 
-from tests.ui.pilot import idle, until
+from tests.ui.pilot import idle, type_text, until
 
 
 async def test_memory_edit_takes_effect_and_is_saved(ui_env, saves, seed_path, app_for, prepared_slot):
@@ -42,7 +42,8 @@ async def test_search_amend_and_forget(ui_env, saves, seed_path, app_for, prepar
         await pilot.press("f2")
         await until(pilot, lambda: isinstance(app.screen, MemoryScreen))
         memory = app.screen
-        await pilot.press("ctrl+f", *"Mary Rose", "enter")
+        await pilot.press("ctrl+f")
+        await type_text(pilot, "Mary Rose", "enter")
         hits = memory.query_one("#hits", OptionList)
         assert hits.option_count >= 1 and "Mary Rose" in str(hits.get_option_at_index(0).prompt)
         assert "words: mary" in str(hits.get_option_at_index(0).prompt)  # why it was found, shown

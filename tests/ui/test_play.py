@@ -118,7 +118,8 @@ async def test_own_premise_is_written_by_the_model(ui_env, saves, stories, app_f
     async with app.run_test() as pilot:
         await pilot.press("n")
         await until(pilot, lambda: app.screen.__class__.__name__ == "NewGameScreen")
-        await pilot.press("ctrl+w", *"a clockmaker hears time stop", "enter")
+        await pilot.press("ctrl+w")
+        await type_text(pilot, "a clockmaker hears time stop", "enter")
         await until(pilot, lambda: app.screen.__class__.__name__ == "SetupScreen")
         await pilot.press("ctrl+b")
         await until(pilot, lambda: idle(app))
