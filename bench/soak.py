@@ -80,13 +80,13 @@ class Soak:
     faults: dict[str, int] = field(default_factory=dict)  # what the stand-in sent, by kind
 
 
-def environment(server_url: str, saves: Path, work: Path, hostile: bool = False) -> dict:
+def environment(server_url: str, saves: Path, work: Path, hostile: bool = False, stall: float = 1.0) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "RECURRENT_"))}
     env.update(OPENAI_BASE_URL=server_url, OPENAI_API_KEY="sk-soak", RECURRENT_MODEL="standin",
                RECURRENT_SAVES_DIR=str(saves), RECURRENT_RETRY_BASE="0.01", RECURRENT_TIMEOUT="10",
                RECURRENT_CONFIG=str(work / "no-settings.toml"), PYTHONPATH=str(ROOT))
-    if hostile:  # a stall counts after 1 s of keep-alives or silence, an endless answer after 3 s
-        env.update(RECURRENT_TIMEOUT="1", RECURRENT_DEADLINE="3")
+    if hostile:  # a stall counts after `stall` s of keep-alives or silence (1 s), an endless answer after three times that
+        env.update(RECURRENT_TIMEOUT=str(stall), RECURRENT_DEADLINE=str(3 * stall))
     return env
 
 
@@ -192,13 +192,14 @@ def verify(saves: Path, before: int, acknowledged: int, result: Soak) -> int:
 
 
 def soak(kills: int, seed: int = 1, work: Path | None = None, steps_per_run: int = 20, log=print,
-         hostile: bool = False) -> Soak:
+         hostile: bool = False, stall: float = 1.0) -> Soak:
     """Kill `write` `kills` times at random moments; raises SoakFailure on the first broken promise.
-    With `hostile`, the stand-in plays a hostile server on a share of its answers."""
+    With `hostile`, the stand-in plays a hostile server on a share of its answers; `stall` is how
+    long (s) the game waits on a silent server, and scales the stand-in's slow answers with it."""
     rng = random.Random(seed)
     result = Soak()
     started = time.perf_counter()
-    server = StandIn(fault_rate=0.25, seed=seed, kinds=EVERYDAY + HOSTILE, slow_seconds=1.5) if hostile else StandIn()
+    server = StandIn(fault_rate=0.25, seed=seed, kinds=EVERYDAY + HOSTILE, slow_seconds=1.5 * stall) if hostile else StandIn()
     server.huge_chars = 3_000_000  # as bad as 30 MB for what is kept (the ceiling is far below both), and quicker
     with tempfile.TemporaryDirectory() as scratch, server:
         work = Path(work or scratch)
@@ -206,7 +207,7 @@ def soak(kills: int, seed: int = 1, work: Path | None = None, steps_per_run: int
         saves.mkdir(parents=True, exist_ok=True)
         story = work / "soak.toml"
         story.write_text(SEED, encoding="utf-8")
-        env = environment(server.url, saves, work, hostile)
+        env = environment(server.url, saves, work, hostile, stall)
         command = [sys.executable, "-m", "game", "write", "--slot", SLOT, "--out", os.devnull]
 
         # Create the slot, then calibrate on an uninterrupted run: how long start-up takes, and the steps.
