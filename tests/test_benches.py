@@ -19,8 +19,8 @@ BENCH = ROOT / "bench"
 NOT_RUN = {
     "cache.py": "minutes of the bundled model on three kinds of llama.cpp server; its servers start in tests/test_llama_server.py",
     "local_build.py": "builds llama.cpp from source, 7-12 minutes a build; run by hand",
-    "local_model.py": "minutes of the bundled model; tests/test_local.py plays it for three steps",
-    "offline.py": "minutes of the bundled model in a network namespace; tests/test_local.py plays it for three steps",
+    "local_model.py": "minutes of the bundled model; tests/test_local.py plays it for two steps",
+    "offline.py": "minutes of the bundled model in a network namespace; tests/test_local.py plays it for two steps",
     "install.py": "pip-installs a fresh clone, which needs PyPI; .ci/run runs `install.py newest --check`",
     "kvcache.py": "its --quick works but takes 75 s (three starts of the bundled model); tests/test_kvcache_local.py reopens a story with its cache",
     "engines.py": "compares with llama-cpp-python compiled in a venv of its own (7-12 minutes to build); run by hand",
