@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from game.core import records as r
 from game.core.calls import CallUsage, InvalidOutput, ModelError, Notice, Reply
 from game.core.events import Event, Options, Sink, Text
-from game.core.models import Bookkeeping, Notes, Recalled, Step, Version
-from game.core.text import clip_words, safe, sentences, tokens
+from game.core.models import Bookkeeping, Notes, Step, Version
+from game.core.text import clip_words, safe, tokens
 from game.core.world import triggered
 from game.engine import edits, guards
 from game.engine.edits import StepError

@@ -24,7 +24,7 @@ from pydantic import BaseModel
 
 from game.core.calls import CallUsage, InvalidOutput, Listener, Message, ModelError, Notice, Reply, Usage
 from game.core.redact import keep_secret, redact
-from game.core.text import safe, tokens
+from game.core.text import tokens
 from game.llm import formats as ladder
 from game.llm.held import Held
 from game.llm.base import RetryPolicy

@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 
 import tomlkit
-from tomlkit.items import AoT, Table
+from tomlkit.items import AoT
 
 from game.core.tomlread import loads as toml_loads
 from game.core.seed import Seed
