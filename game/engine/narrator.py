@@ -75,7 +75,9 @@ class Narrator:
         self.window: int | None = None  # the server's context window, once asked
         self._window_asked = None  # the backend it was asked of
         self._small_said = False
-        self._ask_again_from = 0  # the first step whose unusable options are asked for once more
+        # Steps left to tell before unusable options are asked for once more. Counted in steps told,
+        # not step numbers: an undo or a branch back must not stretch the rest.
+        self._resting = 0
 
     @property
     def story(self):
@@ -312,9 +314,10 @@ class Narrator:
             _say(hear, Notice(guards.said(what, fired, detail), quiet=True))
 
         good = guards.options(options, paragraph, action)
-        if options and len(good) < 3 and number < self._ask_again_from:
-            guards.log.info("the options: %d of %r usable; the model is asked again from step %d (its last "
-                            "second answer was no better than its first)", len(good), options, self._ask_again_from)
+        resting, self._resting = self._resting, max(0, self._resting - 1)
+        if options and len(good) < 3 and resting:
+            guards.log.info("the options: %d of %r usable; not asked again (the model's last second answer was no "
+                            "better than its first; %d step(s) of rest left after this one)", len(good), options, resting - 1)
         elif options and len(good) < 3:
             guards.log.info("the options: %d of %r usable; asking once more", len(good), options)
             try:
@@ -323,7 +326,7 @@ class Narrator:
                 good = guards.options([*good, *(safe(o) for o in again.options)], paragraph, action)
                 note = note or safe(again.note)
                 if len(good) < 3:
-                    self._ask_again_from = number + 1 + ASK_AGAIN_REST
+                    self._resting = ASK_AGAIN_REST
             except ModelError:
                 pass  # the options below do; the step is not lost for want of better ones
         if len(good) < 3:
