@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from game.core.models import GENERIC_OPTIONS, Bookkeeping
+from game.core.models import GENERIC_OPTIONS, Bookkeeping, Notes
 from game.llm.base import InvalidOutput, ModelError
 from game.llm.jsonout import first_json_object, parse_as
 from tests.heard import Heard
@@ -290,3 +290,26 @@ def openai_errors():
     from game.llm.openai_backend import StreamCut
 
     return (openai.APIError, StreamCut)
+
+
+async def test_a_llama_cpp_server_is_asked_for_json_whose_every_string_is_bounded(server, backend_for):
+    """A server whose /props is llama.cpp's (found as its window is asked) makes the notes' schema
+    its grammar: every string gets the grammar's ceiling, as the game's own child does (a small
+    model once wrote one option until the notes ran out of tokens). Another server is sent the
+    schema as it was."""
+    offered = json.dumps({"options": ["Climb the stair.", "Read the logbook.", "Ring the bell."], "note": "Dark."})
+
+    async def schema_sent() -> dict:
+        backend = backend_for(server)
+        try:
+            await backend.context_window()  # as the narrator asks it, before a step
+            server.say(offered)
+            await backend.structured([{"role": "user", "content": "Notes."}], Notes, max_tokens=300, temperature=0.5)
+        finally:
+            await backend.close()
+        return server.chat_requests()[-1]["response_format"]["json_schema"]["schema"]
+
+    assert "maxLength" not in (await schema_sent())["properties"]["options"]["items"]
+    server.window = 4096  # /props answers as llama.cpp's does
+    bounded = await schema_sent()
+    assert bounded["properties"]["options"]["items"]["maxLength"] > 0

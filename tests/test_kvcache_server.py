@@ -107,18 +107,3 @@ def test_a_server_that_is_not_llama_cpp_is_asked_nothing_more(server, saves, see
     assert backend.kv is None and "kv cache" not in caplog.text
     assert not [body for body in server.requests if "filename" in body]
 
-
-def test_a_llama_cpp_server_is_asked_for_json_whose_every_string_is_bounded(server, saves, seed_path):
-    """A server whose /props is llama.cpp's makes the notes' schema its grammar: every string gets
-    the grammar's ceiling, as the game's own child does (a small model once wrote one option until
-    the notes ran out of tokens). Another server is sent the schema as it was."""
-    Slot.create(saves, "well", load_seed(seed_path).filled(), Preferences()).close()
-    asyncio.run(_play(server.url, saves, "Check the lamp."))
-    plain = [r["response_format"]["json_schema"]["schema"] for r in server.chat_requests() if r.get("response_format")]
-    assert plain and all("maxLength" not in s["properties"]["options"]["items"] for s in plain)
-
-    server.requests.clear()
-    server.window = 4096  # /props answers as llama.cpp's does
-    asyncio.run(_play(server.url, saves, "Climb to the lamp room."))
-    bounded = [r["response_format"]["json_schema"]["schema"] for r in server.chat_requests() if r.get("response_format")]
-    assert bounded and all(s["properties"]["options"]["items"]["maxLength"] > 0 for s in bounded)

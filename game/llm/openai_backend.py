@@ -31,6 +31,7 @@ from game.llm.base import RetryPolicy
 from game.llm.calibrate import Calibration, count_tokens
 from game.llm.calllog import Call, note
 from game.llm.jsonout import parse_as, response_format, strict_schema
+from game.llm.grammar import with_ceilings
 from game.llm.failures import (Garbled, NotOpenAI, Overdue, Stalled, StreamCut, cache_counts, describe, retry_hint,
                                 server_says)
 
@@ -376,7 +377,13 @@ class OpenAIBackend:
         if self._window is None:
             from game.llm.window import probe
 
-            self._window = [await asyncio.to_thread(probe, self.base_url, self.model)]
+            window, server = await asyncio.to_thread(probe, self.base_url, self.model)
+            self._window = [window]
+            if server == "llamacpp" and self.ceilings is None:
+                # llama.cpp's server makes a JSON schema its grammar: every string is given the
+                # grammar's ceiling, as the game's own child is, so a small model's option cannot
+                # run the notes out of tokens.
+                self.ceilings = with_ceilings
         return self._window[0]
 
     def _format_refused(self, error: openai.APIStatusError, wanted: str | None, on_notice: Listener | None) -> bool:

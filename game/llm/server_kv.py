@@ -35,7 +35,6 @@ from pydantic import BaseModel
 from game.core.calls import Listener, Message, Reply
 from game.core.hosts import is_loopback
 from game.llm import kvcache
-from game.llm.grammar import with_ceilings
 from game.llm.openai_backend import OpenAIBackend
 
 T = TypeVar("T", bound=BaseModel)
@@ -76,13 +75,7 @@ class KeptServerBackend(OpenAIBackend):
             props = self._get(f"{root}/props")
         except (OSError, ValueError):
             return None  # not llama.cpp's server (Ollama, LM Studio...): nothing to say
-        if not isinstance(props, dict) or "total_slots" not in props:
-            return None
-        # llama.cpp's server makes a JSON schema its grammar: every string gets the grammar's
-        # ceiling, as the game's own child does, so a small model's option cannot run the notes
-        # out of tokens (local.py CHILD_TALK).
-        self.ceilings = with_ceilings
-        if not props.get("model_path"):
+        if not isinstance(props, dict) or "total_slots" not in props or not props.get("model_path"):
             return None
         if props.get("total_slots") != 1:
             return self._no(f"it serves {props.get('total_slots')} slots (start it with --parallel 1)")

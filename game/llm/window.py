@@ -85,8 +85,9 @@ def _openai(root: str, base: str, model: str) -> int | None:
 PROBES = (_openai, _llamacpp, _vllm, _koboldcpp, _ollama, _lmstudio)
 
 
-def probe(base_url: str, model: str) -> int | None:
-    """The context window of `model` at the server `base_url`, or None when the server does not say."""
+def probe(base_url: str, model: str) -> tuple[int | None, str]:
+    """The context window of `model` at the server `base_url` (None when the server does not say),
+    and which kind of server said it ("llamacpp", "ollama", ...; "" when none did)."""
     base = base_url.rstrip("/")
     root = base[: -len("/v1")] if base.endswith("/v1") else base
     for ask in PROBES:
@@ -95,5 +96,5 @@ def probe(base_url: str, model: str) -> int | None:
         except (OSError, ValueError, urllib.error.URLError, AttributeError, TypeError):
             continue
         if found:
-            return found
-    return None
+            return found, ask.__name__.lstrip("_")
+    return None, ""
