@@ -56,3 +56,10 @@ async def type_text(pilot, text: str, *then: str) -> None:
     await until(pilot, lambda: len(held()) >= wanted, timeout=15)
     if then:
         await pilot.press(*then)
+
+
+async def export_dialog(pilot):
+    """Ctrl+O from the story: the export dialog, once it is the screen."""
+    await pilot.press("ctrl+o")
+    await until(pilot, lambda: pilot.app.screen.__class__.__name__ == "ExportScreen")
+    return pilot.app.screen

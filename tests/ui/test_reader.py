@@ -14,7 +14,7 @@ from game.ui.screens.play import PlayScreen
 from game.ui.screens.story_map import StoryMapScreen
 from game.ui.widgets.story_log import KEEP, PAGE, ActionLine, Part, Prose, StoryLog
 from tests.test_book import long_story
-from tests.ui.pilot import idle, notices, type_text, until
+from tests.ui.pilot import export_dialog, idle, notices, type_text, until
 
 STEPS = 150
 
@@ -144,9 +144,7 @@ async def test_the_export_offers_every_format(ui_env, saves, seed_path, tmp_path
     app = app_for(saves, slot="trunk")
     async with app.run_test(size=(100, 34)) as pilot:
         await until(pilot, lambda: idle(app))
-        await pilot.press("ctrl+o")
-        await until(pilot, lambda: app.screen.__class__.__name__ == "ExportScreen")
-        dialog = app.screen
+        dialog = await export_dialog(pilot)
         labels = [str(b.label) for b in dialog.query("RadioButton")]
         assert labels == ["Markdown (.md)", "HTML web page (.html)", "EPUB 3 e-book (.epub)", "Plain text (.txt)"]
         await pilot.click("#format-epub")
@@ -156,8 +154,7 @@ async def test_the_export_offers_every_format(ui_env, saves, seed_path, tmp_path
         await until(pilot, lambda: f"transcript written to {home / 'trunk.epub'}" in notices(app))
         with zipfile.ZipFile(io.BytesIO((home / "trunk.epub").read_bytes())) as book:
             assert book.read("mimetype") == b"application/epub+zip" and "EPUB/chapter-1.xhtml" in book.namelist()
-        await pilot.press("ctrl+o")
-        await until(pilot, lambda: app.screen.__class__.__name__ == "ExportScreen")
+        await export_dialog(pilot)
         await pilot.click("#format-html")
         app.screen.query_one("#answer", Input).value = str(home / "mine.htm")  # a format's ending follows the format
         await pilot.click("#format-txt")

@@ -7,7 +7,7 @@ from textual.widgets import Input
 from game.saves.folder import list_slots, read_header
 from game.stories.loader import load_seed
 from game.ui.screens.play import PlayScreen
-from tests.ui.pilot import idle, notices, type_text, until
+from tests.ui.pilot import export_dialog, idle, notices, type_text, until
 
 pytestmark = pytest.mark.slow
 
@@ -46,9 +46,7 @@ async def test_a_name_typed_with_an_epub_ending_exports_an_epub(ui_env, saves, s
     app = app_for(saves, slot="trunk")
     async with app.run_test(size=(100, 34)) as pilot:
         await until(pilot, lambda: idle(app))
-        await pilot.press("ctrl+o")
-        await until(pilot, lambda: app.screen.__class__.__name__ == "ExportScreen")
-        dialog = app.screen
+        dialog = await export_dialog(pilot)
         assert dialog.query_one("#format-md", RadioButton).value
         box = dialog.query_one("#answer", Input)
         box.value = ""

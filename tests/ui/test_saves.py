@@ -9,7 +9,7 @@ from game.saves.folder import list_slots
 from game.ui.screens.play import PlayScreen
 from game.ui.screens.title import TitleScreen
 
-from tests.ui.pilot import idle, listed, notices, until
+from tests.ui.pilot import export_dialog, idle, listed, notices, until
 
 
 async def test_title_lists_slots_and_continue_resumes_the_latest(ui_env, saves, seed_path, app_for, prepared_slot):
@@ -107,8 +107,7 @@ async def test_save_as_export_and_delete(ui_env, saves, seed_path, tmp_path, mon
         await pilot.press("enter")
         await until(pilot, lambda: "branch" in list_slots(saves)
                     and "saved a copy as branch; you are still playing trunk" in notices(app))
-        await pilot.press("ctrl+o")
-        await until(pilot, lambda: app.screen.__class__.__name__ == "ExportScreen")
+        await export_dialog(pilot)
         assert app.screen.query_one("#answer", Input).value == str(home / "trunk.md")
         await pilot.press("enter")
         await until(pilot, lambda: f"transcript written to {home / 'trunk.md'}" in notices(app))  # the full path, in full
