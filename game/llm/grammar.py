@@ -122,9 +122,10 @@ def grammar_text(schema: type[BaseModel], max_tokens: int) -> str | None:
 
 
 def with_ceilings(schema: dict, max_tokens: int) -> dict:
-    """The JSON schema with the grammar's length ceiling on every string that has none, for a
-    server that turns the schema into a grammar itself (llama.cpp's own server): the JSON then
-    closes before `max_tokens` runs out, however a tiny model rambles."""
+    """The JSON schema with the grammar's bounds on every string that has none, for a server that
+    turns the schema into a grammar itself (llama.cpp's own server): a length ceiling, so the JSON
+    closes before `max_tokens` runs out, however a small model rambles; and a floor of one
+    character, as our grammar has, so an option or a memory is never an empty string."""
     schema = json.loads(json.dumps(schema))
 
     def bound(node, in_array: bool) -> None:
@@ -134,6 +135,8 @@ def with_ceilings(schema: dict, max_tokens: int) -> dict:
         elif isinstance(node, dict):
             if node.get("type") == "string" and "maxLength" not in node:
                 node["maxLength"] = ITEM_CHARS if in_array else text_chars(max_tokens)
+            if node.get("type") == "string":
+                node.setdefault("minLength", 1)
             for key, value in node.items():
                 bound(value, key == "items" or (in_array and key in ("anyOf", "oneOf")))
 
