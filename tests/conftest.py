@@ -51,6 +51,32 @@ def saves(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def tiny_gguf(tmp_path_factory) -> Path:
+    """The tiny model of tests/tiny_model.py, made once for the run: the workers of pytest-xdist
+    share one file (the first to finish links it in place; a file is never replaced, so a model's
+    identity does not change under a test that is using it)."""
+    import os
+
+    from game.llm.local import bundled_gguf
+    from tests.tiny_model import build
+
+    source = bundled_gguf()
+    if source is None:
+        pytest.skip("the tiny model borrows the bundled model's tokenizer: the [local] extra is not installed")
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the run's folder, above each worker's own
+    path = shared / "tiny-test-model.gguf"
+    if not path.exists():
+        made = build(source, tmp_path_factory.mktemp("tiny") / "model.gguf")
+        try:
+            os.link(made, path)
+        except FileExistsError:  # another worker finished first: its file is the same model
+            pass
+    return path
+
+
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch, tmp_path: Path):
     """No test sees the developer's keys, servers or settings file."""

@@ -129,7 +129,7 @@ DRIVER = textwrap.dedent('''
     kvcache.before_commit = hold
 
     async def main():
-        backend = LocalBackend(threads=1, n_ctx=2048)
+        backend = LocalBackend(gguf=sys.argv[2], threads=1, n_ctx=2048)
         settings = load_settings(memory_words=50)
         game = await Game.open(settings, Path(sys.argv[1]), "well", model=Model(settings, backend))
         # One step of the model is enough: the save it leads to is the one killed. (It told two,
@@ -142,11 +142,13 @@ DRIVER = textwrap.dedent('''
 ''')
 
 
-def _killed_while_saving(driver: str, saves: Path) -> tuple[int, list[tuple[int, bool]]]:
-    """Run `driver` on `saves` and SIGKILL it as it says "saving": (its return code, the steps it
-    said were told, each with whether it closed a chapter)."""
+def _killed_while_saving(driver: str, saves: Path, gguf: Path) -> tuple[int, list[tuple[int, bool]]]:
+    """Run `driver` on `saves` with the model file `gguf` (the tiny one of tests/tiny_model.py: the
+    kill is the point, not what is said) and SIGKILL it as it says "saving": (its return code, the
+    steps it said were told, each with whether it closed a chapter)."""
     env = {**os.environ, "PYTHONPATH": str(CHECKOUT)}
-    game = subprocess.Popen([sys.executable, "-c", driver, str(saves)], stdout=subprocess.PIPE, env=env, text=True)
+    game = subprocess.Popen([sys.executable, "-c", driver, str(saves), str(gguf)], stdout=subprocess.PIPE, env=env,
+                            text=True)
     told = []
     try:
         for line in game.stdout:
@@ -163,14 +165,14 @@ def _killed_while_saving(driver: str, saves: Path) -> tuple[int, list[tuple[int,
 
 
 @needs_llama
-def test_every_acknowledged_step_is_kept_when_the_game_is_killed_while_saving_its_cache(tmp_path):
+def test_every_acknowledged_step_is_kept_when_the_game_is_killed_while_saving_its_cache(tmp_path, tiny_gguf):
     from game.core.models import Preferences
     from game.saves.slot import Slot
     from game.stories.loader import load_seed
 
     saves = tmp_path / "saves"
     Slot.create(saves, "well", load_seed(seed_file(tmp_path)).filled(), Preferences(paragraph_words=40)).close()
-    returncode, told = _killed_while_saving(DRIVER, saves)
+    returncode, told = _killed_while_saving(DRIVER, saves, tiny_gguf)
     assert returncode == -signal.SIGKILL and [number for number, _chapter in told] == [1]
     with Slot.open(saves, "well") as slot:
         assert [step.number for step in slot.story.steps] == [0, 1]
@@ -207,7 +209,8 @@ CHAPTER_DRIVER = textwrap.dedent('''
             print(f"told {step.number} {int(step.version.chapter)}", flush=True)
         await game.close()
         # ...then the local model tells the next: the first of a new chapter, whose cache is saved.
-        game = await Game.open(settings, Path(sys.argv[1]), "well", model=Model(settings, LocalBackend(threads=1, n_ctx=2048)))
+        local = LocalBackend(gguf=sys.argv[2], threads=1, n_ctx=2048)
+        game = await Game.open(settings, Path(sys.argv[1]), "well", model=Model(settings, local))
         step = await game.tell("Walk on to the last stone.")
         print(f"told {step.number} {int(step.version.chapter)}", flush=True)
         await game.close()
@@ -218,7 +221,7 @@ CHAPTER_DRIVER = textwrap.dedent('''
 
 
 @needs_llama
-def test_every_acknowledged_step_is_kept_when_the_game_is_killed_while_a_chapter_saves_its_cache(tmp_path):
+def test_every_acknowledged_step_is_kept_when_the_game_is_killed_while_a_chapter_saves_its_cache(tmp_path, tiny_gguf):
     """The save as a chapter begins runs behind the story, while the player reads: killed there,
     the game has lost nothing, and the half-written cache is dropped when the story opens."""
     from game.core.models import Preferences
@@ -227,7 +230,7 @@ def test_every_acknowledged_step_is_kept_when_the_game_is_killed_while_a_chapter
 
     saves = tmp_path / "saves"
     Slot.create(saves, "well", load_seed(seed_file(tmp_path)).filled(), Preferences(paragraph_words=40)).close()
-    returncode, steps = _killed_while_saving(CHAPTER_DRIVER, saves)
+    returncode, steps = _killed_while_saving(CHAPTER_DRIVER, saves, tiny_gguf)
     told, closed = [number for number, _c in steps], [number for number, chapter in steps if chapter]
     assert returncode == -signal.SIGKILL, told
     assert closed == [told[-2]], told  # the save began as the step after the close was told

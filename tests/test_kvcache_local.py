@@ -1,6 +1,8 @@
-"""The local model's saved KV cache, end to end with the bundled model: a story closed and
-opened again reuses its cache, and a cache that does not match is ignored, logged and
-deleted, the first step then reading its whole prompt (the one the game sent) cold."""
+"""The local model's saved KV cache, end to end with llama.cpp in the game's child: a story closed
+and opened again reuses its cache, and a cache that does not match is ignored, logged and
+deleted, the first step then reading its whole prompt (the one the game sent) cold. The model is
+the tiny one of tests/tiny_model.py: what it says does not matter here, and a step of it costs
+a tenth of a second instead of the demo model's 6-9 s of CPU."""
 from __future__ import annotations
 
 import pytest
@@ -22,13 +24,13 @@ from tests.local_model import needs_llama, seed_file
 pytestmark = [pytest.mark.slow, needs_llama]  # seconds a test: a real model, processes, a browser (pytest -m 'not slow' leaves them out)
 
 
-def _backend(gguf: Path | None = None):
+def _backend(gguf: Path):
     from game.llm.local import LocalBackend
 
-    return LocalBackend(gguf=str(gguf) if gguf else None, threads=1, n_ctx=4096)
+    return LocalBackend(gguf=str(gguf), threads=1, n_ctx=4096)
 
 
-async def _play(saves: Path, actions: list[str], gguf: Path | None = None) -> tuple[list, tuple, object]:
+async def _play(saves: Path, actions: list[str], gguf: Path) -> tuple[list, tuple, object]:
     """Open slot `well`, take `actions`, close: (the notices, what the first narration read and
     reused, the backend)."""
     backend = _backend(gguf)
@@ -56,21 +58,21 @@ def _new_story(tmp_path: Path) -> Path:
     return saves
 
 
-def test_one_story_reopened_with_its_cache_then_with_a_flipped_byte_then_by_another_model_then_deleted(tmp_path, caplog):
+def test_one_story_reopened_with_its_cache_then_with_a_flipped_byte_then_by_another_model_then_deleted(tmp_path, caplog,
+                                                                                                      tiny_gguf):
     """A story's cache through its life, each reopening a fresh child: reused when it matches;
     ignored, logged and read cold with a byte flipped, or by another model file; and gone with
     the slot. (Three tests merged into one story: each started its own story and children for
     the first step, which proved nothing more; bench/tests.md.)"""
-    from game.llm.local import bundled_gguf
     from game.saves.folder import delete_slot
 
     saves = _new_story(tmp_path)
-    asyncio.run(_play(saves, ["Walk into the forest."]))
+    asyncio.run(_play(saves, ["Walk into the forest."], tiny_gguf))
     saved = list(kv_cache_dir().glob("*.kv"))
     assert len(saved) == 1 and saved[0].stat().st_size > 0
     assert not [p for p in saves.rglob("*") if p.suffix in (".kv", ".part")], "a cache file under the saves folder"
 
-    notices, (read, reused), _backend_used = asyncio.run(_play(saves, ["Look for the well."]))
+    notices, (read, reused), _backend_used = asyncio.run(_play(saves, ["Look for the well."], tiny_gguf))
     assert reused > read, (read, reused)
     assert any("reused from the cache" in text for text in notices), notices
 
@@ -79,7 +81,7 @@ def test_one_story_reopened_with_its_cache_then_with_a_flipped_byte_then_by_anot
     raw[len(raw) // 2] ^= 0x01
     data.write_bytes(bytes(raw))
     caplog.set_level(logging.INFO, logger="recurrent.kvcache")
-    notices, (read, reused), _b = asyncio.run(_play(saves, ["Drink from the well."]))
+    notices, (read, reused), _b = asyncio.run(_play(saves, ["Drink from the well."], tiny_gguf))
     assert "damaged" in caplog.text
     assert reused == 0 and read > 0  # the whole prompt, read cold
     assert any("0 prompt tokens reused" in text for text in notices), notices
@@ -87,7 +89,7 @@ def test_one_story_reopened_with_its_cache_then_with_a_flipped_byte_then_by_anot
     # The cache the step above saved, read by another model file (a copy: another identity).
     caplog.clear()
     other = tmp_path / "other.gguf"
-    shutil.copyfile(bundled_gguf(), other)
+    shutil.copyfile(tiny_gguf, other)
     notices, (read, reused), _b = asyncio.run(_play(saves, ["Look into the water."], gguf=other))
     assert "another model" in caplog.text
     assert reused == 0 and read > 0
@@ -97,15 +99,14 @@ def test_one_story_reopened_with_its_cache_then_with_a_flipped_byte_then_by_anot
     assert not list(kv_cache_dir().iterdir())
 
 
-def test_only_the_game_can_save_or_restore_a_slot_and_only_in_its_folder(tmp_path):
+def test_only_the_game_can_save_or_restore_a_slot_and_only_in_its_folder(tmp_path, tiny_gguf):
     """Slot actions need the child's key, and llama.cpp refuses a file name with a path in it."""
     from game.llm import kvcache
-    from game.llm.local import bundled_gguf
     from game.llm.local_process import LocalModel
 
     folder = tmp_path / "kv"
     folder.mkdir()
-    child = LocalModel(bundled_gguf(), n_ctx=512, threads=1, options=("--slot-save-path", str(folder)))
+    child = LocalModel(tiny_gguf, n_ctx=512, threads=1, options=("--slot-save-path", str(folder)))
     child.start()
     try:
         for key, name in (("", "a.part"), ("not-the-key", "a.part"), (child.key, "../escaped.part"),
@@ -123,14 +124,13 @@ def test_only_the_game_can_save_or_restore_a_slot_and_only_in_its_folder(tmp_pat
         child.stop()
 
 
-def test_a_restored_cache_gives_only_the_common_prefix_of_the_new_prompt(tmp_path):
+def test_a_restored_cache_gives_only_the_common_prefix_of_the_new_prompt(tmp_path, tiny_gguf):
     """Restore the cache of prompt A, then send B, which shares only A's system message: llama.cpp
     reuses that shared start and reads all the rest of B; nothing of A's own end is used."""
     import json
     import urllib.request
 
     from game.llm import kvcache
-    from game.llm.local import bundled_gguf
     from game.llm.local_process import LocalModel
 
     system = {"role": "system", "content": " ".join(f"The lamp on pier {n} is lit at dusk." for n in range(40))}
@@ -148,7 +148,7 @@ def test_a_restored_cache_gives_only_the_common_prefix_of_the_new_prompt(tmp_pat
             return json.loads(answer.read())["timings"]
 
     def child():
-        made = LocalModel(bundled_gguf(), n_ctx=2048, threads=1, options=("--slot-save-path", str(folder)))
+        made = LocalModel(tiny_gguf, n_ctx=2048, threads=1, options=("--slot-save-path", str(folder)))
         made.start()
         return made
 

@@ -1,6 +1,7 @@
 """A llama.cpp server the player runs on this machine keeps the story's cache across games, as the
 local model does, when it was started with `--slot-save-path` the game's cache folder; any other
-server (no slot saving, another folder, not llama.cpp) is told the story as before."""
+server (no slot saving, another folder, not llama.cpp) is told the story as before. The servers
+serve the tiny model of tests/tiny_model.py: what is kept matters here, not what is said."""
 from __future__ import annotations
 
 import asyncio
@@ -48,25 +49,24 @@ async def _play(url: str, saves: Path, action: str):
 
 @needs_server[0]
 @needs_server[1]
-def test_a_llama_server_saving_into_the_cache_folder_keeps_the_story_across_restarts(tmp_path, caplog):
+def test_a_llama_server_saving_into_the_cache_folder_keeps_the_story_across_restarts(tmp_path, caplog, tiny_gguf):
     """A file that does not match (a flipped byte, another model) is refused by the same StoryCache
     check before any server is asked to restore it: tests/test_kvcache_local.py plays that on the
     game's own child, so a third server here would prove nothing more."""
-    from game.llm.local import bundled_gguf
     from game.llm.server_kv import KeptServerBackend
 
     caplog.set_level(logging.INFO, logger="recurrent.kvcache")
     saves = _new_story(tmp_path)
     options = ("--slot-save-path", str(kv_cache_dir()))
     kv_cache_dir().mkdir(parents=True, exist_ok=True)
-    with LlamaServer(bundled_gguf(), n_ctx=4096, extra=options) as server:
+    with LlamaServer(tiny_gguf, n_ctx=4096, extra=options) as server:
         notices, backend = asyncio.run(_play(server.url, saves, "Walk into the forest."))
     assert isinstance(backend, KeptServerBackend) and backend.kv is not None, caplog.text
     key = kv_slot_key(saves, "well")
     assert sorted(p.name for p in kv_cache_dir().iterdir()) == [f"{key}.json", f"{key}.kv"]  # the probe is gone
     assert not [p for p in saves.rglob("*") if p.suffix in (".kv", ".part")]
 
-    with LlamaServer(bundled_gguf(), n_ctx=4096, extra=options) as server:  # a new server: nothing in its memory
+    with LlamaServer(tiny_gguf, n_ctx=4096, extra=options) as server:  # a new server: nothing in its memory
         notices, backend = asyncio.run(_play(server.url, saves, "Look for the well."))
     read, reused = backend.opened
     assert reused > read, (read, reused)
@@ -77,15 +77,15 @@ def test_a_llama_server_saving_into_the_cache_folder_keeps_the_story_across_rest
 @needs_server[0]
 @needs_server[1]
 @pytest.mark.parametrize("where", ["none", "elsewhere"])
-def test_a_llama_server_that_cannot_keep_it_where_the_game_sees_it_is_told_the_story_as_before(tmp_path, caplog, where):
-    from game.llm.local import bundled_gguf
+def test_a_llama_server_that_cannot_keep_it_where_the_game_sees_it_is_told_the_story_as_before(tmp_path, caplog, where,
+                                                                                               tiny_gguf):
 
     caplog.set_level(logging.INFO, logger="recurrent.kvcache")
     saves = _new_story(tmp_path)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     options = ("--slot-save-path", str(elsewhere)) if where == "elsewhere" else ()
-    with LlamaServer(bundled_gguf(), n_ctx=4096, extra=options) as server:
+    with LlamaServer(tiny_gguf, n_ctx=4096, extra=options) as server:
         notices, backend = asyncio.run(_play(server.url, saves, "Walk into the forest."))
     assert backend.kv is None and backend.opened is None
     assert not any("reused from the cache" in text for text in notices)

@@ -1,6 +1,7 @@
-"""Against llama.cpp's own server with the bundled model: the game plays, fits its prompt to the
-server's window, and the server reads only what is new in each request (its KV cache keeps the
-rest), because every request repeats the one before it."""
+"""Against llama.cpp's own server: the game plays, fits its prompt to the server's window, and the
+server reads only what is new in each request (its KV cache keeps the rest), because every
+request repeats the one before it. The server serves the tiny model of tests/tiny_model.py (the
+server is the point here; the bundled model plays in test_local.py)."""
 from __future__ import annotations
 
 import pytest
@@ -19,9 +20,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(not llama_server.available() 
 
 
 @pytest.fixture(scope="module")
-def llama():
+def llama(tiny_gguf):
     """One server for the file: loading the model again proves nothing more."""
-    with llama_server.LlamaServer(bundled_gguf(), n_ctx=4096) as server:
+    with llama_server.LlamaServer(tiny_gguf, n_ctx=4096) as server:
         yield server
 
 

@@ -110,7 +110,7 @@ def test_grammar_for_bookkeeping_has_three_bounded_options():
     assert "char{0,1199}" in text and "char{0,119}" in text
 
 
-def test_grammar_covers_what_pydantic_models_produce():
+def test_grammar_covers_what_pydantic_models_produce(request):
     from typing import Literal
 
     from pydantic import BaseModel
@@ -127,8 +127,10 @@ def test_grammar_covers_what_pydantic_models_produce():
 
     text = grammar_text(Notes, 400)
     assert text is not None and '"\\"town\\""' in text and '"null"' in text
-    if HAS_LLAMA:  # llama.cpp, in its child, takes the grammar and the answer fits the model
+    if HAS_LLAMA:  # llama.cpp, in its child, takes the grammar and the answer fits the model (the tiny one)
         from game.llm.local import LocalBackend
+
+        tiny_gguf = request.getfixturevalue("tiny_gguf")
 
         class GrammarFirst(LocalBackend):
             """The grammar is what this test checks: the prebuilt engine is asked with json_schema
@@ -137,7 +139,7 @@ def test_grammar_covers_what_pydantic_models_produce():
             def talk(self, engine: str) -> dict:
                 return {**super().talk(engine), "formats": ("grammar",)}
 
-        backend = GrammarFirst()
+        backend = GrammarFirst(gguf=str(tiny_gguf))
 
         async def go():
             try:
@@ -152,9 +154,9 @@ def test_grammar_covers_what_pydantic_models_produce():
 
 async def test_the_prebuilt_engine_is_asked_for_json_whose_every_string_is_bounded(server):
     """llama.cpp's own server makes the JSON schema its grammar: each string carries the ceiling
-    our grammar would give it, so a rambling option closes instead of running the notes out of
-    tokens (the demo model wrote "You could... You could..." into one for 300 tokens, and the
-    whole call was asked again)."""
+    and the floor our grammar would give it, so a rambling option closes instead of running the
+    notes out of tokens (the demo model wrote "You could... You could..." into one for 300
+    tokens, and the whole call was asked again), and no option is empty."""
     import json
 
     from game.core.models import Notes
@@ -176,6 +178,8 @@ async def test_the_prebuilt_engine_is_asked_for_json_whose_every_string_is_bound
     schema = asked["response_format"]["json_schema"]["schema"]
     assert schema["properties"]["options"]["items"]["maxLength"] == ITEM_CHARS
     assert 0 < schema["properties"]["note"]["maxLength"] <= text_chars(300)
+    # and a floor: an empty option was an invalid answer, and the whole call was asked again
+    assert schema["properties"]["options"]["items"]["minLength"] == schema["properties"]["note"]["minLength"] == 1
 
 
 def test_grammar_falls_back_for_patterns():
@@ -191,11 +195,20 @@ def test_grammar_falls_back_for_patterns():
 
 # -- the real model -----------------------------------------------------------------------
 @needs_llama
-def test_stream_structured_usage_and_cancel():
+def test_the_bundled_model_is_the_default_and_named_a_demo():
     from game.llm.local import LocalBackend
 
     backend = LocalBackend()
     assert backend.demo and "demo" in backend.model
+
+
+@needs_llama
+def test_stream_structured_usage_and_cancel(tiny_gguf):
+    """The child's streams, structured answers, usage and cancel, on the tiny model of
+    tests/tiny_model.py (the bundled model plays in the test below)."""
+    from game.llm.local import LocalBackend
+
+    backend = LocalBackend(gguf=str(tiny_gguf))
 
     async def go():
         try:

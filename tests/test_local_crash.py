@@ -1,6 +1,7 @@
 """The local model dies; the game does not. A native crash in llama.cpp's child process ends the
 step in one line, keeps every saved step, and the next step starts a fresh child. The child
-never outlives the game, however the game ends."""
+never outlives the game, however the game ends. The model is the tiny one of tests/tiny_model.py:
+these tests are about the process, not what the model says."""
 from __future__ import annotations
 
 import asyncio
@@ -39,14 +40,14 @@ def _slot(saves: Path, folder: Path, name: str) -> None:
     Slot.create(saves, name, seed, Preferences(paragraph_words=40)).close()
 
 
-def test_sigill_mid_step_ends_the_step_and_the_next_starts_a_fresh_child(tmp_path):
+def test_sigill_mid_step_ends_the_step_and_the_next_starts_a_fresh_child(tmp_path, tiny_gguf):
     from game.llm.local import LocalBackend
 
     saves = tmp_path / "saves"
     _slot(saves, tmp_path, "well")
 
     async def go():
-        backend = LocalBackend()
+        backend = LocalBackend(gguf=str(tiny_gguf))
         slot = Slot.open(saves, "well")
         narrator = Narrator(slot, backend, EngineSettings(memory_words=50))
         try:
@@ -75,9 +76,9 @@ def test_sigill_mid_step_ends_the_step_and_the_next_starts_a_fresh_child(tmp_pat
     assert "llama_cpp" not in sys.modules  # llama.cpp never loaded into the game's own process
 
 
-def _write(saves: Path, name: str, steps: int) -> subprocess.Popen:
-    command = [sys.executable, "-m", "game", "write", "--backend", "local", "--slot", name, "--steps", str(steps),
-               "--saves-dir", str(saves)]
+def _write(saves: Path, name: str, steps: int, gguf: Path) -> subprocess.Popen:
+    command = [sys.executable, "-m", "game", "write", "--backend", "local", "--gguf", str(gguf), "--slot", name,
+               "--steps", str(steps), "--saves-dir", str(saves)]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             cwd=Path(__file__).parents[1])
 
@@ -88,10 +89,10 @@ def _journal_steps(saves: Path, name: str) -> int:
     return len(Journal(saves / name / "journal.jsonl").read().records)
 
 
-def test_sigill_from_the_command_line_is_one_line_and_every_saved_step_stays(tmp_path):
+def test_sigill_from_the_command_line_is_one_line_and_every_saved_step_stays(tmp_path, tiny_gguf):
     saves = tmp_path / "saves"
     _slot(saves, tmp_path, "cli")
-    game = _write(saves, "cli", 6)
+    game = _write(saves, "cli", 50, tiny_gguf)  # more steps than it can tell before the kill
     try:
         # Wait for a step to be saved, then for the child to work on the next (its CPU time
         # climbs only while it reads a prompt or writes): that is the middle of a step.
@@ -113,10 +114,10 @@ def test_sigill_from_the_command_line_is_one_line_and_every_saved_step_stays(tmp
 
 
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM, None])
-def test_the_child_ends_with_the_game(tmp_path, how):
+def test_the_child_ends_with_the_game(tmp_path, how, tiny_gguf):
     saves = tmp_path / "saves"
     _slot(saves, tmp_path, "end")
-    game = _write(saves, "end", 1 if how is None else 50)
+    game = _write(saves, "end", 1 if how is None else 50, tiny_gguf)
     try:
         assert wait_for(lambda: bool(model_children(game.pid)), timeout=60)
         child = model_children(game.pid)[0]

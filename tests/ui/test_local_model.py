@@ -1,5 +1,6 @@
-"""The TUI on the bundled model in its child process: a crash of the model mid-step leaves the
-player's typed action in the box and the save whole; quitting leaves no process behind."""
+"""The TUI on the local model in its child process: a crash of the model mid-step leaves the
+player's typed action in the box and the save whole; quitting leaves no process behind. The
+child serves the tiny model of tests/tiny_model.py: the crash is the point, not what is said."""
 from __future__ import annotations
 
 import os
@@ -23,8 +24,9 @@ pytestmark = needs_llama
 
 
 @pytest.fixture
-def local_env(monkeypatch, tmp_path):
+def local_env(monkeypatch, tmp_path, tiny_gguf):
     monkeypatch.setenv("RECURRENT_BACKEND", "local")
+    monkeypatch.setenv("RECURRENT_GGUF", str(tiny_gguf))
     monkeypatch.setenv("RECURRENT_MEMORY_WORDS", "50")
     monkeypatch.setenv("RECURRENT_TIMEOUT", "120")  # a CPU on a busy machine can take a while to read a prompt
     monkeypatch.setenv("TZ", "UTC")
@@ -36,7 +38,8 @@ def local_env(monkeypatch, tmp_path):
 
 async def test_a_model_crash_mid_step_keeps_the_typed_action_and_the_save(local_env, tmp_path, saves, app_for):
     seed = load_seed(seed_file(tmp_path)).filled()
-    Slot.create(saves, "crash", seed, Preferences(paragraph_words=40)).close()
+    # A long paragraph: the tiny model streams it for a second or more, time enough to be killed mid-step.
+    Slot.create(saves, "crash", seed, Preferences(paragraph_words=600)).close()
     app = app_for(saves, slot="crash")
     async with app.run_test() as pilot:
         await until(pilot, lambda: idle(app))
