@@ -11,9 +11,8 @@ Its weights are made, not trained: every token's embedding carries one constant 
 the output layer reads that feature as a fixed score for a few dozen plain words, full stops,
 commas, a closing quote and the end of the turn (and a full stop makes the quote likelier next).
 So it answers with a jumble of those words in sentences, and the game's guards, grammar and
-fallbacks meet it as they would any weak model.
-Tests of what the demo model itself writes (`test_local.py`'s `write`, the TUI's local game)
-still play the bundled model.
+fallbacks meet it as they would any weak model. The test of what the demo model itself writes
+(`test_local.py`'s `write`, two steps end to end) still plays the bundled model.
 """
 from __future__ import annotations
 
@@ -22,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 WIDTH, LAYERS, HEADS, FFN = 64, 2, 2, 128
-# The words it says, as the tokenizer spells them (Ġ is a leading space), and their scores.
+# The words it says (each the tokenizer's one token, spelt with a leading space, Ġ), and an
+# option's first words (without one).
 WORDS = ("you walk the forest water stone see hear well old light path trees cold quiet find a door "
          "wind deep small bird river touch moss look dark green slowly then and into under over").split()
 STARTS = ("You", "Walk", "Look", "Find", "Follow", "Listen", "Go", "Ask", "Take", "Open")
