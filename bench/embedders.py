@@ -22,14 +22,12 @@ the longest text of the batch, mean pooling over the attention mask, L2 normalis
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib.util
 import io
 import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import zipfile
 from pathlib import Path

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import errno
 import gc
-import json
 import os
 import re
 import shutil

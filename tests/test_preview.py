@@ -11,7 +11,6 @@ from game.engine.narrator import EngineSettings, Narrator
 from game.engine.preview import first_request
 from game.engine.prompts import Budget, system_prompt
 from game.saves.slot import Slot
-from game.stories.loader import load_seed, parse_seed
 
 NOTE = "Keep the storm rising; the keeper is alive."
 

@@ -2,10 +2,15 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from game.core.calls import InvalidOutput, ModelError, Notice, Usage
 from game.llm.base import RetryPolicy
 from game.llm.detect import HOW_TO, NoBackend
+
+if TYPE_CHECKING:  # for the annotation only: each backend is imported when it is chosen
+    from game.llm.local import LocalBackend
+    from game.llm.openai_backend import OpenAIBackend
 
 __all__ = ["InvalidOutput", "ModelError", "Notice", "RetryPolicy", "Usage", "from_settings", "NoBackend"]
 
@@ -29,7 +34,7 @@ def policy_from(settings) -> RetryPolicy:
                        deadline=settings.deadline)
 
 
-def from_settings(model: str | None = None, base_url: str | None = None, backend: str | None = None, settings=None) -> Backend:
+def from_settings(model: str | None = None, base_url: str | None = None, backend: str | None = None, settings=None) -> OpenAIBackend | LocalBackend:
     """The backend the player asked for, or the first that auto-detection finds."""
     from game.llm.detect import choose
     from game.core.settings import load_settings

@@ -14,7 +14,7 @@ import pytest
 
 from game.cli import main
 from game.stories.loader import load_seed
-from tests.ui.pilot import idle, type_text, until
+from tests.ui.pilot import idle, until
 
 TOWER = Path(__file__).parents[2] / "stories" / "temp-work-at-the-tower.toml"
 EVERYONE = "Keep everything suitable for all ages"

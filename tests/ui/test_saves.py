@@ -6,7 +6,6 @@ import json
 from textual.widgets import DataTable, Input
 
 from game.saves.folder import list_slots
-from game.ui.screens.play import PlayScreen
 from game.ui.screens.title import TitleScreen
 
 from tests.ui.pilot import export_dialog, idle, listed, notices, until
@@ -99,7 +98,6 @@ async def test_save_as_export_and_delete(ui_env, saves, seed_path, tmp_path, mon
     app = app_for(saves, slot="trunk")
     async with app.run_test() as pilot:
         await until(pilot, lambda: idle(app))
-        play = app.screen
         await pilot.press("ctrl+s")
         await until(pilot, lambda: app.screen.__class__.__name__ == "AskScreen")
         assert app.screen.query_one("#answer", Input).value == "trunk-2"

@@ -1,7 +1,6 @@
 """Pilot tests of settings (the key masked, never saved) and of a backend that does not answer."""
 from __future__ import annotations
 
-import os
 import tomllib
 
 from textual.widgets import Input, Select
