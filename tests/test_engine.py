@@ -5,7 +5,7 @@ import asyncio
 
 import pytest
 
-from game.engine.narrator import CONTINUE, StepError, pick
+from game.engine.narrator import CONTINUE, NoOption, StepError, pick
 from game.saves.slot import Slot
 from game.engine import edits
 
@@ -52,6 +52,13 @@ async def test_options_and_empty_input(server, saves, seed_path, end_game, new_g
     assert pick("", options) == CONTINUE
     assert pick("", options, empty="first") == "Read the logbook."
     assert pick("  climb   the rail ", options) == "climb the rail"
+    # A digit alone is a pick: one that picks nothing is a slip, refused (told, it would cost a step).
+    for slip in ("4", "0", " 7 "):
+        with pytest.raises(NoOption, match=f"there is no option {slip.strip()}: 1-3 pick an option"):
+            pick(slip, options)
+    with pytest.raises(NoOption, match="1 picks the option"):
+        pick("2", options[:1])
+    assert pick("42", options) == "42" and pick("4 times I knock", options) == "4 times I knock"  # the player's own
     await end_game(game)
 
 

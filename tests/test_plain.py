@@ -88,13 +88,14 @@ def test_end_of_input_quits_with_every_step_saved(game_env, saves, seed_path, tm
 def test_verbs_as_a_player_types_them(game_env, saves, seed_path, tmp_path):
     from game.session import Shelf
 
-    done = play(game_env, saves, tmp_path, ["/undo", "undo the knot", "/dance", "g", "save spare", "recap",
+    done = play(game_env, saves, tmp_path, ["/undo", "undo the knot", "/dance", "4", "g", "save spare", "recap",
                                             "transcript on", "retry", "restore", "load spare", "status", "restart",
                                             "status", "q"], "--story", str(seed_path), "--slot", "verbs")
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "nothing to undo: this is the opening" in out  # /undo was the verb
     assert "/dance is no verb: type help for the verbs" in out
+    assert "there is no option 4: 1-3 pick an option" in out  # a slip, not a step (the steps below)
     assert "Saved a copy as spare" in out
     assert "Transcript on:" in out and (tmp_path / "verbs-transcript.md").exists()
     assert "The slots: " in out and "spare" in out.split("The slots: ")[1].split("\n")[0]

@@ -39,6 +39,16 @@ def test_fifty_steps_headless(game_env, saves, seed_path, tmp_path, capsys):
     assert len(game_env.chat_requests()) == 2 * 50
 
 
+def test_an_actions_file_with_a_digit_that_picks_no_option_is_one_line_before_any_step(game_env, saves, seed_path,
+                                                                                       tmp_path, capsys):
+    actions = tmp_path / "actions.txt"
+    actions.write_text("2\nClimb the stair.\n5\n", encoding="utf-8")
+    code, out, err = run(capsys, "write", "--story", str(seed_path), "--slot", "slip", "--steps", "3",
+                         "--actions", str(actions))
+    assert code == 1 and err == f"recurrent: {actions} line 3: there is no option 5: 1, 2 or 3 picks an option\n"
+    assert not game_env.chat_requests()  # refused before the model was asked anything
+
+
 def test_continue_a_slot_and_list_export_delete(game_env, saves, seed_path, capsys):
     assert run(capsys, "write", "--story", str(seed_path), "--slot", "tale", "--steps", "2")[0] == 0
     code, out, err = run(capsys, "write", "--slot", "tale", "--steps", "3")

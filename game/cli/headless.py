@@ -6,23 +6,30 @@ from pathlib import Path
 
 from game.core.events import Notice
 from game.core.files import Unreadable, read_capped
-from game.session import Game, Model, SlotError, check_out, markdown, pick, saves_root, settings_from
+from game.session import Game, Model, NoOption, SlotError, check_out, markdown, pick, saves_root, settings_from
 
 
 MAX_ACTIONS_BYTES = 16 * 1024 * 1024  # thousands of actions; a pipe or /dev/zero is refused, not read for ever
 
 
 def _actions(path: str | None) -> list[str]:
+    """The lines of the actions file; a digit alone that can pick no option (0, 4-9) is refused
+    here, naming its line, before a step is taken."""
     if not path:
         return []
     try:
-        return read_capped(Path(path), MAX_ACTIONS_BYTES, "an actions file").decode("utf-8").splitlines()
+        lines = read_capped(Path(path), MAX_ACTIONS_BYTES, "an actions file").decode("utf-8").splitlines()
     except FileNotFoundError:
         raise SlotError(f"{path}: no such actions file") from None
     except Unreadable as error:
         raise SlotError(f"{path}: {error}") from None
     except (UnicodeDecodeError, OSError) as error:
         raise SlotError(f"{path}: cannot read the actions file ({error.__class__.__name__})") from None
+    for number, line in enumerate(lines, 1):
+        digit = line.strip()
+        if len(digit) == 1 and digit.isdigit() and not 1 <= int(digit) <= 3:
+            raise SlotError(f"{path} line {number}: there is no option {digit}: 1, 2 or 3 picks an option")
+    return lines
 
 
 class Progress:
@@ -108,7 +115,10 @@ async def _tell(game: Game, args, lines: list[str]) -> None:
         await game.begin(hear)
         for index in range(args.steps):
             line = lines[index] if index < len(lines) else ""
-            action = pick(line, game.story.options, empty="first")
+            try:
+                action = pick(line, game.story.options, empty="first")
+            except NoOption as error:  # a step offered fewer than three options
+                raise SlotError(f"{args.actions} line {index + 1}: {error}") from None
             step = await game.tell(action, hear)
             fallbacks += step.version.fallback
             progress.show(index + 1)  # printed only once the step is in the journal

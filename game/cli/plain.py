@@ -21,7 +21,7 @@ from pathlib import Path
 from game.core.errors import PlayerError, one_line
 from game.core.events import Notice, Text
 from game.core.text import safe, sentences
-from game.session import CONTINUE, Game, Model, Shelf, SlotError, pick, saves_root, settings_from
+from game.session import CONTINUE, Game, Model, NoOption, Shelf, SlotError, pick, saves_root, settings_from
 from game.session.verbs import NoVerb, help_for, language_of, last_action, recap_of, status_line, verb_of
 
 QUIT = object()  # what the reader hands over for a second Ctrl+C at the prompt
@@ -266,7 +266,11 @@ class Table:
         if not self.game.story.steps:
             await self.tell("begin")
             return
-        action = pick(line, self.game.story.options)
+        try:
+            action = pick(line, self.game.story.options)
+        except NoOption as error:
+            say(one_line(error))
+            return
         await self.tell("step", action, "" if action == CONTINUE else action)  # kept as the words it stands for
 
     async def tell(self, kind: str, action: str = "", typed: str = "") -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from game.core import records as r
 from game.core.calls import CallUsage, InvalidOutput, ModelError, Notice, Reply
+from game.core.errors import PlayerError
 from game.core.events import Event, Options, Sink, Text
 from game.core.models import Bookkeeping, Notes, Step, Version
 from game.core.text import clip_words, safe, tokens
@@ -55,12 +56,22 @@ def _say(hear: Sink | None, event: Event) -> None:
         hear(event)
 
 
+class NoOption(PlayerError):
+    """A digit alone that picks none of the options shown ('4' beside three)."""
+
+
 def pick(text: str, options: list[str], empty: str = "continue") -> str:
-    """The action a line of input stands for: '1'-'3' pick an option; '' continues
-    (or picks option 1 when `empty` is 'first'); anything else is the player's own."""
+    """The action a line of input stands for: a digit alone picks an option ('1'-'3'); '' continues
+    (or picks option 1 when `empty` is 'first'); anything else is the player's own. A digit that
+    picks no option raises NoOption: it was a slip, and told as the action it would cost a step."""
     line = " ".join(text.split())
-    if line in {"1", "2", "3"} and len(options) >= int(line):
-        return options[int(line) - 1]
+    if len(line) == 1 and line.isdigit():
+        number = int(line)
+        if 1 <= number <= len(options):
+            return options[number - 1]
+        shown = f"1-{len(options)} pick an option" if len(options) > 1 else ("1 picks the option" if options else
+                                                                             "there are no options now")
+        raise NoOption(f"there is no option {line}: {shown}; to say a number in the story, write it in a sentence")
     if not line:
         return options[0] if empty == "first" and options else CONTINUE
     return line

@@ -55,7 +55,8 @@ The verbs (typed alone; a slash form such as /undo always means the verb):
   transcript on|off  a Markdown transcript written as you play
   help               this list
   quit, q            leave (every step is saved as it is told)
-1, 2 or 3 picks an option; Enter alone continues; anything else is your action.
+1, 2 or 3 picks an option (another digit alone is refused); Enter alone continues; anything
+else is your action.
 To mean a verb's word in the story, write it in a sentence: "I undo the knot"."""
 
 

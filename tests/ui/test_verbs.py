@@ -33,6 +33,10 @@ async def test_typed_verbs_are_verbs_and_sentences_are_actions(ui_env, saves, se
         await until(pilot, lambda: any("/dance is no verb" in text for text in notices(app)))
         assert box.value == "/dance" and screen.slot.story.taken == 1  # a mistake keeps the line
         box.value = ""
+        await type_text(pilot, "7", "enter")  # a digit that picks no option: a slip, not a step
+        await until(pilot, lambda: any("there is no option 7: 1-3 pick an option" in text for text in notices(app)))
+        assert box.value == "7" and screen.slot.story.taken == 1 and not screen.busy
+        box.value = ""
         await pilot.press("f1")
         await until(pilot, lambda: app.screen.__class__.__name__ == "HelpScreen")
         help_text = "\n".join(str(s.render()) for s in app.screen.query("Static"))

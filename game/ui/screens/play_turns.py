@@ -14,7 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Input
 
 from game.core.errors import PlayerError, one_line, with_hint
-from game.session import CONTINUE, NoModel, pick
+from game.session import CONTINUE, NoModel, NoOption, pick
 from game.ui.messages import TurnFinished, TurnNotice, TurnOptions, TurnText, turn_message
 from game.ui.screens.play_verbs import typed_verb, write_transcript
 from game.ui.widgets.options import OptionBar, OptionButton
@@ -215,7 +215,9 @@ class PlayTurns(Screen):
         if self.busy and self.turn.options is not None and self.turn.kind != "retry" and self.turn.queued is None:
             box = self.query_one("#action", Input)
             typed = box.value if keep_box else text
-            action = pick(text, self.turn.options)
+            action = self.picked(text, self.turn.options)
+            if action is None:
+                return
             self.turn.queued = (action, typed)
             if not keep_box:
                 box.value = ""
@@ -231,7 +233,17 @@ class PlayTurns(Screen):
             return
         box = self.query_one("#action", Input)
         typed = box.value if keep_box else text
-        self.start("step", pick(text, self.slot.story.options), typed)
+        action = self.picked(text, self.slot.story.options)
+        if action is not None:
+            self.start("step", action, typed)
+
+    def picked(self, text: str, options: list[str]) -> str | None:
+        """The action `text` stands for, or None (said, the box kept) for a digit that picks no option."""
+        try:
+            return pick(text, options)
+        except NoOption as error:
+            self.notify(one_line(error), severity="warning")
+            return None
 
     def action_retry(self) -> None:
         if len(self.slot.story.steps) < 2:
