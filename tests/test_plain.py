@@ -78,6 +78,18 @@ def test_a_pipe_plays_undoes_and_resumes(game_env, saves, seed_path, tmp_path):
     assert "The narrator is writing..." not in again.stdout  # nothing told: it was read back
 
 
+def test_a_step_the_server_fails_says_so_once_and_keeps_the_line(game_env, saves, seed_path, tmp_path):
+    game_env.fail(*["500"] * 6)
+    done = subprocess.run([sys.executable, "-m", "game", "play", "--story", str(seed_path), "--slot", "down"],
+                          input="Climb the lamp housing.\nquit\n", capture_output=True, text=True, cwd=tmp_path,
+                          env=env_for(game_env, saves, tmp_path, RECURRENT_RETRY_ATTEMPTS="2"), timeout=120)
+    assert done.returncode == 0, done.stderr
+    [line] = [line for line in done.stdout.splitlines() if "could not go on" in line]
+    assert line.startswith("The story could not go on: ") and line.count("could not go on") == 1, line
+    assert "Enter alone sends your action again: Climb the lamp housing." in done.stdout
+    assert not (saves / "down").exists()  # nothing half-told was saved (a game left before its first step leaves no slot)
+
+
 def test_end_of_input_quits_with_every_step_saved(game_env, saves, seed_path, tmp_path):
     done = play(game_env, saves, tmp_path, ["2", ""], "--story", str(seed_path), "--slot", "eof")
     assert done.returncode == 0, done.stderr
@@ -88,7 +100,7 @@ def test_end_of_input_quits_with_every_step_saved(game_env, saves, seed_path, tm
 def test_verbs_as_a_player_types_them(game_env, saves, seed_path, tmp_path):
     from game.session import Shelf
 
-    done = play(game_env, saves, tmp_path, ["/undo", "undo the knot", "/dance", "4", "g", "save spare", "recap",
+    done = play(game_env, saves, tmp_path, ["/undo", "undo the knot", "/dance", "4", "g", "save spare", "save verbs", "recap",
                                             "transcript on", "retry", "restore", "load spare", "status", "restart",
                                             "status", "q"], "--story", str(seed_path), "--slot", "verbs")
     assert done.returncode == 0, done.stderr
@@ -97,6 +109,7 @@ def test_verbs_as_a_player_types_them(game_env, saves, seed_path, tmp_path):
     assert "/dance is no verb: type help for the verbs" in out
     assert "there is no option 4: 1-3 pick an option" in out  # a slip, not a step (the steps below)
     assert "Saved a copy as spare" in out
+    assert f"slot verbs already exists in {saves}\n" in out  # its own slot: no other game is making it
     assert "Transcript on:" in out and (tmp_path / "verbs-transcript.md").exists()
     assert "The slots: " in out and "spare" in out.split("The slots: ")[1].split("\n")[0]
     assert re.search(r"^The Lighthouse at Skerry Point, slot spare, step 2", out, re.M)  # undo the knot, and g

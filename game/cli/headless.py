@@ -125,9 +125,9 @@ async def _tell(game: Game, args, lines: list[str]) -> None:
     finally:
         progress.close()
     if args.steps:
-        why = " (the model's bookkeeping was not valid JSON)" if fallbacks else ""
-        sys.stderr.write(f"wrote {args.steps} step{'' if args.steps == 1 else 's'} to slot {game.name}; {fallbacks} fell back to the previous memory "
-                         f"and options made from the story{why}\n")
+        fell = (f"; the notes of {fallbacks} step{' was' if fallbacks == 1 else 's were'} not valid JSON: the memory "
+                "before it was kept and options were made from the story") if fallbacks else ""
+        sys.stderr.write(f"wrote {args.steps} step{'' if args.steps == 1 else 's'} to slot {game.name}{fell}\n")
         sys.stderr.flush()
     elif game.fresh:  # closing a new slot with nothing but its seed removes it (Game.close)
         sys.stderr.write(f"no step was played, so the new slot {game.name} is not kept: --steps 1 or more keeps it\n")

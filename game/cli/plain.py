@@ -310,7 +310,9 @@ class Table:
             return
         error = task.exception()
         if isinstance(error, PlayerError):
-            self.stopped(typed, f"The narrator could not go on: {one_line(error)}")
+            said = one_line(error)  # a failed step says so itself: "the story could not go on: ..."
+            self.stopped(typed, said[:1].upper() + said[1:] if "could not go on" in said else
+                         f"The narrator could not go on: {said}")
             return
         if error is not None:
             raise error

@@ -21,7 +21,7 @@ from game.stories.writer import free_path, seed_to_toml, world_entry_dict
 
 
 def register(subparsers, debug) -> None:
-    stories = subparsers.add_parser("stories", help="list, check, import and write story seeds")
+    stories = subparsers.add_parser("stories", help="list, validate, import and write story seeds")
     debug(stories)
     stories.set_defaults(func=lambda args: _usage(stories))
     sub = stories.add_subparsers(dest="stories_command", metavar="COMMAND")

@@ -55,7 +55,8 @@ def make_branch(root: Path, name: str, records: list[dict], parent: str, fork_st
                 path.rmdir()
             except OSError:
                 pass
-        raise SlotExists(f"slot {name} already exists in {root} (a game is making it)") from None
+        # Made here and locked by another: a game is making it; there before: a game has it open (maybe this one).
+        raise SlotExists(f"slot {name} already exists in {root}" + (" (a game is making it)" if made else "")) from None
     try:
         if slot.journal.read().records:
             made = False  # another's slot: never removed
