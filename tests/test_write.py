@@ -49,6 +49,17 @@ def test_an_actions_file_with_a_digit_that_picks_no_option_is_one_line_before_an
     assert not game_env.chat_requests()  # refused before the model was asked anything
 
 
+def test_the_saves_folder_is_taken_before_or_after_the_saves_command(game_env, saves, seed_path, tmp_path, capsys):
+    other = tmp_path / "elsewhere"
+    assert run(capsys, "write", "--story", str(seed_path), "--slot", "away", "--steps", "1", "--saves-dir", str(other))[0] == 0
+    for args in (["saves", "list", "--saves-dir", str(other), "--json"], ["saves", "--saves-dir", str(other), "list", "--json"]):
+        code, out, err = run(capsys, *args)
+        assert code == 0 and [row["slot"] for row in json.loads(out)] == ["away"], (args, err)
+    code, out, err = run(capsys, "saves", "check", "away", "--saves-dir", str(other))
+    assert code == 0 and "ok" in out
+    assert json.loads(run(capsys, "saves", "list", "--json")[1]) == []  # the default folder (RECURRENT_SAVES_DIR) holds none
+
+
 def test_continue_a_slot_and_list_export_delete(game_env, saves, seed_path, capsys):
     assert run(capsys, "write", "--story", str(seed_path), "--slot", "tale", "--steps", "2")[0] == 0
     code, out, err = run(capsys, "write", "--slot", "tale", "--steps", "3")

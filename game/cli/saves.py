@@ -1,6 +1,7 @@
 """`recurrent saves ...`: list, show, check, repair, delete, export, branch, tree."""
 from __future__ import annotations
 
+import argparse
 import json
 import shlex
 import sys
@@ -22,11 +23,13 @@ def register(sub, common) -> None:
     show.add_argument("name")
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=_show)
+    checks = []
     for verb, func, text in (("check", _check, "does long-term memory agree with the journal?"),
                              ("repair", _repair, "rebuild what the journal allows")):
         parser = inner.add_parser(verb, help=text)
         parser.add_argument("name")
         parser.set_defaults(func=func)
+        checks.append(parser)
     delete = inner.add_parser("delete", help="delete a slot (asked first at a terminal)")
     delete.add_argument("name")
     delete.add_argument("--yes", action="store_true", help="do not ask first")
@@ -44,6 +47,8 @@ def register(sub, common) -> None:
     tree = inner.add_parser("tree", help="the slots of a story as a tree of branches")
     tree.add_argument("name", nargs="?", help="only the tree that holds this slot")
     tree.set_defaults(func=_tree)
+    for parser in (listing, show, *checks, delete, export, branch, tree):  # after the command, as `write` takes it
+        parser.add_argument("--saves-dir", dest="saves_dir", default=argparse.SUPPRESS, help="the saves folder")
 
 
 def _shelf(args) -> Shelf:
