@@ -90,6 +90,19 @@ def test_a_step_the_server_fails_says_so_once_and_keeps_the_line(game_env, saves
     assert not (saves / "down").exists()  # nothing half-told was saved (a game left before its first step leaves no slot)
 
 
+def test_a_notice_at_the_end_of_the_stream_comes_after_the_paragraphs_last_sentence(game_env, saves, seed_path,
+                                                                                     tmp_path):
+    game_env.finishes.append("length")
+    game_env.say("The gull lifts off the rail and wheels away over the black water, crying once. Below the gallery "
+                 "the sea heaves against the rocks, and spray climbs the tower as high as the first window. The lamp "
+                 "turns once, twice.")
+    done = play(game_env, saves, tmp_path, ["Watch the lamp.", "quit"], "--story", str(seed_path), "--slot", "cut")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    limit = next(n for n, line in enumerate(lines) if "reached its length limit" in line)
+    assert lines.index("The lamp turns once, twice.") < limit, lines  # the sentence it waited for, then the notice
+
+
 def test_end_of_input_quits_with_every_step_saved(game_env, saves, seed_path, tmp_path):
     done = play(game_env, saves, tmp_path, ["2", ""], "--story", str(seed_path), "--slot", "eof")
     assert done.returncode == 0, done.stderr

@@ -121,6 +121,20 @@ class Paragraph:
     def __init__(self) -> None:
         self.pending = ""
         self.printed: list[str] = []
+        self.held: list[str] = []  # notices that came while a sentence waited: said after it
+
+    def notice(self, text: str) -> None:
+        """A notice, said at once, or after the paragraph if a sentence of it is still to come
+        (the length limit is noticed as the stream ends, before its last sentence is printed)."""
+        if self.pending.strip():
+            self.held.append(text)
+        else:
+            say(text)
+
+    def say_held(self) -> None:
+        for text in self.held:
+            say(text)
+        self.held = []
 
     def add(self, text: str) -> None:
         self.pending += text
@@ -131,6 +145,7 @@ class Paragraph:
 
     def again(self) -> None:
         """The narrator starts the paragraph over: what was printed cannot be taken back, so say so."""
+        self.say_held()
         if self.printed:
             say("(the narrator starts the paragraph again)")
         self.pending, self.printed = "", []
@@ -143,6 +158,7 @@ class Paragraph:
             say("(as saved:)")
             told = ""
         self._print(sentences(whole[len(told):]))
+        self.say_held()
         say()
 
     def _print(self, parts: list[str]) -> None:
@@ -286,7 +302,7 @@ class Table:
                 if event.restart:
                     paragraph.again()
                 if not event.quiet:  # a guard's quiet tidying is in the paragraph as saved
-                    say(f"({event.text})")
+                    paragraph.notice(f"({event.text})")
             # Options: shown with the prompt, once the step is saved
 
         say("The narrator is writing...")
@@ -301,6 +317,8 @@ class Table:
             await asyncio.wait({self.telling})
         finally:
             task, self.telling = self.telling, None
+        if task.cancelled() or task.exception() is not None:
+            paragraph.say_held()
         if task.cancelled():
             if game.story.seq != before:  # the step was in before the stop
                 say("(stopped, but the step was already saved)")
