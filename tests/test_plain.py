@@ -135,6 +135,28 @@ def test_verbs_as_a_player_types_them(game_env, saves, seed_path, tmp_path):
     assert "Traceback" not in done.stderr
 
 
+def test_memory_is_read_pinned_unpinned_and_searched_in_plain_lines(game_env, saves, seed_path, tmp_path):
+    """The memory panel's plain form: `memory` reads it, `/pin` and `/unpin` edit the pinned notes,
+    `/search` lists long-term memory; "search the desk" alone is the story's."""
+    from game.session import Shelf
+
+    done = play(game_env, saves, tmp_path, ["search the desk", "/pin The keeper kept a cat named Smut.", "memory",
+                                            "/unpin 1", "/unpin 5", "/search desk", "quit"],
+                "--story", str(seed_path), "--slot", "mem")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert steps_of(saves, "mem") == [("1", "search the desk")]  # a story action, not the verb
+    assert "Pinned as note 2: the narrator reads it every step." in out  # the seed pins one
+    notes = out.split("Pinned notes (")[1]
+    assert "  1. The storm lasts three days.\n  2. The keeper kept a cat named Smut.\n" in notes
+    assert "Step 1 recalled from long-term memory:" in notes
+    assert "Unpinned: The storm lasts three days." in out and "There is no pinned note 5: they are 1-1" in out
+    assert Shelf(saves).read("mem")[0].pinned == ["The keeper kept a cat named Smut."]
+    found = out.split("Long-term memory, best match first, for desk:\n")[1].splitlines()
+    assert found[0].startswith("  step 1, ") and "desk" in found[0]  # the step that searched it, found by its words
+    assert not FORBIDDEN.search(out)
+
+
 def test_ctrl_c_while_the_narrator_writes_keeps_the_steps_and_the_line(game_env, saves, seed_path, tmp_path):
     import fcntl
     import pty
@@ -221,6 +243,9 @@ def test_plain_play_and_write_ask_the_model_the_same(game_env, saves, seed_path,
     ("r", Verb("read")), ("quit.", Verb("quit")), ("/undo", Verb("undo")),
     ("I undo the knot", None), ("undo the knot", None), ("save the keeper", None), ("read the logbook", None),
     ("transcript the runes", None), ("1", None), ("", None), ("go north", None),
+    ("memory", Verb("memory")), ("/pin The storm lasts three days.", Verb("pin", "The storm lasts three days.")),
+    ("/unpin 2", Verb("unpin", "2")), ("/search", Verb("search")), ("/search lamp oil", Verb("search", "lamp oil")),
+    ("search", None), ("search the desk", None), ("pin the map to the wall", None), ("the memory of her", None),
 ])
 def test_a_verb_is_a_verb_alone_and_a_sentence_is_an_action(line, verb):
     assert verb_of(line) == verb
@@ -233,7 +258,8 @@ def test_a_story_in_another_language_has_its_own_verbs_and_the_english_ones():
     assert verb_of("Ich mache den Knoten rückgängig", "german") is None
 
 
-@pytest.mark.parametrize("line", ["/dance", "/undo the knot", "/save my game", "/transcript loudly", "/"])
+@pytest.mark.parametrize("line", ["/dance", "/undo the knot", "/save my game", "/transcript loudly", "/", "/pin",
+                                  "/unpin", "/unpin two", "/unpin 0"])
 def test_a_slash_that_is_no_verb_is_one_line(line):
     with pytest.raises(NoVerb):
         verb_of(line)

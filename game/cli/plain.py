@@ -22,7 +22,8 @@ from game.core.errors import PlayerError, one_line
 from game.core.events import Notice, Text
 from game.core.text import safe, sentences
 from game.session import CONTINUE, Game, Model, NoOption, Shelf, SlotError, pick, saves_root, settings_from
-from game.session.verbs import NoVerb, help_for, language_of, last_action, recap_of, status_line, verb_of
+from game.session.verbs import (NoVerb, help_for, language_of, last_action, memory_lines, recap_of, status_line,
+                                 verb_of)
 
 QUIT = object()  # what the reader hands over for a second Ctrl+C at the prompt
 
@@ -113,6 +114,9 @@ class Lines:
 def say(text: str = "") -> None:
     sys.stdout.write(safe(text) + "\n")
     sys.stdout.flush()
+
+
+SEARCH_LIMIT = 10  # entries a /search prints: a screen reader reads each one whole
 
 
 class Paragraph:
@@ -421,6 +425,34 @@ class Table:
 
     async def verb_read(self, _: str) -> None:
         self.read_back()
+
+    # -- memory, as the TUI's memory panel shows it: read it, pin and unpin notes, search ---------
+    async def verb_memory(self, _: str) -> None:
+        for line in memory_lines(self.game.story):
+            say(line)
+
+    async def verb_pin(self, note: str) -> None:
+        pinned = self.game.story.pinned
+        await self.game.pin([*pinned, note])
+        say(f"Pinned as note {len(pinned) + 1}: the narrator reads it every step.")
+
+    async def verb_unpin(self, number: str) -> None:
+        pinned = list(self.game.story.pinned)
+        if int(number) > len(pinned):
+            say(f"There is no pinned note {number}: " + (f"they are 1-{len(pinned)}" if pinned else "none is pinned"))
+            return
+        gone = pinned.pop(int(number) - 1)
+        await self.game.pin(pinned)
+        say(f"Unpinned: {gone}")
+
+    async def verb_search(self, words: str) -> None:
+        found = await self.game.search(words, SEARCH_LIMIT)
+        if not found:
+            say("Nothing in long-term memory" + (f" for {words}." if words else " yet."))
+            return
+        say(f"Long-term memory, best match first, for {words}:" if words else "Long-term memory, the latest entries:")
+        for entry, why in found:
+            say(f"  step {entry.step}, {entry.kind} ({why}): {entry.text}")
 
     async def verb_transcript(self, switch: str) -> None:
         if switch == "off":

@@ -23,9 +23,12 @@ WORDS = {
     "recap": "recap",
     "read": "read", "r": "read",
     "transcript": "transcript", "script": "transcript",
+    "memory": "memory",
     "help": "help",
     "quit": "quit", "q": "quit",
 }
+# Verbs only in their slash form: alone, "search" and "pin" are actions of a story ("search the desk").
+SLASHED = {"pin": "pin", "unpin": "unpin", "search": "search"}
 # The words of a story told in another language, as its players would type them (detected from the seed).
 LOCAL = {
     "german": {"rückgängig": "undo", "nochmal": "again", "speichern": "save", "laden": "restore",
@@ -39,7 +42,10 @@ LOCAL = {
     "russian": {"отмена": "undo", "снова": "again", "сохранить": "save", "загрузить": "restore", "заново": "restart",
                 "статус": "status", "сводка": "recap", "перечитать": "read", "помощь": "help", "конец": "quit"},
 }
-TAKES = {"save": "name", "restore": "name", "transcript": "switch"}  # the verbs with an argument; the rest take none
+# The verbs with an argument; the rest take none. A "text" is the rest of the line, as typed.
+TAKES = {"save": "name", "restore": "name", "transcript": "switch", "pin": "text", "unpin": "number", "search": "text"}
+NEEDS = {"pin": "/pin takes the note to pin: /pin The storm lasts three days.",
+         "unpin": "/unpin takes the number of a pinned note (memory lists them)"}
 
 HELP = """\
 The verbs (typed alone; a slash form such as /undo always means the verb):
@@ -53,6 +59,10 @@ The verbs (typed alone; a slash form such as /undo always means the verb):
   recap              the story so far, as the narrator remembers it
   read, r            the last paragraph again
   transcript on|off  a Markdown transcript written as you play
+  memory             the pinned notes, the recap, and what the last step recalled
+  /pin NOTE          pin a note: the narrator reads it every step, never forgotten
+  /unpin N           take back pinned note N
+  /search [WORDS]    long-term memory, best match first (alone: the latest entries)
   help               this list
   quit, q            leave (every step is saved as it is told)
 1, 2 or 3 picks an option (another digit alone is refused); Enter alone continues; anything
@@ -92,6 +102,8 @@ def verb_of(line: str, language: str | None = None) -> Verb | None:
     text = line.strip()
     slash = text.startswith("/")
     words = text.lstrip("/").rstrip(".!").split()
+    if slash and words and words[0].lower() in SLASHED:
+        return _slashed(SLASHED[words[0].lower()], text.lstrip("/")[len(words[0]):].strip())
     if not words or (not slash and len(words) > 2):
         if slash:
             raise NoVerb(f"{text or '/'} is no verb: type help for the verbs")
@@ -114,6 +126,27 @@ def verb_of(line: str, language: str | None = None) -> Verb | None:
                 raise NoVerb(f"/{words[0]} takes on or off")
             return None  # "script rewrite" is not a switch
     return Verb(name, arg)
+
+
+def _slashed(name: str, arg: str) -> Verb:
+    """A verb of the slash form only, with the rest of its line as typed."""
+    if TAKES[name] == "number" and not (arg.isdigit() and int(arg) > 0):
+        raise NoVerb(NEEDS[name])
+    if name == "pin" and not arg:
+        raise NoVerb(NEEDS[name])
+    return Verb(name, arg)
+
+
+def memory_lines(story) -> list[str]:
+    """The `memory` verb: the pinned notes, numbered; the recap; what the last step recalled."""
+    lines = ["Pinned notes (the narrator reads them every step; /pin NOTE adds one, /unpin N takes it back):"]
+    lines += [f"  {n}. {note}" for n, note in enumerate(story.pinned, 1)] or ["  (none)"]
+    lines += ["The recap (the narrator reads it, then the latest steps word for word):", "  " + recap_of(story)]
+    if story.taken:
+        step = story.steps[-1]
+        lines.append(f"Step {step.number} recalled from long-term memory:")
+        lines += [f"  step {item.step} ({item.why}): {item.text}" for item in step.version.recalled] or ["  (nothing)"]
+    return lines
 
 
 def status_line(game) -> str:

@@ -54,6 +54,34 @@ async def test_typed_verbs_are_verbs_and_sentences_are_actions(ui_env, saves, se
         await until(pilot, lambda: transcript.exists() and "> **Step 2:**" in transcript.read_text())
 
 
+async def test_memory_verbs_pin_unpin_and_open_the_memory_panel(ui_env, saves, seed_path, app_for):
+    """The plain face's memory verbs typed in the TUI: /pin and /unpin edit the pinned notes,
+    `memory` opens the panel, /search WORDS opens it on its Search tab, searched."""
+    from textual.widgets import TabbedContent
+
+    from game.stories.loader import load_seed
+
+    app = app_for(saves, story=load_seed(seed_path), slot="mem")
+    async with app.run_test() as pilot:
+        await until(pilot, lambda: idle(app))
+        screen = app.screen
+        await type_text(pilot, "/pin The keeper kept a cat.", "enter")
+        await until(pilot, lambda: screen.slot.story.pinned == ["The storm lasts three days.", "The keeper kept a cat."])
+        await type_text(pilot, "/unpin 1", "enter")
+        await until(pilot, lambda: screen.slot.story.pinned == ["The keeper kept a cat."])
+        await type_text(pilot, "/unpin 4", "enter")
+        await until(pilot, lambda: any("there is no pinned note 4: they are 1-1" in text for text in notices(app)))
+        await type_text(pilot, "memory", "enter")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "MemoryScreen")
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, PlayScreen))
+        await type_text(pilot, "/search logbook", "enter")
+        await until(pilot, lambda: app.screen.__class__.__name__ == "MemoryScreen")
+        panel = app.screen
+        assert panel.query_one(TabbedContent).active == "search" and panel.query_one("#query", Input).value == "logbook"
+        assert panel.query_one("#query", Input).has_focus
+
+
 async def test_the_tui_and_write_ask_the_model_the_same(ui_env, saves, seed_path, tmp_path, monkeypatch, capsys, app_for):
     """Same story, same actions: the model is asked the same by the full-screen game as by `write`
     (and so as by plain play, which tests/test_plain.py holds to `write`). Each has a fresh stand-in."""

@@ -29,11 +29,12 @@ class MemoryScreen(Screen):
         Binding("ctrl+f", "find", "Search", id="search"),
     ]
 
-    def __init__(self, game) -> None:
+    def __init__(self, game, query: str | None = None) -> None:
         super().__init__()
         self.game = game
         self.slot = game.slot
         self.chosen = None  # the long-term entry being edited
+        self.query_text = query  # opened by `/search WORDS`: on the Search tab, searched
 
     @property
     def story(self):
@@ -69,8 +70,12 @@ class MemoryScreen(Screen):
                 "The model rewrites it when a chapter closes; your edit is used from the next step.")
 
     def on_mount(self) -> None:
-        self.search("")  # a worker: the newest entries need no Chroma, a query does
-        self.query_one("#short").focus()
+        self.search(self.query_text or "")  # a worker: the newest entries need no Chroma, a query does
+        if self.query_text is None:
+            self.query_one("#short").focus()
+        else:
+            self.query_one("#query", Input).value = self.query_text
+            self.action_find()
 
     def recalled_text(self) -> str:
         if not self.story.steps:

@@ -275,7 +275,8 @@ class PlayScreen(PlayTurns, PlayReader, PlayCopies):
         if said:
             self.notify(said)
 
-    def action_memory(self) -> None:
+    def action_memory(self, query: str | None = None) -> None:
+        """The memory panel; with `query` (typed `/search WORDS`), on its Search tab, searched."""
         story = self.slot.story
         before = (story.steps[-1].version.seq, story.memory) if story.steps else None
 
@@ -285,7 +286,7 @@ class PlayScreen(PlayTurns, PlayReader, PlayCopies):
                 self.edited_memory = after  # kept if this step is retried
             self.show_story()
 
-        self.app.go("memory", self.game, then=closed)
+        self.app.go("memory", self.game, query, then=closed)
 
     def action_settings(self) -> None:
         self.app.go("settings", then=self.settings_changed)

@@ -58,7 +58,31 @@ def typed_verb(screen, text: str) -> bool:
         screen.notify(steps[-1].version.paragraph if steps else "nothing is told yet", timeout=30)
     elif name == "transcript":
         transcript(screen, arg)
+    elif name in ("memory", "search"):
+        screen.action_memory(arg if name == "search" else None)
+    elif name in ("pin", "unpin"):
+        screen.run_worker(pin(screen, name, arg), group="saves", exclusive=False)
     return True
+
+
+async def pin(screen, verb: str, arg: str) -> None:
+    """`/pin NOTE` and `/unpin N`, as the memory panel's pinned notes edit them."""
+    pinned = list(screen.game.story.pinned)
+    if verb == "unpin" and int(arg) > len(pinned):
+        screen.notify(f"there is no pinned note {arg}: " + (f"they are 1-{len(pinned)}" if pinned else "none is pinned"),
+                      severity="warning")
+        return
+    said = f"pinned as note {len(pinned) + 1}" if verb == "pin" else f"unpinned: {pinned[int(arg) - 1]}"
+    if verb == "pin":
+        pinned.append(arg)
+    else:
+        del pinned[int(arg) - 1]
+    try:
+        await screen.game.pin(pinned)
+    except PlayerError as error:
+        screen.notify(one_line(error), severity="error")
+        return
+    screen.notify(said)
 
 
 def transcript(screen, switch: str) -> None:
