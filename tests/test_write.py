@@ -57,6 +57,10 @@ def test_the_saves_folder_is_taken_before_or_after_the_saves_command(game_env, s
         assert code == 0 and [row["slot"] for row in json.loads(out)] == ["away"], (args, err)
     code, out, err = run(capsys, "saves", "check", "away", "--saves-dir", str(other))
     assert code == 0 and "ok" in out
+    assert run(capsys, "write", "--story", str(seed_path), "--slot", "near", "--steps", "1", "--saves-dir", str(other))[0] == 0
+    (other / "near" / "journal.jsonl").write_bytes(b"not a journal\n")
+    code, out, err = run(capsys, "saves", "check", "--saves-dir", str(other))  # no name: every slot
+    assert code == 1 and out.splitlines() == ["away: ok"] and err.startswith("near: "), (out, err)
     assert json.loads(run(capsys, "saves", "list", "--json")[1]) == []  # the default folder (RECURRENT_SAVES_DIR) holds none
 
 

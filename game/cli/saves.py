@@ -6,7 +6,7 @@ import json
 import shlex
 import sys
 
-from game.core.errors import PlayerError
+from game.core.errors import PlayerError, one_line
 from game.core.text import safe
 from game.session import FORMATS, Shelf, SlotError, check_name
 from game.session.shelf import format_of
@@ -24,10 +24,10 @@ def register(sub, common) -> None:
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=_show)
     checks = []
-    for verb, func, text in (("check", _check, "does long-term memory agree with the journal?"),
+    for verb, func, text in (("check", _check, "does long-term memory agree with the journal? (no NAME: every slot)"),
                              ("repair", _repair, "rebuild what the journal allows")):
         parser = inner.add_parser(verb, help=text)
-        parser.add_argument("name")
+        parser.add_argument("name", nargs="?" if verb == "check" else None)
         parser.set_defaults(func=func)
         checks.append(parser)
     delete = inner.add_parser("delete", help="delete a slot (asked first at a terminal)")
@@ -99,15 +99,33 @@ def _show(args) -> int:
 
 
 def _check(args) -> int:
-    report = _shelf(args).check(args.name)
+    shelf = _shelf(args)
+    if args.name is None:  # every slot, each in its line; 1 if any is not ok
+        names = shelf.names()
+        if not names:
+            print("no slots to check")
+        return max((_check_listed(shelf, name) for name in names), default=0)
+    return _check_one(shelf, args.name)
+
+
+def _check_listed(shelf: Shelf, name: str) -> int:
+    try:
+        return _check_one(shelf, name)
+    except PlayerError as error:  # one slot that cannot be checked (in use, unreadable): said, and on to the next
+        print(f"{name}: {one_line(error)}", file=sys.stderr)
+        return 1
+
+
+def _check_one(shelf: Shelf, name: str) -> int:
+    report = shelf.check(name)
     for line in report.recovered:
-        print(f"{args.name}: on opening, {line}")
+        print(f"{name}: on opening, {line}")
     if report.ok:
-        print(f"{args.name}: ok")
+        print(f"{name}: ok")
         return 0
     problem = report.problems[0]
-    hint = "" if ("newer version" in problem or "in use" in problem or "saves repair" in problem) else f" (`recurrent saves repair {args.name}` rebuilds what the journal allows)"
-    print(f"{args.name}: {problem}{hint}", file=sys.stderr)
+    hint = "" if ("newer version" in problem or "in use" in problem or "saves repair" in problem) else f" (`recurrent saves repair {name}` rebuilds what the journal allows)"
+    print(f"{name}: {problem}{hint}", file=sys.stderr)
     return 1
 
 
