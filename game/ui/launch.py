@@ -30,7 +30,7 @@ def play(args) -> int:
     elif slot:
         check_name(slot)
         if slot not in Shelf(saves).names():
-            raise SlotError(f"no slot named {slot} in {saves}; start one with --story PATH --slot {slot}")
+            raise SlotError(f"no slot named {slot} in {saves}; start one with --story NAME --slot {slot}")
     app = make_app(settings=settings, saves=saves, story=seed, slot=slot)
     app.run()
     return int(app.return_code or 0)
