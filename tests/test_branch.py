@@ -146,3 +146,12 @@ def test_the_story_map_shows_branches_copies_and_orphans(game_env, saves, seed_p
     assert run(capsys, "saves", "delete", "trunk")[0] == 0
     lines = tree_lines(tree_of(saves, "left"))
     assert "left · a branch of trunk (deleted) from step 2" in lines[1] and "deeper" in lines[2]
+
+
+def test_a_long_first_action_is_cut_so_the_branch_keeps_its_steps_on_the_map():
+    from game.saves.tree import CHOICE_CHARS, Node, describe
+
+    action = "Follow the ledger down the back stair without a sound, counting the doors as you pass them"
+    line = describe(Node(slot="lane-at-2", steps=3, parent="lane", fork_step=2, choice=action))
+    assert line.startswith(f"lane-at-2 · from step 2: {action[:CHOICE_CHARS - 1]}… · 3 steps · last played ")
+    assert action not in line

@@ -88,6 +88,9 @@ def tree_of(root: Path, name: str) -> Node | None:
     return None
 
 
+CHOICE_CHARS = 40  # a branch's first action, cut so its steps and its time still fit a map's line
+
+
 def describe(node: Node) -> str:
     """One line for a slot on the map: where it forks, what started it, how long, when played."""
     if node.error:
@@ -95,7 +98,8 @@ def describe(node: Node) -> str:
     parts = [node.slot]
     if node.fork_step is not None and not node.orphan:
         fork = f"from step {node.fork_step}"
-        parts.append(f"{fork}: {node.choice}" if node.choice else f"{fork} (not played on yet)")
+        choice = node.choice if len(node.choice or "") <= CHOICE_CHARS else node.choice[:CHOICE_CHARS - 1] + "…"
+        parts.append(f"{fork}: {choice}" if choice else f"{fork} (not played on yet)")
     elif node.orphan:
         parts.append(f"a branch of {node.parent} (deleted) from step {node.fork_step}")
     parts += [f"{node.steps} step" if node.steps == 1 else f"{node.steps} steps", f"last played {node.played}"]
