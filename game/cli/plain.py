@@ -116,6 +116,12 @@ def say(text: str = "") -> None:
     sys.stdout.flush()
 
 
+def said_as_sentence(error: PlayerError) -> str:
+    """An error's one line, capitalised: said alone, it is a sentence of its own."""
+    text = one_line(error)
+    return text[:1].upper() + text[1:]
+
+
 SEARCH_LIMIT = 10  # entries a /search prints: a screen reader reads each one whole
 
 
@@ -332,9 +338,8 @@ class Table:
             return
         error = task.exception()
         if isinstance(error, PlayerError):
-            said = one_line(error)  # a failed step says so itself: "the story could not go on: ..."
-            self.stopped(typed, said[:1].upper() + said[1:] if "could not go on" in said else
-                         f"The narrator could not go on: {said}")
+            # As the TUI shows it: a failed step says so itself ("the story could not go on: ...").
+            self.stopped(typed, said_as_sentence(error))
             return
         if error is not None:
             raise error
@@ -432,18 +437,13 @@ class Table:
             say(line)
 
     async def verb_pin(self, note: str) -> None:
-        pinned = self.game.story.pinned
-        await self.game.pin([*pinned, note])
-        say(f"Pinned as note {len(pinned) + 1}: the narrator reads it every step.")
+        say(f"Pinned as note {await self.game.pin_note(note)}: the narrator reads it every step.")
 
     async def verb_unpin(self, number: str) -> None:
-        pinned = list(self.game.story.pinned)
-        if int(number) > len(pinned):
-            say(f"There is no pinned note {number}: " + (f"they are 1-{len(pinned)}" if pinned else "none is pinned"))
-            return
-        gone = pinned.pop(int(number) - 1)
-        await self.game.pin(pinned)
-        say(f"Unpinned: {gone}")
+        try:
+            say(f"Unpinned: {await self.game.unpin_note(int(number))}")
+        except PlayerError as error:  # no such note
+            say(said_as_sentence(error))
 
     async def verb_search(self, words: str) -> None:
         found = await self.game.search(words, SEARCH_LIMIT)

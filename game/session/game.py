@@ -197,6 +197,21 @@ class Game:
     async def pin(self, notes: list[str]) -> None:
         await edits.set_pinned(self.slot, notes)
 
+    async def pin_note(self, note: str) -> int:
+        """One more pinned note (`/pin`): its number among them."""
+        await self.pin([*self.story.pinned, note])
+        return len(self.story.pinned)
+
+    async def unpin_note(self, number: int) -> str:
+        """Pinned note `number` (from 1) taken back (`/unpin`): its text. PlayerError for no such note."""
+        pinned = list(self.story.pinned)
+        if not 1 <= number <= len(pinned):
+            raise PlayerError(f"there is no pinned note {number}: " + (f"they are 1-{len(pinned)}" if pinned else
+                                                                       "none is pinned"))
+        gone = pinned.pop(number - 1)
+        await self.pin(pinned)
+        return gone
+
     async def forget(self, entry_id: str) -> None:
         await edits.forget(self.slot, entry_id)
 

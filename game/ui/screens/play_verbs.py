@@ -67,20 +67,13 @@ def typed_verb(screen, text: str) -> bool:
 
 async def pin(screen, verb: str, arg: str) -> None:
     """`/pin NOTE` and `/unpin N`, as the memory panel's pinned notes edit them."""
-    pinned = list(screen.game.story.pinned)
-    if verb == "unpin" and int(arg) > len(pinned):
-        screen.notify(f"there is no pinned note {arg}: " + (f"they are 1-{len(pinned)}" if pinned else "none is pinned"),
-                      severity="warning")
-        return
-    said = f"pinned as note {len(pinned) + 1}" if verb == "pin" else f"unpinned: {pinned[int(arg) - 1]}"
-    if verb == "pin":
-        pinned.append(arg)
-    else:
-        del pinned[int(arg) - 1]
     try:
-        await screen.game.pin(pinned)
+        if verb == "pin":
+            said = f"pinned as note {await screen.game.pin_note(arg)}"
+        else:
+            said = f"unpinned: {await screen.game.unpin_note(int(arg))}"
     except PlayerError as error:
-        screen.notify(one_line(error), severity="error")
+        screen.notify(one_line(error), severity="warning")
         return
     screen.notify(said)
 
